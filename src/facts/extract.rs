@@ -1,0 +1,512 @@
+//! Turns one tree-sitter tree into [`FileFacts`].
+//!
+//! The walk is recursive with an explicit depth limit: a file nested deeper
+//! than [`MAX_DEPTH`] is not descended further (the rest of the file is
+//! still read), so hostile nesting cannot overflow the stack.
+
+use super::expr::normalize_text;
+use super::*;
+use crate::parse;
+use tree_sitter::Node;
+
+/// How deep the walk descends into the syntax tree.
+pub const MAX_DEPTH: usize = 400;
+
+/// The name given to the wrapper function a macro body is parsed in.
+const MACRO_WRAPPER: &str = "void __mmaudit_macro_body(void) {";
+
+/// Extracts the facts of one file. `text` is the original text; `parsed`
+/// the text the tree was built from (same length, annotations blanked).
+pub fn extract(text: &str, parsed: &str, tree: &tree_sitter::Tree) -> FileFacts {
+    let mut facts = FileFacts::default();
+    let mut cx = Cx { src: parsed.as_bytes(), orig: text, facts: &mut facts, shift: 0, stmt: 0 };
+    cx.visit_top(tree.root_node(), 0);
+    facts
+}
+
+struct Cx<'a> {
+    /// The bytes the tree was parsed from.
+    src: &'a [u8],
+    /// The original text (for macro bodies, which are re-parsed).
+    orig: &'a str,
+    facts: &'a mut FileFacts,
+    /// Added to every offset: non-zero while walking a re-parsed macro body.
+    shift: isize,
+    /// Counter for branch statement ids.
+    stmt: u32,
+}
+
+fn field<'t>(n: Node<'t>, name: &str) -> Option<Node<'t>> {
+    n.child_by_field_name(name)
+}
+
+fn named_children<'t>(n: Node<'t>) -> Vec<Node<'t>> {
+    let mut c = n.walk();
+    n.named_children(&mut c).collect()
+}
+
+impl<'a> Cx<'a> {
+    fn text(&self, n: Node) -> &'a str {
+        std::str::from_utf8(&self.src[n.byte_range()]).unwrap_or("")
+    }
+
+    fn off(&self, o: usize) -> usize {
+        (o as isize + self.shift).max(0) as usize
+    }
+
+    fn span(&self, n: Node) -> Span {
+        (self.off(n.start_byte()), self.off(n.end_byte()))
+    }
+
+    /// Walks file scope: finds functions, macros, structs and static
+    /// initializers wherever they are (inside `#ifdef`, ERROR nodes ...).
+    fn visit_top(&mut self, n: Node, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        if n.is_error() {
+            self.facts.error_nodes += 1;
+        }
+        match n.kind() {
+            "function_definition" => return self.function(n),
+            "preproc_function_def" => return self.macro_def(n),
+            "struct_specifier" => self.struct_def(n),
+            "declaration" => {
+                // File-scope tables: `static const struct ops x = { .f = fn };`
+                let ty = field(n, "type").map(|t| self.text(t)).unwrap_or("");
+                if let Some(s) = struct_name(ty).map(str::to_string) {
+                    for d in named_children(n) {
+                        if let Some(v) = field(d, "value") {
+                            self.initializer(&s, v, None, depth + 1);
+                        }
+                    }
+                }
+            }
+            "compound_statement" => {
+                // A body the parser could not attach to a function, e.g. after
+                // `SYSCALL_DEFINE3(...)`: named after what precedes it.
+                let name = n
+                    .prev_named_sibling()
+                    .map(|p| normalize_text(self.text(p)))
+                    .filter(|s| !s.is_empty() && s.len() < 200)
+                    .unwrap_or_else(|| "<file scope>".to_string());
+                return self.body(n, name, BodyKind::Function { is_static: true }, vec![], n);
+            }
+            _ => {}
+        }
+        for c in named_children(n) {
+            self.visit_top(c, depth + 1);
+        }
+    }
+
+    fn struct_def(&mut self, n: Node) {
+        let (Some(name), Some(body)) = (field(n, "name"), field(n, "body")) else { return };
+        let mut fields = Vec::new();
+        for fd in named_children(body) {
+            if fd.kind() != "field_declaration" {
+                continue;
+            }
+            let ty = field(fd, "type").map(|t| normalize_text(self.text(t))).unwrap_or_default();
+            let mut c = fd.walk();
+            for d in fd.children_by_field_name("declarator", &mut c) {
+                if let Some((fname, stars)) = self.declarator_name(d) {
+                    fields.push((fname, format!("{ty}{}", " *".repeat(stars))));
+                }
+            }
+        }
+        let name = self.text(name).to_string();
+        self.facts.structs.push(StructDef { name, fields });
+    }
+
+    /// Name and pointer depth of a declarator.
+    fn declarator_name(&self, mut d: Node) -> Option<(String, usize)> {
+        let mut stars = 0;
+        for _ in 0..32 {
+            match d.kind() {
+                "identifier" | "field_identifier" => return Some((self.text(d).to_string(), stars)),
+                "pointer_declarator" => stars += 1,
+                "function_declarator" | "array_declarator" | "init_declarator"
+                | "parenthesized_declarator" | "attributed_declarator" => {}
+                _ => return None,
+            }
+            d = field(d, "declarator").or_else(|| d.named_child(0))?;
+        }
+        None
+    }
+
+    fn function(&mut self, n: Node) {
+        let Some(decl) = field(n, "declarator") else { return };
+        let Some(body) = field(n, "body") else { return };
+        // Find the function_declarator under pointer declarators.
+        let mut fd = decl;
+        for _ in 0..16 {
+            if fd.kind() == "function_declarator" {
+                break;
+            }
+            match field(fd, "declarator") {
+                Some(d) => fd = d,
+                None => return,
+            }
+        }
+        if fd.kind() != "function_declarator" {
+            return;
+        }
+        let Some((name, _)) = field(fd, "declarator").and_then(|d| self.declarator_name(d)) else {
+            return;
+        };
+        let mut params = Vec::new();
+        if let Some(pl) = field(fd, "parameters") {
+            for p in named_children(pl) {
+                if p.kind() != "parameter_declaration" {
+                    continue;
+                }
+                let ty = field(p, "type").map(|t| normalize_text(self.text(t))).unwrap_or_default();
+                let (pname, stars) =
+                    field(p, "declarator").and_then(|d| self.declarator_name(d)).unwrap_or_default();
+                params.push(Var {
+                    name: pname,
+                    ty: format!("{ty}{}", " *".repeat(stars)),
+                    offset: self.off(p.start_byte()),
+                });
+            }
+        }
+        let is_static = {
+            let mut c = n.walk();
+            n.children(&mut c).any(|ch| ch.kind() == "storage_class_specifier" && self.text(ch) == "static")
+        };
+        let name_node = field(fd, "declarator").unwrap_or(fd);
+        self.body(n, name, BodyKind::Function { is_static }, params, name_node);
+        let _ = body;
+    }
+
+    fn macro_def(&mut self, n: Node) {
+        let (Some(name), Some(value)) = (field(n, "name"), field(n, "value")) else { return };
+        let params: Vec<Var> = field(n, "parameters")
+            .map(|p| {
+                named_children(p)
+                    .into_iter()
+                    .filter(|c| c.kind() == "identifier")
+                    .map(|c| Var { name: self.text(c).to_string(), ty: String::new(), offset: self.off(c.start_byte()) })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Macro bodies are raw text: parse them again inside a wrapper
+        // function. Line continuations become spaces, so offsets map back.
+        let start = self.off(value.start_byte());
+        let end = self.off(value.end_byte());
+        let Some(raw) = self.orig.get(start..end) else { return };
+        let raw = parse::blank_annotations(&raw.replace('\\', " "));
+        let wrapped = format!("{MACRO_WRAPPER}{raw}\n;}}");
+        let Some(tree) = parse::parse_c(&wrapped) else { return };
+        let Some(func) = tree.root_node().named_child(0).filter(|f| f.kind() == "function_definition")
+        else {
+            return;
+        };
+        let Some(body) = field(func, "body") else { return };
+        let macro_name = self.text(name).to_string();
+        let name_offset = self.off(name.start_byte());
+        let span = self.span(n);
+        let mut sub = Cx {
+            src: wrapped.as_bytes(),
+            orig: self.orig,
+            facts: &mut *self.facts,
+            shift: start as isize - MACRO_WRAPPER.len() as isize,
+            stmt: self.stmt,
+        };
+        let mut b = new_body(macro_name, BodyKind::Macro, span, name_offset, params);
+        sub.walk_stmt(body, &mut b, 0);
+        self.stmt = sub.stmt;
+        finish(&mut b);
+        self.facts.bodies.push(b);
+    }
+
+    fn body(&mut self, def: Node, name: String, kind: BodyKind, params: Vec<Var>, name_node: Node) {
+        let body_node = field(def, "body").unwrap_or(def);
+        let mut b = new_body(name, kind, self.span(def), self.off(name_node.start_byte()), params);
+        self.walk_stmt(body_node, &mut b, 0);
+        finish(&mut b);
+        self.facts.bodies.push(b);
+    }
+
+    fn branch(&mut self, b: &mut Body, region: Node, kind: BranchKind, cond: Option<Node>, stmt: u32) {
+        let (cond_expr, cond_offset) = match cond {
+            Some(c) => (self.expr(c, 0), self.off(c.start_byte())),
+            None => (Expr::Other(String::new()), self.off(region.start_byte())),
+        };
+        b.branches.push(Branch { span: self.span(region), kind, cond: cond_expr, cond_offset, stmt });
+    }
+
+    /// Walks statements and expressions inside a body.
+    fn walk_stmt(&mut self, n: Node, b: &mut Body, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        if n.is_error() {
+            self.facts.error_nodes += 1;
+        }
+        match n.kind() {
+            "declaration" => self.declaration(n, b, depth),
+            "assignment_expression" => {
+                if let (Some(l), Some(r)) = (field(n, "left"), field(n, "right")) {
+                    let op = field(n, "operator").map(|o| self.text(o)).unwrap_or("=");
+                    if op == "=" {
+                        let (lhs, rhs) = (self.expr(l, 0), self.expr(r, 0));
+                        b.events.push(Event { span: self.span(n), kind: EventKind::Assign { lhs, rhs } });
+                    }
+                }
+            }
+            "call_expression" => {
+                if let Some(f) = field(n, "function") {
+                    let callee = self.expr(f, 0);
+                    let args = field(n, "arguments")
+                        .map(|a| {
+                            named_children(a)
+                                .into_iter()
+                                .filter(|c| c.kind() != "comment")
+                                .map(|c| self.expr(c, 0))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    b.events.push(Event { span: self.span(n), kind: EventKind::Call { callee, args } });
+                }
+            }
+            "if_statement" => {
+                self.stmt += 1;
+                let id = self.stmt;
+                let cond = field(n, "condition");
+                if let Some(c) = field(n, "consequence") {
+                    self.branch(b, c, BranchKind::Then, cond, id);
+                }
+                if let Some(a) = field(n, "alternative") {
+                    self.branch(b, a, BranchKind::Else, cond, id);
+                }
+            }
+            "while_statement" | "for_statement" | "do_statement" => {
+                self.stmt += 1;
+                let id = self.stmt;
+                if let Some(body) = field(n, "body") {
+                    self.branch(b, body, BranchKind::Loop, field(n, "condition"), id);
+                }
+            }
+            "case_statement" => {
+                self.stmt += 1;
+                let id = self.stmt;
+                self.branch(b, n, BranchKind::Case, field(n, "value"), id);
+            }
+            "return_statement" => {
+                b.jumps.push(Jump { offset: self.off(n.start_byte()), kind: JumpKind::Return })
+            }
+            "break_statement" | "continue_statement" => {
+                b.jumps.push(Jump { offset: self.off(n.start_byte()), kind: JumpKind::Break })
+            }
+            "goto_statement" => {
+                let label = field(n, "label").map(|l| self.text(l).to_string()).unwrap_or_default();
+                b.jumps.push(Jump { offset: self.off(n.start_byte()), kind: JumpKind::Goto(label) });
+            }
+            "labeled_statement" => {
+                if let Some(l) = field(n, "label") {
+                    b.labels.push((self.text(l).to_string(), self.off(n.start_byte())));
+                }
+            }
+            "initializer_list" => return,
+            _ => {}
+        }
+        for c in named_children(n) {
+            self.walk_stmt(c, b, depth + 1);
+        }
+    }
+
+    fn declaration(&mut self, n: Node, b: &mut Body, depth: usize) {
+        let ty = field(n, "type").map(|t| normalize_text(self.text(t))).unwrap_or_default();
+        let mut c = n.walk();
+        let decls: Vec<Node> = n.children_by_field_name("declarator", &mut c).collect();
+        for d in decls {
+            let Some((name, stars)) = self.declarator_name(d) else { continue };
+            let var_ty = format!("{ty}{}", " *".repeat(stars));
+            b.locals.push(Var { name: name.clone(), ty: var_ty.clone(), offset: self.off(d.start_byte()) });
+            let Some(v) = field(d, "value") else { continue };
+            if v.kind() == "initializer_list" {
+                if let Some(s) = struct_name(&var_ty) {
+                    let s = s.to_string();
+                    let body_index = self.facts.bodies.len();
+                    self.initializer(&s, v, Some(body_index), depth);
+                }
+                continue;
+            }
+            let rhs = self.expr(v, 0);
+            b.events.push(Event { span: self.span(d), kind: EventKind::Assign { lhs: Expr::Ident(name), rhs } });
+        }
+    }
+
+    /// Records `.field = value` pairs of an initializer of `struct s`.
+    fn initializer(&mut self, s: &str, list: Node, body: Option<usize>, depth: usize) {
+        if depth > MAX_DEPTH || list.kind() != "initializer_list" {
+            return;
+        }
+        for p in named_children(list) {
+            if p.kind() != "initializer_pair" {
+                continue;
+            }
+            let (Some(desig), Some(value)) = (field(p, "designator"), field(p, "value")) else {
+                continue;
+            };
+            if desig.kind() != "field_designator" {
+                continue;
+            }
+            let fname = self.text(desig).trim_start_matches('.').trim().to_string();
+            let value_expr = self.expr(value, 0);
+            self.facts.field_inits.push(FieldInit {
+                struct_name: s.to_string(),
+                field: fname,
+                value: value_expr,
+                offset: self.off(p.start_byte()),
+                body,
+            });
+        }
+    }
+
+    /// Converts an expression node.
+    fn expr(&self, n: Node, depth: usize) -> Expr {
+        if depth > 64 {
+            return Expr::Other(normalize_text(self.text(n)));
+        }
+        let d = depth + 1;
+        match n.kind() {
+            "identifier" => {
+                let t = self.text(n);
+                if t == "NULL" { Expr::Null } else { Expr::Ident(t.to_string()) }
+            }
+            "null" => Expr::Null,
+            "number_literal" if self.text(n) == "0" => Expr::Null,
+            "parenthesized_expression" => match n.named_child(0) {
+                Some(c) if n.named_child_count() == 1 => self.expr(c, d),
+                _ => Expr::Other(normalize_text(self.text(n))),
+            },
+            "cast_expression" => match field(n, "value") {
+                Some(v) => self.expr(v, d),
+                None => Expr::Other(normalize_text(self.text(n))),
+            },
+            "field_expression" => {
+                let (Some(a), Some(f)) = (field(n, "argument"), field(n, "field")) else {
+                    return Expr::Other(normalize_text(self.text(n)));
+                };
+                let arrow = field(n, "operator").map(|o| self.text(o) == "->").unwrap_or_else(|| {
+                    self.text(n)[..].contains("->")
+                });
+                Expr::Field { base: Box::new(self.expr(a, d)), arrow, field: self.text(f).to_string() }
+            }
+            "subscript_expression" => {
+                let a = field(n, "argument").or_else(|| n.named_child(0));
+                let i = field(n, "index").or_else(|| n.named_child(1));
+                match (a, i) {
+                    (Some(a), Some(i)) => Expr::Index {
+                        base: Box::new(self.expr(a, d)),
+                        index: normalize_text(self.text(i)),
+                    },
+                    _ => Expr::Other(normalize_text(self.text(n))),
+                }
+            }
+            "call_expression" => {
+                let callee = field(n, "function").map(|f| self.expr(f, d)).unwrap_or(Expr::Null);
+                let args = field(n, "arguments")
+                    .map(|a| {
+                        named_children(a)
+                            .into_iter()
+                            .filter(|c| c.kind() != "comment")
+                            .map(|c| self.expr(c, d))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Expr::Call { callee: Box::new(callee), args }
+            }
+            "unary_expression" => {
+                let op = field(n, "operator").map(|o| self.text(o)).unwrap_or("");
+                match (op, field(n, "argument")) {
+                    ("!", Some(a)) => Expr::Not(Box::new(self.expr(a, d))),
+                    _ => Expr::Other(normalize_text(self.text(n))),
+                }
+            }
+            "binary_expression" => {
+                let (Some(l), Some(r)) = (field(n, "left"), field(n, "right")) else {
+                    return Expr::Other(normalize_text(self.text(n)));
+                };
+                let op = field(n, "operator").map(|o| self.text(o)).unwrap_or("?").to_string();
+                Expr::Binary { op, left: Box::new(self.expr(l, d)), right: Box::new(self.expr(r, d)) }
+            }
+            _ => Expr::Other(normalize_text(self.text(n))),
+        }
+    }
+}
+
+fn new_body(name: String, kind: BodyKind, span: Span, name_offset: usize, params: Vec<Var>) -> Body {
+    Body {
+        name,
+        kind,
+        span,
+        name_offset,
+        params,
+        locals: vec![],
+        events: vec![],
+        branches: vec![],
+        jumps: vec![],
+        labels: vec![],
+    }
+}
+
+fn finish(b: &mut Body) {
+    b.events.sort_by_key(|e| e.span.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(src: &str) -> FileFacts {
+        let parsed = parse::blank_annotations(src);
+        let tree = parse::parse_c(&parsed).unwrap();
+        extract(src, &parsed, &tree)
+    }
+
+    #[test]
+    fn function_params_locals_and_events() {
+        let f = facts(
+            "static void w(struct work_struct *work)\n{\n\tstruct foo *p = container_of(work, struct foo, work);\n\tstruct mm_struct *mm = p->mm;\n\tif (!mmget_not_zero(mm))\n\t\treturn;\n\tkthread_use_mm(mm);\n}\n",
+        );
+        let b = &f.bodies[0];
+        assert_eq!(b.name, "w");
+        assert_eq!(b.kind, BodyKind::Function { is_static: true });
+        assert_eq!(b.params[0].ty, "struct work_struct *");
+        assert_eq!(b.var_type("mm", 1000), Some("struct mm_struct *"));
+        assert_eq!(b.var_type("p", 1000), Some("struct foo *"));
+        let calls: Vec<_> = b.named_calls().map(|(_, n, _)| n).collect();
+        assert!(calls.contains(&"kthread_use_mm") && calls.contains(&"mmget_not_zero"));
+        assert_eq!(b.branches.len(), 1);
+        assert_eq!(b.jumps.len(), 1);
+    }
+
+    #[test]
+    fn macro_bodies_become_bodies_with_file_offsets() {
+        let src = "#define BORROW(mmptr, x) \\\n\t({ if (mmptr) { kthread_use_mm(mmptr); \\\n\t kthread_unuse_mm(mmptr); } })\n";
+        let f = facts(src);
+        let b = f.bodies.iter().find(|b| b.kind == BodyKind::Macro).unwrap();
+        assert_eq!(b.name, "BORROW");
+        assert_eq!(b.params.len(), 2);
+        let (e, _, args) = b.named_calls().find(|(_, n, _)| *n == "kthread_use_mm").unwrap();
+        assert_eq!(&src[e.span.0..e.span.0 + 14], "kthread_use_mm");
+        assert_eq!(args[0].text(), "mmptr");
+    }
+
+    #[test]
+    fn designated_initializers_of_static_tables() {
+        let f = facts("static const struct ops o = { .load = my_load, .n = 3 };\n");
+        assert_eq!(f.field_inits.len(), 2);
+        assert_eq!(f.field_inits[0].struct_name, "ops");
+        assert_eq!(f.field_inits[0].value.text(), "my_load");
+    }
+
+    #[test]
+    fn struct_fields_have_types() {
+        let f = facts("struct a { struct mm_struct *mm; int n; };\n");
+        assert_eq!(f.structs[0].fields[0], ("mm".to_string(), "struct mm_struct *".to_string()));
+    }
+}

@@ -1,0 +1,242 @@
+//! Per-file facts: what one C file says about functions, macros, stores
+//! and calls, as plain data.
+//!
+//! Facts are extracted from one file's syntax tree with no knowledge of any
+//! other file, so files are processed in parallel and the facts could be
+//! cached by content. No tree-sitter type leaves this module: the rest of
+//! the pipeline only sees the types below.
+//!
+//! Every function body and every function-like macro body becomes a
+//! [`Body`]: a small IR listing, in source order, the assignments and calls
+//! it makes, plus the branch regions (`if`/`else`, loops, `case`) and the
+//! jumps (`return`, `goto`) that the analysis needs to reason about paths.
+
+pub mod expr;
+mod extract;
+
+pub use expr::Expr;
+pub use extract::extract;
+
+use serde::{Deserialize, Serialize};
+
+/// A byte range in one file.
+pub type Span = (usize, usize);
+
+/// Everything mmaudit extracted from one file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct FileFacts {
+    /// Functions and function-like macros.
+    pub bodies: Vec<Body>,
+    /// Designated initializers `{ .field = value }` whose struct type is
+    /// known, anywhere in the file (static tables included).
+    pub field_inits: Vec<FieldInit>,
+    /// Struct definitions: the type of each field.
+    pub structs: Vec<StructDef>,
+    /// How many ERROR nodes the parser produced.
+    pub error_nodes: usize,
+}
+
+/// Whether a body is a C function or a macro.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BodyKind {
+    /// A function definition; `is_static` limits who can call it by name.
+    Function { is_static: bool },
+    /// A `#define NAME(params) body`.
+    Macro,
+}
+
+/// A function or macro body.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Body {
+    /// The function or macro name.
+    pub name: String,
+    /// Function or macro.
+    pub kind: BodyKind,
+    /// The whole definition.
+    pub span: Span,
+    /// Where the name is written.
+    pub name_offset: usize,
+    /// Parameters in order.
+    pub params: Vec<Var>,
+    /// Local variable declarations.
+    pub locals: Vec<Var>,
+    /// Assignments and calls, in source order.
+    pub events: Vec<Event>,
+    /// Regions that run only under a condition.
+    pub branches: Vec<Branch>,
+    /// `return`/`goto`/`break` statements.
+    pub jumps: Vec<Jump>,
+    /// `label:` positions.
+    pub labels: Vec<(String, usize)>,
+}
+
+/// A parameter or local variable.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Var {
+    /// Its name.
+    pub name: String,
+    /// Its type as written (normalized), e.g. `struct kvm *`.
+    pub ty: String,
+    /// Where it is declared.
+    pub offset: usize,
+}
+
+/// An assignment or a call.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Event {
+    /// The node's span.
+    pub span: Span,
+    /// What happens.
+    pub kind: EventKind,
+}
+
+/// The kinds of [`Event`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum EventKind {
+    /// `lhs = rhs`, also a declaration with an initializer.
+    Assign { lhs: Expr, rhs: Expr },
+    /// `callee(args)`.
+    Call { callee: Expr, args: Vec<Expr> },
+}
+
+/// What kind of region a [`Branch`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BranchKind {
+    /// The consequence of an `if`.
+    Then,
+    /// The alternative of an `if`.
+    Else,
+    /// A loop body (it may run zero times).
+    Loop,
+    /// A `case` of a `switch`.
+    Case,
+}
+
+/// A region that runs only under a condition.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Branch {
+    /// The region.
+    pub span: Span,
+    /// The kind of region.
+    pub kind: BranchKind,
+    /// The controlling condition (for `Else`, the `if`'s condition).
+    pub cond: Expr,
+    /// Where the condition is written.
+    pub cond_offset: usize,
+    /// The `if` (or loop, or switch) this region belongs to: regions of the
+    /// same statement with different kinds exclude each other.
+    pub stmt: u32,
+}
+
+/// A statement that leaves the straight-line flow.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Jump {
+    /// Where it is.
+    pub offset: usize,
+    /// `return`, `goto label`, `break` or `continue`.
+    pub kind: JumpKind,
+}
+
+/// The kinds of [`Jump`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JumpKind {
+    /// `return`.
+    Return,
+    /// `goto label`.
+    Goto(String),
+    /// `break` or `continue`.
+    Break,
+}
+
+/// `.field = value` inside an initializer of a known struct type.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FieldInit {
+    /// The struct type being initialized.
+    pub struct_name: String,
+    /// The designated field.
+    pub field: String,
+    /// The value.
+    pub value: Expr,
+    /// Where the designator is.
+    pub offset: usize,
+    /// The enclosing function, if any (index into `bodies`).
+    pub body: Option<usize>,
+}
+
+/// A struct definition.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StructDef {
+    /// The struct tag.
+    pub name: String,
+    /// Field name and type.
+    pub fields: Vec<(String, String)>,
+}
+
+impl Body {
+    /// The branch regions that contain `offset`.
+    pub fn branches_at(&self, offset: usize) -> impl Iterator<Item = &Branch> {
+        self.branches.iter().filter(move |b| b.span.0 <= offset && offset < b.span.1)
+    }
+
+    /// True if everything that runs under a condition at `a` also runs
+    /// under it at `b`: then reaching `b` after `a` (a < b) means `a` ran.
+    /// This is the approximation of dominance the analysis uses.
+    pub fn dominates(&self, a: usize, b: usize) -> bool {
+        a < b && self.branches_at(a).all(|br| br.span.0 <= b && b < br.span.1)
+    }
+
+    /// True if `a` and `b` sit in regions of one statement that exclude each
+    /// other (the two arms of an `if`).
+    pub fn exclusive(&self, a: usize, b: usize) -> bool {
+        self.branches_at(a).any(|ba| {
+            self.branches_at(b).any(|bb| ba.stmt == bb.stmt && ba.kind != bb.kind)
+        })
+    }
+
+    /// The type of a parameter or local visible at `offset`.
+    pub fn var_type(&self, name: &str, offset: usize) -> Option<&str> {
+        self.locals
+            .iter()
+            .rev()
+            .find(|v| v.name == name && v.offset <= offset)
+            .or_else(|| self.params.iter().find(|v| v.name == name))
+            .map(|v| v.ty.as_str())
+    }
+
+    /// The index of parameter `name`.
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        self.params.iter().position(|p| p.name == name)
+    }
+
+    /// True if `name` is declared as a local before `offset`.
+    pub fn is_local(&self, name: &str, offset: usize) -> bool {
+        self.locals.iter().any(|v| v.name == name && v.offset <= offset)
+    }
+
+    /// Calls of plain names, with their arguments.
+    pub fn named_calls(&self) -> impl Iterator<Item = (&Event, &str, &[Expr])> {
+        self.events.iter().filter_map(|e| match &e.kind {
+            EventKind::Call { callee, args } => callee.as_ident().map(|n| (e, n, args.as_slice())),
+            _ => None,
+        })
+    }
+}
+
+/// The struct tag in a type such as `struct kvm *` or `const struct foo`.
+pub fn struct_name(ty: &str) -> Option<&str> {
+    let rest = ty.split("struct ").nth(1)?;
+    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn struct_names_come_out_of_types() {
+        assert_eq!(struct_name("struct kvm *"), Some("kvm"));
+        assert_eq!(struct_name("const struct foo_bar"), Some("foo_bar"));
+        assert_eq!(struct_name("int"), None);
+    }
+}

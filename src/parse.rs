@@ -1,0 +1,118 @@
+//! Parsing with tree-sitter-c, tolerant of unpreprocessed kernel code.
+//!
+//! Kernel annotation macros (`__user`, `__init`, `__releases(x)` ...) are
+//! the most common cause of ERROR nodes. They are blanked out with spaces of
+//! the same length before parsing, so every byte offset and line stays
+//! valid for the original text. Parsing never fails: a tree with ERROR
+//! nodes is still a tree.
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use std::sync::LazyLock;
+use tree_sitter::{Parser, Tree};
+
+/// Annotations that expand to nothing (or to attributes) and that confuse
+/// the parser. Those in [`WITH_ARGS`] also take a parenthesised argument.
+const ANNOTATIONS: &[&str] = &[
+    "__user", "__kernel", "__iomem", "__percpu", "__rcu", "__force", "__init", "__exit",
+    "__initdata", "__exitdata", "__ref", "__refdata", "__read_mostly", "__ro_after_init",
+    "__must_check", "__always_inline", "noinline", "__noinline", "__cold", "__hot", "__pure",
+    "__maybe_unused", "__always_unused", "__used", "__weak", "__packed", "__latent_entropy",
+    "__visible", "notrace", "__noreturn", "__releases", "__acquires", "__must_hold",
+    "__attribute__", "__aligned", "__printf", "__nocfi", "__randomize_layout",
+    "__counted_by", "__cacheline_aligned", "__cacheline_aligned_in_smp", "__bitwise",
+    "__sched", "asmlinkage", "__deprecated",
+];
+const WITH_ARGS: &[&str] = &[
+    "__releases", "__acquires", "__must_hold", "__attribute__", "__aligned", "__printf",
+    "__counted_by",
+];
+
+static ANNOTATION_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(ANNOTATIONS)
+        .expect("annotation patterns are valid")
+});
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Returns `text` with annotation macros (and their argument lists)
+/// replaced by spaces. Newlines inside blanked arguments are kept.
+pub fn blank_annotations(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    for m in ANNOTATION_FINDER.find_iter(bytes) {
+        let (s, e) = (m.start(), m.end());
+        if (s > 0 && is_ident_byte(bytes[s - 1])) || (e < bytes.len() && is_ident_byte(bytes[e])) {
+            continue;
+        }
+        let mut end = e;
+        if WITH_ARGS.contains(&ANNOTATIONS[m.pattern().as_usize()]) {
+            end = skip_parenthesised(bytes, e).unwrap_or(e);
+        }
+        for b in &mut out[s..end] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII spaces.
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
+}
+
+/// If a `( ... )` group follows `from` (after blanks), the offset just past
+/// its closing parenthesis.
+fn skip_parenthesised(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'(') {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (j, &b) in bytes.iter().enumerate().skip(i) {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j + 1);
+                }
+            }
+            b';' | b'{' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Parses C source. Returns `None` only if tree-sitter itself gives up
+/// (it is then reported as a skipped file, never a panic).
+pub fn parse_c(text: &str) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser.set_language(&tree_sitter_c::LANGUAGE.into()).ok()?;
+    parser.parse(text, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blanking_keeps_offsets_and_removes_annotations() {
+        let src = "static int __init f(void __user *p) __releases(x)\n{ int __user_x; }";
+        let out = blank_annotations(src);
+        assert_eq!(out.len(), src.len());
+        assert!(!out.contains("__init") && !out.contains("__releases"));
+        assert!(out.contains("__user_x"), "identifiers that only start alike stay");
+    }
+
+    #[test]
+    fn parse_gives_a_tree_even_for_broken_code() {
+        let tree = parse_c("void f( { if (x) ").unwrap();
+        assert!(tree.root_node().has_error());
+    }
+}

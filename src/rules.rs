@@ -1,0 +1,151 @@
+//! The domain knowledge: which kernel APIs borrow an address space, and
+//! which grant, drop or test which reference count of `struct mm_struct`.
+//!
+//! Everything the analyzer knows about kernel APIs is in [`RULES`]. Code
+//! elsewhere asks this table by role; it never names an API itself. Rules
+//! name kernel *APIs* only, never a driver, file or struct.
+
+use serde::Serialize;
+
+/// The two reference counts of `struct mm_struct`, plus the states a value
+/// can be in when it reaches a borrow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefKind {
+    /// An `mm_users` reference: the page tables stay alive.
+    MmUsers,
+    /// The caller's own address space (`current->mm`).
+    Owner,
+    /// Only `mm_count`: the struct lives, the page tables may not.
+    MmCount,
+    /// No reference at all.
+    None,
+    /// The origin could not be followed to the end.
+    Unknown,
+}
+
+impl RefKind {
+    /// The name used in reports and in the JSON contract.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefKind::MmUsers => "mm_users",
+            RefKind::Owner => "owner",
+            RefKind::MmCount => "mm_count",
+            RefKind::None => "none",
+            RefKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// What an API does to, or needs from, an mm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Starts a borrow window on its argument (`kthread_use_mm`).
+    BorrowStart,
+    /// Ends a borrow window on its argument (`kthread_unuse_mm`).
+    BorrowEnd,
+    /// Returns a fresh `mm_users` reference, or NULL (`get_task_mm`).
+    ReturnsMmUsers,
+    /// Takes an `mm_users` reference on its argument unconditionally.
+    TakesMmUsers,
+    /// Takes an `mm_users` reference on its argument if it returns true.
+    TriesMmUsers,
+    /// Drops an `mm_users` reference (`mmput`).
+    DropsMmUsers,
+    /// Takes an `mm_count` reference (`mmgrab`).
+    TakesMmCount,
+    /// Drops an `mm_count` reference (`mmdrop`).
+    DropsMmCount,
+}
+
+/// One row of the rule table.
+#[derive(Debug)]
+pub struct ApiRule {
+    /// The function or macro name as called.
+    pub name: &'static str,
+    /// What it does.
+    pub role: Role,
+    /// How many arguments a call of the real API has. A call with another
+    /// count is a look-alike (a static function of the same name).
+    pub arity: usize,
+    /// Which argument is the mm (for roles that act on an mm argument).
+    pub mm_arg: usize,
+    /// For borrow APIs: the API that ends the window this one starts.
+    pub pair: Option<&'static str>,
+}
+
+const fn rule(name: &'static str, role: Role, arity: usize) -> ApiRule {
+    ApiRule { name, role, arity, mm_arg: 0, pair: None }
+}
+
+/// Every kernel API mmaudit knows about.
+pub static RULES: &[ApiRule] = &[
+    ApiRule { pair: Some("kthread_unuse_mm"), ..rule("kthread_use_mm", Role::BorrowStart, 1) },
+    ApiRule { pair: Some("unuse_mm"), ..rule("use_mm", Role::BorrowStart, 1) },
+    rule("kthread_unuse_mm", Role::BorrowEnd, 1),
+    rule("unuse_mm", Role::BorrowEnd, 1),
+    rule("get_task_mm", Role::ReturnsMmUsers, 1),
+    rule("mm_alloc", Role::ReturnsMmUsers, 0),
+    rule("mmget", Role::TakesMmUsers, 1),
+    rule("mmget_not_zero", Role::TriesMmUsers, 1),
+    rule("mmput", Role::DropsMmUsers, 1),
+    rule("mmput_async", Role::DropsMmUsers, 1),
+    rule("mmgrab", Role::TakesMmCount, 1),
+    rule("mmgrab_lazy_tlb", Role::TakesMmCount, 1),
+    rule("mmdrop", Role::DropsMmCount, 1),
+    rule("mmdrop_async", Role::DropsMmCount, 1),
+    rule("mmdrop_lazy_tlb", Role::DropsMmCount, 1),
+];
+
+/// Looks up a rule by the called name and the number of arguments; a call
+/// with the wrong argument count is not the API.
+pub fn lookup(name: &str, argc: usize) -> Option<&'static ApiRule> {
+    RULES.iter().find(|r| r.name == name && r.arity == argc)
+}
+
+/// Looks up a rule by name only (for macro bodies and prefilters).
+pub fn by_name(name: &str) -> Option<&'static ApiRule> {
+    RULES.iter().find(|r| r.name == name)
+}
+
+/// The literal byte strings that a file must contain to hold a borrow site.
+/// `use_mm` is a substring of every borrow API name.
+pub const BORROW_TOKEN: &str = "use_mm";
+
+/// Tokens that a file must contain for it to take part in an mm's flow at
+/// all: declare, store, pass, reference or borrow an mm. Files without any
+/// of them are never parsed.
+pub const FLOW_TOKENS: &[&str] = &[
+    "use_mm",
+    "mm_struct",
+    "->mm",
+    ".mm",
+    "mmgrab",
+    "mmget",
+    "mmput",
+    "mmdrop",
+    "mm_alloc",
+];
+
+/// The expression that names the running task's own address space.
+pub const CURRENT_MM: &str = "current->mm";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_borrow_start_has_a_pair_that_ends_it() {
+        for r in RULES.iter().filter(|r| r.role == Role::BorrowStart) {
+            let end = by_name(r.pair.unwrap()).unwrap();
+            assert_eq!(end.role, Role::BorrowEnd, "{}", r.name);
+            assert!(r.name.contains(BORROW_TOKEN));
+        }
+    }
+
+    #[test]
+    fn lookalike_with_other_arity_is_not_the_api() {
+        assert!(lookup("unuse_mm", 1).is_some());
+        assert!(lookup("unuse_mm", 2).is_none());
+    }
+}
