@@ -1,3 +1,6 @@
+use std::path::PathBuf;
 fn main() {
-    println!("Hello, world!");
+    let root = PathBuf::from(std::env::args().nth(1).unwrap());
+    let r = mmaudit::audit::audit(&root, &Default::default()).unwrap();
+    print!("{}", mmaudit::render::json::render(&r));
 }

@@ -1,0 +1,756 @@
+//! Following an mm expression back to its origins.
+//!
+//! [`Tracer::trace`] answers: at this point of this body, which references
+//! can the value of this expression hold? It follows local assignments,
+//! guards (`mmget_not_zero`, `mmget`), struct field stores anywhere in the
+//! tree, parameters (through every caller, also through function pointers
+//! stored in struct fields), and produces one [`Chain`] per way.
+//!
+//! Whatever it could not find in the files parsed so far it records as a
+//! [`Demand`]; the driver parses more files and runs the analysis again.
+
+use super::Demand;
+use crate::facts::{Body, BodyKind, BranchKind, EventKind, Expr, JumpKind, struct_name};
+use crate::index::{BodyRef, EventRef, Index, StoreRef};
+use crate::report::{Chain, Loc, Step};
+use crate::rules::{self, RefKind, Role};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// How many hops (assignments, stores, calls) a chain may have.
+pub const MAX_DEPTH: u32 = 12;
+/// How many callers or stores one step may fan out to.
+pub const MAX_FANOUT: usize = 64;
+
+/// Follows mm values through the index.
+pub struct Tracer<'a> {
+    ix: &'a Index,
+    demands: RefCell<BTreeSet<Demand>>,
+    param_memo: RefCell<HashMap<(BodyRef, usize), Vec<Chain>>>,
+    in_progress: RefCell<HashSet<(BodyRef, usize)>>,
+}
+
+/// A struct field, named by the struct type it belongs to and the access
+/// path below it (`snap[].mm` for `s->snap[i].mm`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FieldKey {
+    /// The struct tag.
+    pub struct_name: String,
+    /// The access path from that struct.
+    pub path: String,
+}
+
+impl std::fmt::Display for FieldKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "struct {}.{}", self.struct_name, self.path)
+    }
+}
+
+fn unknown(loc: Loc, note: String) -> Chain {
+    Chain { reference: RefKind::Unknown, steps: vec![Step { loc, note }] }
+}
+
+fn prepend(mut chains: Vec<Chain>, step: Step) -> Vec<Chain> {
+    for c in &mut chains {
+        c.steps.insert(0, step.clone());
+    }
+    chains
+}
+
+impl<'a> Tracer<'a> {
+    /// A tracer over the index.
+    pub fn new(ix: &'a Index) -> Tracer<'a> {
+        Tracer {
+            ix,
+            demands: RefCell::default(),
+            param_memo: RefCell::default(),
+            in_progress: RefCell::default(),
+        }
+    }
+
+    /// What the analysis wanted but did not find among the parsed files.
+    pub fn into_demands(self) -> BTreeSet<Demand> {
+        self.demands.into_inner()
+    }
+
+    /// Records something to look for in files not parsed yet.
+    pub fn demand(&self, d: Demand) {
+        self.demands.borrow_mut().insert(d);
+    }
+
+    fn loc(&self, at: BodyRef, offset: usize) -> Loc {
+        Loc { file: at.file, offset }
+    }
+
+    /// The references `e`, evaluated at `offset` in body `at`, can hold.
+    pub fn trace(&self, at: BodyRef, e: &Expr, offset: usize, depth: u32) -> Vec<Chain> {
+        let loc = self.loc(at, offset);
+        if depth > MAX_DEPTH {
+            return vec![unknown(loc, format!("`{e}`: chain longer than {MAX_DEPTH} steps, not followed"))];
+        }
+        if let Some(step) = self.guard(at, e, offset) {
+            return vec![Chain { reference: RefKind::MmUsers, steps: vec![step] }];
+        }
+        match e {
+            Expr::Null => vec![Chain {
+                reference: RefKind::None,
+                steps: vec![Step { loc, note: "NULL".into() }],
+            }],
+            Expr::Field { base, field, arrow: true }
+                if base.as_ident() == Some("current") && (field == "mm" || field == "active_mm") =>
+            {
+                vec![Chain {
+                    reference: RefKind::Owner,
+                    steps: vec![Step { loc, note: format!("`{e}`: the running task's own address space") }],
+                }]
+            }
+            Expr::Call { callee, args } => match callee.as_ident() {
+                Some(name) => match rules::lookup(name, args.len()) {
+                    Some(r) if r.role == Role::ReturnsMmUsers => vec![Chain {
+                        reference: RefKind::MmUsers,
+                        steps: vec![Step { loc, note: format!("`{e}` returns an mm_users reference (or NULL)") }],
+                    }],
+                    _ => vec![unknown(loc, format!("`{e}`: the mm returned by `{name}()` is not followed"))],
+                },
+                None => vec![unknown(loc, format!("`{e}`: returned through a function pointer"))],
+            },
+            Expr::Ident(v) => self.trace_var(at, v, offset, depth),
+            Expr::Field { .. } | Expr::Index { .. } => self.trace_field(at, e, offset, depth),
+            _ => vec![unknown(loc, format!("`{e}`: not an expression mmaudit follows"))],
+        }
+    }
+
+    /// A guard that makes `e` hold an `mm_users` reference at `offset`:
+    /// `if (mmget_not_zero(e)) { here }`, `if (!mmget_not_zero(e)) return;`
+    /// before here, or `mmget(e)` before here.
+    pub fn guard(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<Step> {
+        let body = self.ix.body(at);
+        let text = e.text();
+        let is_try = |c: &Expr| {
+            c.as_named_call().is_some_and(|(n, args)| {
+                rules::lookup(n, args.len()).is_some_and(|r| r.role == Role::TriesMmUsers)
+                    && args[0].text() == text
+            })
+        };
+        for br in body.branches_at(offset) {
+            let hit = match br.kind {
+                BranchKind::Then | BranchKind::Loop => br.cond.conjuncts().into_iter().any(|c| is_try(c)),
+                BranchKind::Else => br.cond.disjuncts().into_iter().any(|c| matches!(c, Expr::Not(x) if is_try(x))),
+                BranchKind::Case => false,
+            };
+            if hit {
+                return Some(Step {
+                    loc: self.loc(at, br.cond_offset),
+                    note: format!("`mmget_not_zero({text})` holds an mm_users reference here"),
+                });
+            }
+        }
+        // `if (!mmget_not_zero(e)) <leave>;` earlier in an enclosing block.
+        for br in &body.branches {
+            if br.kind != BranchKind::Then || br.span.1 > offset || !body.dominates(br.cond_offset, offset) {
+                continue;
+            }
+            let negated_try = br.cond.disjuncts().into_iter().any(|c| matches!(c, Expr::Not(x) if is_try(x)));
+            let leaves = body.jumps.iter().any(|j| br.span.0 <= j.offset && j.offset < br.span.1);
+            if negated_try && leaves {
+                return Some(Step {
+                    loc: self.loc(at, br.cond_offset),
+                    note: format!("`mmget_not_zero({text})` holds an mm_users reference from here on"),
+                });
+            }
+        }
+        for (ev, name, args) in body.named_calls() {
+            let Some(r) = rules::lookup(name, args.len()) else { continue };
+            if r.role == Role::TakesMmUsers && args[0].text() == text && body.dominates(ev.span.0, offset) {
+                return Some(Step {
+                    loc: self.loc(at, ev.span.0),
+                    note: format!("`{name}({text})` takes an mm_users reference"),
+                });
+            }
+        }
+        None
+    }
+
+    /// The assignments to `lhs` (by text) that can reach `offset`: the last
+    /// one that dominates it, and any later conditional ones.
+    fn reaching_defs(&self, body: &Body, lhs: &str, offset: usize) -> (Vec<usize>, bool) {
+        let mut defs = Vec::new();
+        for (i, ev) in body.events.iter().enumerate().rev() {
+            if ev.span.0 >= offset {
+                continue;
+            }
+            if let EventKind::Assign { lhs: l, .. } = &ev.kind {
+                if l.text() == lhs && !body.exclusive(ev.span.0, offset) {
+                    defs.push(i);
+                    if body.dominates(ev.span.0, offset) {
+                        return (defs, true);
+                    }
+                }
+            }
+        }
+        (defs, false)
+    }
+
+    fn trace_defs(&self, at: BodyRef, defs: &[usize], offset: usize, depth: u32) -> Vec<Chain> {
+        let body = self.ix.body(at);
+        let mut out = Vec::new();
+        for &i in defs {
+            let ev = &body.events[i];
+            let EventKind::Assign { lhs, rhs } = &ev.kind else { continue };
+            let step = Step { loc: self.loc(at, ev.span.0), note: format!("`{lhs}` = `{rhs}`") };
+            let chains = self.trace(at, rhs, ev.span.0, depth + 1);
+            let chains = chains.into_iter().map(|c| self.after_def(at, lhs, rhs, ev.span.0, offset, c)).collect();
+            out.extend(prepend(chains, step));
+        }
+        out
+    }
+
+    /// Adjusts a chain for what happens to the value between its
+    /// definition at `def` and its use at `offset`: a reference dropped
+    /// with `mmput()` in between, keeping only what `mmgrab()` took.
+    fn after_def(&self, at: BodyRef, lhs: &Expr, rhs: &Expr, def: usize, offset: usize, mut c: Chain) -> Chain {
+        if c.reference != RefKind::MmUsers {
+            return c;
+        }
+        let body = self.ix.body(at);
+        let names = [lhs.text(), rhs.text()];
+        let mut grab = None;
+        for (ev, name, args) in body.named_calls() {
+            let Some(r) = rules::lookup(name, args.len()) else { continue };
+            if args.is_empty() || ev.span.0 <= def || ev.span.0 >= offset || !names.contains(&args[0].text()) {
+                continue;
+            }
+            match r.role {
+                Role::TakesMmCount => grab = Some(ev.span.0),
+                Role::DropsMmUsers if body.dominates(ev.span.0, offset) => {
+                    let mut steps = Vec::new();
+                    if let Some(g) = grab {
+                        steps.push(Step {
+                            loc: self.loc(at, g),
+                            note: "`mmgrab()` keeps only mm_count".into(),
+                        });
+                    }
+                    steps.push(Step {
+                        loc: self.loc(at, ev.span.0),
+                        note: format!("`{name}({})` drops the mm_users reference", args[0]),
+                    });
+                    // Steps of this function come before the origin's.
+                    let keep = c.steps.split_off(0);
+                    c.steps = steps;
+                    c.steps.extend(keep);
+                    c.reference = if grab.is_some() { RefKind::MmCount } else { RefKind::None };
+                    return c;
+                }
+                _ => {}
+            }
+        }
+        c
+    }
+
+    fn trace_var(&self, at: BodyRef, v: &str, offset: usize, depth: u32) -> Vec<Chain> {
+        let body = self.ix.body(at);
+        let (defs, dominated) = self.reaching_defs(body, v, offset);
+        let mut out = self.trace_defs(at, &defs, offset, depth);
+        if !dominated {
+            if let Some(i) = body.param_index(v) {
+                if body.kind == BodyKind::Macro {
+                    out.push(unknown(self.loc(at, offset), format!("`{v}` is an argument of macro `{}`", body.name)));
+                } else {
+                    let step = Step {
+                        loc: self.loc(at, body.params[i].offset),
+                        note: format!("`{v}` is parameter {} of `{}()`", i + 1, body.name),
+                    };
+                    out.extend(prepend(self.trace_param(at, i, depth + 1), step));
+                }
+            } else if !body.is_local(v, offset) {
+                out.push(unknown(self.loc(at, offset), format!("`{v}` is not a local or parameter of `{}`", body.name)));
+            } else if defs.is_empty() {
+                out.push(unknown(self.loc(at, offset), format!("`{v}` is never assigned before this point")));
+            }
+        }
+        out
+    }
+
+    /// The struct type of an expression, if it can be told.
+    fn struct_of(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<String> {
+        match e {
+            Expr::Ident(v) => {
+                let ty = self.ix.body(at).var_type(v, offset)?;
+                struct_name(ty).map(str::to_string)
+            }
+            Expr::Field { base, field, .. } => {
+                let s = self.struct_of(at, base, offset)?;
+                match self.ix.field_type(&s, field) {
+                    Some(ty) => struct_name(ty).filter(|n| !n.is_empty()).map(str::to_string),
+                    None => {
+                        if self.ix.struct_def(&s).is_none() {
+                            self.demand(Demand::StructDef(s));
+                        }
+                        None
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Names the field `e` reads, relative to the innermost base whose
+    /// struct type is known.
+    pub fn field_key(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<FieldKey> {
+        match e {
+            Expr::Field { base, field, .. } => {
+                if let Some(s) = self.struct_of(at, base, offset) {
+                    return Some(FieldKey { struct_name: s, path: field.clone() });
+                }
+                let inner = self.field_key(at, base, offset)?;
+                let sep = if let Expr::Field { arrow: true, .. } = e { "->" } else { "." };
+                Some(FieldKey { struct_name: inner.struct_name, path: format!("{}{sep}{field}", inner.path) })
+            }
+            Expr::Index { base, .. } => {
+                let inner = self.field_key(at, base, offset)?;
+                Some(FieldKey { struct_name: inner.struct_name, path: format!("{}[]", inner.path) })
+            }
+            _ => None,
+        }
+    }
+
+    fn last_field(e: &Expr) -> Option<&str> {
+        match e {
+            Expr::Field { field, .. } => Some(field),
+            Expr::Index { base, .. } => Self::last_field(base),
+            _ => None,
+        }
+    }
+
+    /// Every store in the tree into the field `key` names.
+    pub fn stores(&self, key: &FieldKey, last: &str) -> Vec<StoreRef> {
+        self.demand(Demand::FieldStore(last.to_string()));
+        let mut out = Vec::new();
+        for &s in self.ix.stores_to_field(last) {
+            let k = match s {
+                StoreRef::Assign(er) => {
+                    let EventKind::Assign { lhs, .. } = &self.ix.event(er).kind else { continue };
+                    self.field_key(er.at, lhs, self.ix.event(er).span.0)
+                }
+                StoreRef::Init(f, i) => {
+                    let init = &self.ix.facts[f as usize].as_ref().expect("parsed").field_inits[i];
+                    Some(FieldKey { struct_name: init.struct_name.clone(), path: init.field.clone() })
+                }
+            };
+            if k.as_ref() == Some(key) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    fn trace_field(&self, at: BodyRef, e: &Expr, offset: usize, depth: u32) -> Vec<Chain> {
+        let body = self.ix.body(at);
+        let loc = self.loc(at, offset);
+        // A store into the same expression earlier in this body decides.
+        let (defs, dominated) = self.reaching_defs(body, &e.text(), offset);
+        let mut out = self.trace_defs(at, &defs, offset, depth);
+        if dominated {
+            return out;
+        }
+        let Some(last) = Self::last_field(e) else {
+            out.push(unknown(loc, format!("`{e}`: not a struct field")));
+            return out;
+        };
+        let Some(key) = self.field_key(at, e, offset) else {
+            let root = e.root_ident().unwrap_or("?");
+            out.push(unknown(loc, format!("`{e}`: the struct type of `{root}` is not known")));
+            return out;
+        };
+        let stores: Vec<StoreRef> = self
+            .stores(&key, last)
+            .into_iter()
+            .filter(|s| !matches!(s, StoreRef::Assign(er) if er.at == at && defs.contains(&er.event)))
+            .collect();
+        let mut any = false;
+        let mut excluded = Vec::new();
+        for s in stores.iter().take(MAX_FANOUT) {
+            let chains = self.store_chains(*s, &key, depth + 1);
+            if chains.iter().all(|c| c.steps.first().is_some_and(|st| st.note.starts_with("NULL"))) {
+                continue; // clearing the field is not an origin
+            }
+            if let Some(step) = self.store_excluded_by_mode(*s, at) {
+                excluded.push(step);
+                continue;
+            }
+            any = true;
+            out.extend(prepend(chains, Step { loc, note: format!("`{e}` reads {key}") }));
+        }
+        if stores.len() > MAX_FANOUT {
+            out.push(unknown(loc, format!("{key}: more than {MAX_FANOUT} stores, the rest not followed")));
+        }
+        if !any && out.is_empty() {
+            out.push(unknown(loc, format!("`{e}`: no store into {key} found in the tree")));
+        }
+        for c in &mut out {
+            c.steps.extend(excluded.iter().cloned());
+        }
+        out
+    }
+
+    /// A flag field tested around a store: `(struct, field, value)` for
+    /// `if (x->f) store` (true) or `if (!x->f) store` / its `else` (false).
+    fn store_flags(&self, at: BodyRef, offset: usize) -> Vec<(String, String, bool, usize)> {
+        let body = self.ix.body(at);
+        let mut out = Vec::new();
+        for b in body.branches_at(offset) {
+            let (e, mut value) = match &b.cond {
+                Expr::Not(inner) => (inner.as_ref(), false),
+                e => (e, true),
+            };
+            match b.kind {
+                BranchKind::Then => {}
+                BranchKind::Else => value = !value,
+                _ => continue,
+            }
+            if let Expr::Field { base, field, .. } = e {
+                if let Some(s) = self.struct_of(at, base, b.cond_offset) {
+                    out.push((s, field.clone(), value, b.cond_offset));
+                }
+            }
+        }
+        out
+    }
+
+    /// If the store runs only when a flag field has one value, and the
+    /// body reading the field is only ever run when the flag has the
+    /// other, the store never reaches the read: the step that says why.
+    fn store_excluded_by_mode(&self, s: StoreRef, reader: BodyRef) -> Option<Step> {
+        let StoreRef::Assign(er) = s else { return None };
+        let ev = self.ix.event(er);
+        for (st, field, value, cond_at) in self.store_flags(er.at, ev.span.0) {
+            let mut seen = HashSet::new();
+            if let Some(proof) = self.only_runs_when(reader, &st, &field, !value, 0, &mut seen) {
+                let reader_name = &self.ix.body(reader).name;
+                let note = format!(
+                    "the store at {} runs only when `{st}.{field}` is {value}, but `{reader_name}()` only runs when it is {}: {proof}",
+                    self.ix.file(er.at.file).lines.line_col(ev.span.0).0,
+                    !value
+                );
+                return Some(Step { loc: Loc { file: er.at.file, offset: cond_at }, note });
+            }
+        }
+        None
+    }
+
+    /// Proves that every way into body `at` (calls, calls through function
+    /// pointers, the function handed to another as an argument) passes a
+    /// test that `struct st`'s `field` is `value`. Returns where, in words.
+    fn only_runs_when(
+        &self,
+        at: BodyRef,
+        st: &str,
+        field: &str,
+        value: bool,
+        depth: u32,
+        seen: &mut HashSet<BodyRef>,
+    ) -> Option<String> {
+        if depth > 6 || !seen.insert(at) {
+            return None;
+        }
+        let body = self.ix.body(at);
+        let is_static = matches!(body.kind, BodyKind::Function { is_static: true });
+        let mut refs: Vec<EventRef> = self.callers(at).into_iter().map(|(c, _)| c).collect();
+        self.demand(Demand::Ident(body.name.clone()));
+        refs.extend(
+            self.ix
+                .passed_as_argument(&body.name)
+                .iter()
+                .filter(|c| c.at != at && (!is_static || c.at.file == at.file)),
+        );
+        if refs.is_empty() {
+            return None;
+        }
+        let mut places = BTreeSet::new();
+        for r in refs {
+            let offset = self.ix.event(r).span.0;
+            if self.flag_tested(r.at, offset, st, field, value) {
+                places.insert(format!("`{}()`", self.ix.body(r.at).name));
+            } else {
+                let inner = self.only_runs_when(r.at, st, field, value, depth + 1, seen)?;
+                places.insert(inner);
+            }
+        }
+        Some(places.into_iter().collect::<Vec<_>>().join(", "))
+    }
+
+    /// Is `offset` in body `at` reached only when `x->field` is `value`
+    /// (`x` of type `struct st`)?
+    fn flag_tested(&self, at: BodyRef, offset: usize, st: &str, field: &str, value: bool) -> bool {
+        let body = self.ix.body(at);
+        let test = |c: &Expr, want: bool| -> bool {
+            let (e, v) = match c {
+                Expr::Not(inner) => (inner.as_ref(), !want),
+                e => (e, want),
+            };
+            matches!(e, Expr::Field { base, field: f, .. }
+                if f == field && v == value && self.struct_of(at, base, offset).as_deref() == Some(st))
+        };
+        let inside = body.branches_at(offset).any(|b| match b.kind {
+            BranchKind::Then => b.cond.conjuncts().into_iter().any(|c| test(c, true)),
+            BranchKind::Else => test(&b.cond, false),
+            _ => false,
+        });
+        // `if (!x->flag) return ...;` before the reference.
+        let early_exit = body.branches.iter().any(|b| {
+            b.kind == BranchKind::Then
+                && b.span.1 <= offset
+                && body.dominates(b.cond_offset, offset)
+                && test(&b.cond, false)
+                && body.jumps.iter().any(|j| b.span.0 <= j.offset && j.offset < b.span.1 && j.kind == JumpKind::Return)
+        });
+        inside || early_exit
+    }
+
+    /// The chains of one store into a field: what the stored value holds,
+    /// adjusted for `mmgrab`/`mmget`/`mmput` of it around the store.
+    fn store_chains(&self, s: StoreRef, key: &FieldKey, depth: u32) -> Vec<Chain> {
+        let (at, lhs, rhs, offset) = match s {
+            StoreRef::Assign(er) => {
+                let ev = self.ix.event(er);
+                let EventKind::Assign { lhs, rhs } = &ev.kind else { return vec![] };
+                (Some(er.at), lhs.clone(), rhs.clone(), ev.span.0)
+            }
+            StoreRef::Init(f, i) => {
+                let init = &self.ix.facts[f as usize].as_ref().expect("parsed").field_inits[i];
+                let at = init.body.map(|b| BodyRef { file: f, body: b });
+                let lhs = Expr::Ident(format!(".{}", init.field));
+                (at, lhs, init.value.clone(), init.offset)
+            }
+        };
+        let file = match s {
+            StoreRef::Assign(er) => er.at.file,
+            StoreRef::Init(f, _) => f,
+        };
+        let loc = Loc { file, offset };
+        let store_step = Step { loc, note: format!("stored: `{lhs}` = `{rhs}`") };
+        let Some(at) = at else {
+            let chains = match rhs {
+                Expr::Null => vec![Chain { reference: RefKind::None, steps: vec![Step { loc, note: "NULL".into() }] }],
+                _ => vec![unknown(loc, format!("{key} is initialized statically to `{rhs}`"))],
+            };
+            return chains;
+        };
+        if rhs == Expr::Null {
+            return vec![Chain { reference: RefKind::None, steps: vec![Step { loc, note: "NULL".into() }] }];
+        }
+        let mut chains = self.trace(at, &rhs, offset, depth);
+        let body = self.ix.body(at);
+        let names = [lhs.text(), rhs.text()];
+        // Reference calls on the stored value in the storing function.
+        let mut grab = None;
+        let mut get = None;
+        let mut put = None;
+        for (ev, name, args) in body.named_calls() {
+            let Some(r) = rules::lookup(name, args.len()) else { continue };
+            if args.is_empty() || !names.contains(&args[0].text()) || body.exclusive(ev.span.0, offset) {
+                continue;
+            }
+            match r.role {
+                Role::TakesMmCount => grab = grab.or(Some((ev.span.0, name))),
+                Role::TakesMmUsers => get = get.or(Some((ev.span.0, name))),
+                Role::DropsMmUsers if ev.span.0 > offset => put = put.or(Some((ev.span.0, name))),
+                _ => {}
+            }
+        }
+        let conds = self.conditions(at, offset);
+        for c in &mut chains {
+            let original = c.reference;
+            let mut extra = Vec::new();
+            if let Some((g, name)) = get {
+                c.reference = RefKind::MmUsers;
+                extra.push(Step { loc: self.loc(at, g), note: format!("`{name}()` takes an mm_users reference") });
+            } else {
+                if original == RefKind::Owner {
+                    c.reference = RefKind::None;
+                }
+                if original == RefKind::MmUsers {
+                    if let Some((p, name)) = put {
+                        c.reference = if grab.is_some() { RefKind::MmCount } else { RefKind::None };
+                        if let Some((g, gname)) = grab {
+                            extra.push(Step { loc: self.loc(at, g), note: format!("`{gname}()` takes mm_count") });
+                        }
+                        extra.push(Step {
+                            loc: self.loc(at, p),
+                            note: format!("`{name}()` drops the mm_users reference: only mm_count is kept"),
+                        });
+                    }
+                } else if matches!(c.reference, RefKind::None) {
+                    if let Some((g, name)) = grab {
+                        c.reference = RefKind::MmCount;
+                        extra.push(Step { loc: self.loc(at, g), note: format!("`{name}()` takes only mm_count") });
+                    } else if original == RefKind::Owner {
+                        extra.push(Step { loc, note: "no reference is taken on the stored mm".into() });
+                    }
+                }
+            }
+            let mut step = store_step.clone();
+            if !conds.is_empty() {
+                step.note = format!("{} (when {})", step.note, conds.join(" and "));
+            }
+            let mut steps = vec![step];
+            steps.extend(extra);
+            steps.append(&mut c.steps);
+            c.steps = steps;
+        }
+        if let Some(t) = self.teardown(key) {
+            for c in &mut chains {
+                if matches!(c.reference, RefKind::MmUsers | RefKind::MmCount) {
+                    c.steps.push(t.clone());
+                }
+            }
+        }
+        chains
+    }
+
+    /// The conditions under which `offset` runs in its body, as text.
+    fn conditions(&self, at: BodyRef, offset: usize) -> Vec<String> {
+        let body = self.ix.body(at);
+        body.branches_at(offset)
+            .filter_map(|b| match b.kind {
+                BranchKind::Then => Some(format!("`{}`", b.cond)),
+                BranchKind::Else => Some(format!("not `{}`", b.cond)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Where the field is released (`mmput`/`mmdrop` of it), if anywhere.
+    fn teardown(&self, key: &FieldKey) -> Option<Step> {
+        let mut found: Option<(Loc, String)> = None;
+        for r in rules::RULES.iter().filter(|r| matches!(r.role, Role::DropsMmUsers | Role::DropsMmCount)) {
+            for &er in self.ix.calls_of(r.name) {
+                let ev = self.ix.event(er);
+                let EventKind::Call { args, .. } = &ev.kind else { continue };
+                if args.len() != r.arity || self.field_key(er.at, &args[0], ev.span.0).as_ref() != Some(key) {
+                    continue;
+                }
+                let loc = Loc { file: er.at.file, offset: ev.span.0 };
+                if found.as_ref().is_none_or(|(l, _)| loc < *l) {
+                    found = Some((loc, r.name.to_string()));
+                }
+            }
+        }
+        found.map(|(loc, name)| Step { loc, note: format!("released at teardown with `{name}()`") })
+    }
+
+    /// The chains of parameter `index` of body `at`, through its callers.
+    fn trace_param(&self, at: BodyRef, index: usize, depth: u32) -> Vec<Chain> {
+        let key = (at, index);
+        if let Some(c) = self.param_memo.borrow().get(&key) {
+            return c.clone();
+        }
+        let body = self.ix.body(at);
+        let loc = self.loc(at, body.name_offset);
+        if !self.in_progress.borrow_mut().insert(key) {
+            return vec![unknown(loc, format!("`{}()` is reached again through its own callers (recursion)", body.name))];
+        }
+        let calls = self.callers(at);
+        let mut out = Vec::new();
+        for (call, via) in calls.iter().take(MAX_FANOUT) {
+            let ev = self.ix.event(*call);
+            let EventKind::Call { args, .. } = &ev.kind else { continue };
+            let Some(arg) = args.get(index) else { continue };
+            let caller = self.ix.body(call.at);
+            let note = match via {
+                Some(field) => format!("`{}()` called through `->{field}` from `{}()` with `{arg}`", body.name, caller.name),
+                None => format!("`{}()` called from `{}()` with `{arg}`", body.name, caller.name),
+            };
+            let step = Step { loc: self.loc(call.at, ev.span.0), note };
+            out.extend(prepend(self.trace(call.at, arg, ev.span.0, depth + 1), step));
+        }
+        if calls.len() > MAX_FANOUT {
+            out.push(unknown(loc, format!("`{}()` has more than {MAX_FANOUT} callers, the rest not followed", body.name)));
+        }
+        if out.is_empty() {
+            out.push(unknown(loc, format!("no caller of `{}()` found in the tree", body.name)));
+        }
+        self.in_progress.borrow_mut().remove(&key);
+        self.param_memo.borrow_mut().insert(key, out.clone());
+        out
+    }
+
+    /// Direct calls of a function, and calls through struct fields that
+    /// hold a pointer to it (`.f = fn` in a table, `p->f = fn;`). The field
+    /// name is given for indirect calls.
+    fn callers(&self, at: BodyRef) -> Vec<(EventRef, Option<String>)> {
+        let body = self.ix.body(at);
+        let is_static = matches!(body.kind, BodyKind::Function { is_static: true });
+        self.demand(Demand::Ident(body.name.clone()));
+        let mut out: Vec<(EventRef, Option<String>)> = self
+            .ix
+            .calls_of(&body.name)
+            .iter()
+            .filter(|c| c.at != at && (!is_static || c.at.file == at.file))
+            .map(|c| (*c, None))
+            .collect();
+        // Function pointers: where is this function stored into a field?
+        let mut fields = BTreeSet::new();
+        for &s in self.ix.stores_of_value(&body.name) {
+            let (file, key) = match s {
+                StoreRef::Assign(er) => {
+                    let ev = self.ix.event(er);
+                    let EventKind::Assign { lhs, .. } = &ev.kind else { continue };
+                    (er.at.file, self.field_key(er.at, lhs, ev.span.0))
+                }
+                StoreRef::Init(f, i) => {
+                    let init = &self.ix.facts[f as usize].as_ref().expect("parsed").field_inits[i];
+                    (f, Some(FieldKey { struct_name: init.struct_name.clone(), path: init.field.clone() }))
+                }
+            };
+            // A static function is only seen by its own file.
+            if !(is_static && file != at.file) {
+                fields.extend(key);
+            }
+        }
+        for key in fields {
+            let last = key.path.rsplit(['.', '>']).next().unwrap_or(&key.path).to_string();
+            self.demand(Demand::Ident(last.clone()));
+            for &c in self.ix.calls_through_field(&last) {
+                let ev = self.ix.event(c);
+                let EventKind::Call { callee, .. } = &ev.kind else { continue };
+                let Expr::Field { base, .. } = callee else { continue };
+                // The struct the pointer is read from must be the one it was
+                // stored into; when the type cannot be told, the field name
+                // decides.
+                let matches = match self.struct_of(c.at, base, ev.span.0) {
+                    Some(s) => s == key.struct_name,
+                    // A file that never names the struct cannot call through it
+                    // (short of typedefs and macros that hide it).
+                    None => crate::prefilter::WordFinder::new(&[key.struct_name.as_str()])
+                        .any_in(self.ix.file(c.at.file).text.as_bytes()),
+                };
+                if matches && c.at != at {
+                    out.push((c, Some(last.clone())));
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// Jumps that leave a window between `from` and `to` in `body` on a path
+/// where `from` ran.
+pub fn leaving_jumps(body: &Body, from: usize, to: usize) -> Vec<usize> {
+    body.jumps
+        .iter()
+        .filter(|j| from < j.offset && j.offset < to && !body.exclusive(from, j.offset))
+        .filter(|j| match &j.kind {
+            JumpKind::Return => true,
+            JumpKind::Goto(label) => body
+                .labels
+                .iter()
+                .find(|(l, _)| l == label)
+                .is_none_or(|(_, o)| *o <= from || *o > to),
+            JumpKind::Break => false,
+        })
+        .map(|j| j.offset)
+        .collect()
+}

@@ -1,0 +1,184 @@
+//! The global index: every parsed file's facts, merged into look-up tables
+//! by name, so the analysis can ask "who calls `f`", "who stores into
+//! `.mm`", "what type is `struct s`'s field `f`" across the whole tree.
+//!
+//! The index holds no analysis results and makes no judgement.
+
+use crate::facts::{Body, BodyKind, EventKind, Expr, FileFacts, StructDef};
+use crate::source::{FileId, SourceFile};
+use std::collections::HashMap;
+
+/// A body somewhere in the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BodyRef {
+    /// The file.
+    pub file: FileId,
+    /// Index into that file's `bodies`.
+    pub body: usize,
+}
+
+/// An event (assignment or call) in some body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventRef {
+    /// The body.
+    pub at: BodyRef,
+    /// Index into the body's `events`.
+    pub event: usize,
+}
+
+/// A store into a struct field: an assignment or a designated initializer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StoreRef {
+    /// `lhs->field = rhs` inside a body.
+    Assign(EventRef),
+    /// `{ .field = value }`: file and index into `field_inits`.
+    Init(FileId, usize),
+}
+
+/// All files, and the facts of those that were parsed.
+pub struct Index {
+    /// Every prefiltered file, by id.
+    pub files: Vec<SourceFile>,
+    /// Facts per file; `None` if the file was not parsed.
+    pub facts: Vec<Option<FileFacts>>,
+    bodies_by_name: HashMap<String, Vec<BodyRef>>,
+    calls_by_name: HashMap<String, Vec<EventRef>>,
+    calls_by_field: HashMap<String, Vec<EventRef>>,
+    stores_by_field: HashMap<String, Vec<StoreRef>>,
+    fn_values: HashMap<String, Vec<StoreRef>>,
+    arg_idents: HashMap<String, Vec<EventRef>>,
+    structs: HashMap<String, StructDef>,
+}
+
+impl Index {
+    /// Builds the tables from the parsed files.
+    pub fn new(files: Vec<SourceFile>, facts: Vec<Option<FileFacts>>) -> Index {
+        let mut ix = Index {
+            files,
+            facts,
+            bodies_by_name: HashMap::new(),
+            calls_by_name: HashMap::new(),
+            calls_by_field: HashMap::new(),
+            stores_by_field: HashMap::new(),
+            fn_values: HashMap::new(),
+            arg_idents: HashMap::new(),
+            structs: HashMap::new(),
+        };
+        for (fid, facts) in ix.facts.iter().enumerate() {
+            let Some(facts) = facts else { continue };
+            let file = fid as FileId;
+            for (bi, body) in facts.bodies.iter().enumerate() {
+                let at = BodyRef { file, body: bi };
+                ix.bodies_by_name.entry(body.name.clone()).or_default().push(at);
+                for (ei, ev) in body.events.iter().enumerate() {
+                    let er = EventRef { at, event: ei };
+                    if let EventKind::Call { args, .. } = &ev.kind {
+                        for a in args.iter().filter_map(Expr::as_ident) {
+                            ix.arg_idents.entry(a.to_string()).or_default().push(er);
+                        }
+                    }
+                    match &ev.kind {
+                        EventKind::Call { callee: Expr::Ident(n), .. } => {
+                            ix.calls_by_name.entry(n.clone()).or_default().push(er)
+                        }
+                        EventKind::Call { callee: Expr::Field { field, .. }, .. } => {
+                            ix.calls_by_field.entry(field.clone()).or_default().push(er)
+                        }
+                        EventKind::Assign { lhs: Expr::Field { field, .. }, rhs } => {
+                            ix.stores_by_field.entry(field.clone()).or_default().push(StoreRef::Assign(er));
+                            if let Expr::Ident(v) = rhs {
+                                ix.fn_values.entry(v.clone()).or_default().push(StoreRef::Assign(er));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            for (ii, init) in facts.field_inits.iter().enumerate() {
+                let s = StoreRef::Init(file, ii);
+                ix.stores_by_field.entry(init.field.clone()).or_default().push(s);
+                if let Expr::Ident(v) = &init.value {
+                    ix.fn_values.entry(v.clone()).or_default().push(s);
+                }
+            }
+            for st in &facts.structs {
+                // The first definition with fields wins (forward declarations
+                // have none); the order of files is fixed, so this is stable.
+                let e = ix.structs.entry(st.name.clone()).or_insert_with(|| st.clone());
+                if e.fields.is_empty() {
+                    *e = st.clone();
+                }
+            }
+        }
+        ix
+    }
+
+    /// The body behind a reference.
+    pub fn body(&self, r: BodyRef) -> &Body {
+        &self.facts[r.file as usize].as_ref().expect("body refs point at parsed files").bodies[r.body]
+    }
+
+    /// The event behind a reference.
+    pub fn event(&self, r: EventRef) -> &crate::facts::Event {
+        &self.body(r.at).events[r.event]
+    }
+
+    /// The file behind an id.
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id as usize]
+    }
+
+    /// Functions (not macros) with this name.
+    pub fn functions(&self, name: &str) -> impl Iterator<Item = BodyRef> + '_ {
+        self.bodies_by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|r| matches!(self.body(*r).kind, BodyKind::Function { .. }))
+    }
+
+    /// Every body, in file order.
+    pub fn all_bodies(&self) -> impl Iterator<Item = BodyRef> + '_ {
+        self.facts.iter().enumerate().flat_map(|(f, facts)| {
+            let n = facts.as_ref().map_or(0, |x| x.bodies.len());
+            (0..n).map(move |b| BodyRef { file: f as FileId, body: b })
+        })
+    }
+
+    /// Calls of a plain name.
+    pub fn calls_of(&self, name: &str) -> &[EventRef] {
+        self.calls_by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Calls through a struct field of that name (`x->f(...)`).
+    pub fn calls_through_field(&self, field: &str) -> &[EventRef] {
+        self.calls_by_field.get(field).map_or(&[], Vec::as_slice)
+    }
+
+    /// Stores into a field of that name, of any struct.
+    pub fn stores_to_field(&self, field: &str) -> &[StoreRef] {
+        self.stores_by_field.get(field).map_or(&[], Vec::as_slice)
+    }
+
+    /// Stores whose value is the plain name `name` (function pointers).
+    pub fn stores_of_value(&self, name: &str) -> &[StoreRef] {
+        self.fn_values.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Calls that pass the plain name `name` as an argument (a function
+    /// handed to `kthread_create()`, `INIT_WORK()` ...).
+    pub fn passed_as_argument(&self, name: &str) -> &[EventRef] {
+        self.arg_idents.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// A struct definition.
+    pub fn struct_def(&self, name: &str) -> Option<&StructDef> {
+        self.structs.get(name)
+    }
+
+    /// The type of `struct s`'s field `field`, as written.
+    pub fn field_type(&self, s: &str, field: &str) -> Option<&str> {
+        self.structs.get(s)?.fields.iter().find(|(n, _)| n == field).map(|(_, t)| t.as_str())
+    }
+}

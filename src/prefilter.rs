@@ -1,0 +1,106 @@
+//! The cheap byte test that decides which files are worth parsing.
+//!
+//! One Aho-Corasick automaton with leftmost-longest matching (the only match
+//! kind for which the SIMD searcher is used) over the rule table's tokens.
+
+use crate::rules;
+use aho_corasick::{AhoCorasick, MatchKind};
+
+/// What the prefilter found in one file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Hit {
+    /// The file mentions the borrow API token.
+    pub borrow: bool,
+}
+
+/// Multi-literal matcher for the flow tokens.
+pub struct Prefilter {
+    ac: AhoCorasick,
+    borrow_pattern: usize,
+}
+
+impl Prefilter {
+    /// Builds the matcher from [`rules::FLOW_TOKENS`].
+    pub fn new() -> Prefilter {
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(rules::FLOW_TOKENS)
+            .expect("flow tokens are valid patterns");
+        let borrow_pattern = rules::FLOW_TOKENS
+            .iter()
+            .position(|t| *t == rules::BORROW_TOKEN)
+            .expect("the borrow token is a flow token");
+        Prefilter { ac, borrow_pattern }
+    }
+
+    /// `None` if the file can take no part in an mm's flow.
+    pub fn check(&self, bytes: &[u8]) -> Option<Hit> {
+        let mut iter = self.ac.find_iter(bytes);
+        let first = iter.next()?;
+        let mut hit = Hit { borrow: first.pattern().as_usize() == self.borrow_pattern };
+        if !hit.borrow {
+            // The file matters; only look further for the borrow token.
+            hit.borrow = memchr::memmem::find(&bytes[first.end()..], rules::BORROW_TOKEN.as_bytes())
+                .is_some();
+        }
+        Some(hit)
+    }
+}
+
+impl Default for Prefilter {
+    fn default() -> Self {
+        Prefilter::new()
+    }
+}
+
+/// Finds which of `words` occur in `text` as whole identifiers.
+pub struct WordFinder {
+    ac: AhoCorasick,
+    count: usize,
+}
+
+impl WordFinder {
+    /// A finder for identifiers.
+    pub fn new<I: AsRef<[u8]>>(words: &[I]) -> WordFinder {
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(words)
+            .expect("identifiers are valid patterns");
+        WordFinder { ac, count: words.len() }
+    }
+
+    /// True if any of the words occurs in `text` with no identifier byte
+    /// on either side.
+    pub fn any_in(&self, text: &[u8]) -> bool {
+        self.count > 0
+            && self.ac.find_iter(text).any(|m| {
+                let before = m.start().checked_sub(1).map(|i| text[i]);
+                let after = text.get(m.end()).copied();
+                !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte)
+            })
+    }
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn borrow_files_and_flow_files() {
+        let p = Prefilter::new();
+        assert_eq!(p.check(b"int x;"), None);
+        assert_eq!(p.check(b"struct mm_struct *m;"), Some(Hit { borrow: false }));
+        assert_eq!(p.check(b"mmgrab(m); kthread_use_mm(m);"), Some(Hit { borrow: true }));
+    }
+
+    #[test]
+    fn words_match_whole_identifiers_only() {
+        let w = WordFinder::new(&["load"]);
+        assert!(w.any_in(b"x->load(a)"));
+        assert!(!w.any_in(b"x->load_mqd(a) unload"));
+    }
+}

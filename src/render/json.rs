@@ -1,0 +1,128 @@
+//! `--format json`: the stable machine interface.
+//!
+//! The wire types below are the contract: fields may be added, never
+//! renamed or removed. `version` changes only if that promise is broken.
+
+use super::position;
+use crate::report::{Pairing, Report, Site, Stats};
+use serde::Serialize;
+
+/// The version of the JSON contract.
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    root: &'a str,
+    sites: Vec<JsonSite<'a>>,
+    stats: &'a Stats,
+}
+
+#[derive(Serialize)]
+struct JsonSite<'a> {
+    file: &'a str,
+    line: u32,
+    column: u32,
+    function: Option<&'a str>,
+    #[serde(rename = "macro")]
+    macro_name: Option<&'a str>,
+    api: &'a str,
+    mm: &'a str,
+    verdict: &'a str,
+    reference: &'a str,
+    guarantees: Vec<String>,
+    documented: bool,
+    paths: Vec<JsonPath<'a>>,
+    fix: Option<&'a str>,
+    // Added fields (allowed by the contract):
+    /// Where the borrow is inside the macro body, for macro sites.
+    macro_site: Option<JsonLoc<'a>>,
+    /// "paired" | "unpaired" | "mismatched" | "adopted".
+    pairing: &'a str,
+    /// Where the window is closed (or left open), if known.
+    unuse: Option<JsonLoc<'a>>,
+    /// Rule names of the findings at this site.
+    findings: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonLoc<'a> {
+    file: &'a str,
+    line: u32,
+    column: u32,
+}
+
+#[derive(Serialize)]
+struct JsonPath<'a> {
+    reference: &'a str,
+    steps: Vec<JsonStep<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonStep<'a> {
+    file: &'a str,
+    line: u32,
+    note: &'a str,
+    column: u32,
+}
+
+fn loc<'a>(report: &'a Report, l: crate::report::Loc) -> JsonLoc<'a> {
+    let (file, line, column) = position(report, l);
+    JsonLoc { file, line, column }
+}
+
+fn site<'a>(report: &'a Report, s: &'a Site) -> JsonSite<'a> {
+    let (file, line, column) = position(report, s.loc);
+    let unuse = match &s.pairing {
+        Pairing::Paired(l) | Pairing::Mismatched { at: l, .. } | Pairing::Unpaired { at: Some(l), .. } => {
+            Some(loc(report, *l))
+        }
+        _ => None,
+    };
+    JsonSite {
+        file,
+        line,
+        column,
+        function: s.function.as_deref(),
+        macro_name: s.macro_name.as_deref(),
+        api: s.api,
+        mm: &s.mm,
+        verdict: s.verdict.as_str(),
+        reference: s.reference.as_str(),
+        guarantees: vec![],
+        documented: false,
+        paths: s
+            .chains
+            .iter()
+            .map(|c| JsonPath {
+                reference: c.reference.as_str(),
+                steps: c
+                    .steps
+                    .iter()
+                    .map(|st| {
+                        let (file, line, column) = position(report, st.loc);
+                        JsonStep { file, line, note: &st.note, column }
+                    })
+                    .collect(),
+            })
+            .collect(),
+        fix: s.fix.as_deref(),
+        macro_site: s.macro_loc.filter(|_| s.function.is_some()).map(|l| loc(report, l)),
+        pairing: s.pairing.as_str(),
+        unuse,
+        findings: s.findings.iter().map(|r| r.name()).collect(),
+    }
+}
+
+/// Renders the whole report (every site, ok ones included).
+pub fn render(report: &Report) -> String {
+    let out = JsonReport {
+        version: VERSION,
+        root: &report.root,
+        sites: report.sites.iter().map(|s| site(report, s)).collect(),
+        stats: &report.stats,
+    };
+    let mut s = serde_json::to_string_pretty(&out).expect("report serializes");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,173 @@
+//! Walking the tree: every `.c` and `.h` file, in parallel, read once and
+//! passed through the prefilter. Only files that can matter are kept in
+//! memory; the rest are dropped as soon as they are scanned.
+
+use crate::prefilter::{Hit, Prefilter};
+use crate::source::SourceFile;
+use ignore::{WalkBuilder, WalkState};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Files larger than this are not read (generated register headers reach
+/// 24 MB; nothing that borrows an mm is that large).
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// A file the prefilter kept.
+pub struct Candidate {
+    /// The file.
+    pub file: SourceFile,
+    /// What the prefilter saw.
+    pub hit: Hit,
+}
+
+/// A file that could not be audited, and why.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Skipped {
+    /// Path relative to the root.
+    pub file: String,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// What the walk produced.
+#[derive(Default)]
+pub struct WalkOutput {
+    /// The kept files, sorted by path.
+    pub candidates: Vec<Candidate>,
+    /// Files that could not be read.
+    pub skipped: Vec<Skipped>,
+    /// `.c`/`.h` files seen.
+    pub files_walked: u64,
+    /// Bytes scanned by the prefilter.
+    pub bytes_scanned: u64,
+}
+
+fn is_c_source(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("c" | "h"))
+}
+
+/// Decodes bytes as UTF-8, replacing each invalid byte by `?`, so that byte
+/// offsets stay those of the file on disk.
+pub fn decode(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let mut bytes = e.into_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                match std::str::from_utf8(&bytes[i..]) {
+                    Ok(_) => break,
+                    Err(err) => {
+                        i += err.valid_up_to();
+                        let bad = err.error_len().unwrap_or(bytes.len() - i);
+                        for b in &mut bytes[i..i + bad] {
+                            *b = b'?';
+                        }
+                        i += bad;
+                    }
+                }
+            }
+            String::from_utf8(bytes).unwrap_or_default()
+        }
+    }
+}
+
+/// Walks `root` with `threads` threads and keeps what the prefilter passes.
+pub fn walk(root: &Path, threads: usize) -> WalkOutput {
+    let prefilter = Prefilter::new();
+    let kept = Mutex::new(Vec::new());
+    let skipped = Mutex::new(Vec::new());
+    let walked = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
+    let rel = |p: &Path| {
+        p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
+    };
+    WalkBuilder::new(root)
+        .standard_filters(false)
+        .hidden(true)
+        .follow_links(false)
+        .threads(threads)
+        .build_parallel()
+        .run(|| {
+            Box::new(|entry| {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(err) => {
+                        let file = err_path(&err).map(|p| rel(&p)).unwrap_or_default();
+                        skipped.lock().unwrap().push(Skipped { file, reason: err.to_string() });
+                        return WalkState::Continue;
+                    }
+                };
+                let path = entry.path();
+                if !entry.file_type().is_some_and(|t| t.is_file()) || !is_c_source(path) {
+                    return WalkState::Continue;
+                }
+                walked.fetch_add(1, Ordering::Relaxed);
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                if size > MAX_FILE_BYTES {
+                    skipped.lock().unwrap().push(Skipped {
+                        file: rel(path),
+                        reason: format!("larger than {} MiB", MAX_FILE_BYTES >> 20),
+                    });
+                    return WalkState::Continue;
+                }
+                let data = match std::fs::read(path) {
+                    Ok(d) => d,
+                    Err(err) => {
+                        skipped.lock().unwrap().push(Skipped { file: rel(path), reason: err.to_string() });
+                        return WalkState::Continue;
+                    }
+                };
+                bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                if let Some(hit) = prefilter.check(&data) {
+                    let file = SourceFile::new(rel(path), path.to_path_buf(), decode(data));
+                    kept.lock().unwrap().push(Candidate { file, hit });
+                }
+                WalkState::Continue
+            })
+        });
+    let mut candidates = kept.into_inner().unwrap();
+    candidates.sort_by(|a, b| a.file.path.cmp(&b.file.path));
+    let mut skipped = skipped.into_inner().unwrap();
+    skipped.sort();
+    WalkOutput {
+        candidates,
+        skipped,
+        files_walked: walked.into_inner(),
+        bytes_scanned: bytes.into_inner(),
+    }
+}
+
+fn err_path(err: &ignore::Error) -> Option<std::path::PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => err_path(err),
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_keeps_offsets() {
+        let s = decode(b"ab\xffcd\xe2\x82".to_vec());
+        assert_eq!(s, "ab?cd??");
+    }
+
+    #[test]
+    fn walk_keeps_only_flow_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.c"), "void f(void) { kthread_use_mm(m); }").unwrap();
+        std::fs::write(dir.path().join("b.c"), "int x;").unwrap();
+        std::fs::write(dir.path().join("c.txt"), "kthread_use_mm").unwrap();
+        let out = walk(dir.path(), 2);
+        assert_eq!(out.files_walked, 2);
+        assert_eq!(out.candidates.len(), 1);
+        assert_eq!(out.candidates[0].file.path, "a.c");
+        assert!(out.candidates[0].hit.borrow);
+    }
+}
