@@ -21,16 +21,10 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Settings of one audit.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Options {
     /// Worker threads (0: one per core).
     pub jobs: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { jobs: 0 }
-    }
 }
 
 /// At most this many parse rounds (each follows chains one hop further).
@@ -39,11 +33,16 @@ const MAX_ROUNDS: u32 = 12;
 /// Audits the tree at `root`.
 pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     let start = Instant::now();
-    let meta = std::fs::metadata(root).with_context(|| format!("cannot read {}", root.display()))?;
+    let meta =
+        std::fs::metadata(root).with_context(|| format!("cannot read {}", root.display()))?;
     if !meta.is_dir() {
         bail!("{} is not a directory", root.display());
     }
-    let jobs = if opts.jobs == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { opts.jobs };
+    let jobs = if opts.jobs == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.jobs
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .stack_size(16 << 20)
@@ -58,21 +57,33 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         skipped: walked.skipped,
         ..Stats::default()
     };
-    let mut to_parse: Vec<usize> =
-        walked.candidates.iter().enumerate().filter(|(_, c)| c.hit.borrow).map(|(i, _)| i).collect();
+    let mut to_parse: Vec<usize> = walked
+        .candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.hit.borrow)
+        .map(|(i, _)| i)
+        .collect();
     let mut files: Vec<SourceFile> = walked.candidates.into_iter().map(|c| c.file).collect();
     let mut facts: Vec<Option<FileFacts>> = (0..files.len()).map(|_| None).collect();
     let mut asked: BTreeSet<Demand> = BTreeSet::new();
 
     loop {
         stats.rounds += 1;
-        let parsed: Vec<(usize, Option<FileFacts>)> =
-            pool.install(|| to_parse.par_iter().map(|&i| (i, file_facts(&files[i]))).collect());
+        let parsed: Vec<(usize, Option<FileFacts>)> = pool.install(|| {
+            to_parse
+                .par_iter()
+                .map(|&i| (i, file_facts(&files[i])))
+                .collect()
+        });
         for (i, f) in parsed {
             stats.files_parsed += 1;
             stats.bytes_parsed += files[i].text.len() as u64;
             if f.is_none() {
-                stats.skipped.push(walk::Skipped { file: files[i].path.clone(), reason: "the parser gave up".into() });
+                stats.skipped.push(walk::Skipped {
+                    file: files[i].path.clone(),
+                    reason: "the parser gave up".into(),
+                });
             }
             facts[i] = Some(f.unwrap_or_default());
         }
@@ -91,7 +102,12 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             stats.elapsed_ms = start.elapsed().as_millis() as u64;
             stats.skipped.sort();
             let root = root.display().to_string();
-            return Ok(Report { root, sites, stats, files: ix.files });
+            return Ok(Report {
+                root,
+                sites,
+                stats,
+                files: ix.files,
+            });
         }
         (files, facts) = (ix.files, ix.facts);
     }
@@ -135,7 +151,11 @@ fn files_meeting(ix: &Index, demands: &BTreeSet<Demand>, pool: &rayon::ThreadPoo
             .filter(|&i| ix.facts[i].is_none())
             .filter(|&i| {
                 let t = ix.files[i].text.as_bytes();
-                ac.find_iter(t).any(|m| kinds[m.pattern().as_usize()].iter().any(|d| meets(t, m.start(), m.end(), d)))
+                ac.find_iter(t).any(|m| {
+                    kinds[m.pattern().as_usize()]
+                        .iter()
+                        .any(|d| meets(t, m.start(), m.end(), d))
+                })
             })
             .collect()
     })
@@ -150,7 +170,10 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
     if (s > 0 && is_ident(t[s - 1])) || t.get(e).is_some_and(|&b| is_ident(b)) {
         return false;
     }
-    let after = t[e..].iter().position(|b| !b.is_ascii_whitespace()).map(|p| e + p);
+    let after = t[e..]
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|p| e + p);
     match d {
         Demand::Ident(_) => true,
         Demand::FieldStore(_) => {
@@ -159,7 +182,10 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
         }
         Demand::StructDef(_) => {
             let before = &t[..s];
-            let trimmed = before.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(before, |p| &before[..=p]);
+            let trimmed = before
+                .iter()
+                .rposition(|b| !b.is_ascii_whitespace())
+                .map_or(before, |p| &before[..=p]);
             trimmed.ends_with(b"struct") && after.is_some_and(|a| t[a] == b'{')
         }
     }

@@ -69,7 +69,10 @@ impl Index {
             let file = fid as FileId;
             for (bi, body) in facts.bodies.iter().enumerate() {
                 let at = BodyRef { file, body: bi };
-                ix.bodies_by_name.entry(body.name.clone()).or_default().push(at);
+                ix.bodies_by_name
+                    .entry(body.name.clone())
+                    .or_default()
+                    .push(at);
                 for (ei, ev) in body.events.iter().enumerate() {
                     let er = EventRef { at, event: ei };
                     if let EventKind::Call { args, .. } = &ev.kind {
@@ -78,16 +81,27 @@ impl Index {
                         }
                     }
                     match &ev.kind {
-                        EventKind::Call { callee: Expr::Ident(n), .. } => {
-                            ix.calls_by_name.entry(n.clone()).or_default().push(er)
-                        }
-                        EventKind::Call { callee: Expr::Field { field, .. }, .. } => {
-                            ix.calls_by_field.entry(field.clone()).or_default().push(er)
-                        }
-                        EventKind::Assign { lhs: Expr::Field { field, .. }, rhs } => {
-                            ix.stores_by_field.entry(field.clone()).or_default().push(StoreRef::Assign(er));
+                        EventKind::Call {
+                            callee: Expr::Ident(n),
+                            ..
+                        } => ix.calls_by_name.entry(n.clone()).or_default().push(er),
+                        EventKind::Call {
+                            callee: Expr::Field { field, .. },
+                            ..
+                        } => ix.calls_by_field.entry(field.clone()).or_default().push(er),
+                        EventKind::Assign {
+                            lhs: Expr::Field { field, .. },
+                            rhs,
+                        } => {
+                            ix.stores_by_field
+                                .entry(field.clone())
+                                .or_default()
+                                .push(StoreRef::Assign(er));
                             if let Expr::Ident(v) = rhs {
-                                ix.fn_values.entry(v.clone()).or_default().push(StoreRef::Assign(er));
+                                ix.fn_values
+                                    .entry(v.clone())
+                                    .or_default()
+                                    .push(StoreRef::Assign(er));
                             }
                         }
                         _ => {}
@@ -96,7 +110,10 @@ impl Index {
             }
             for (ii, init) in facts.field_inits.iter().enumerate() {
                 let s = StoreRef::Init(file, ii);
-                ix.stores_by_field.entry(init.field.clone()).or_default().push(s);
+                ix.stores_by_field
+                    .entry(init.field.clone())
+                    .or_default()
+                    .push(s);
                 if let Expr::Ident(v) = &init.value {
                     ix.fn_values.entry(v.clone()).or_default().push(s);
                 }
@@ -104,7 +121,10 @@ impl Index {
             for st in &facts.structs {
                 // The first definition with fields wins (forward declarations
                 // have none); the order of files is fixed, so this is stable.
-                let e = ix.structs.entry(st.name.clone()).or_insert_with(|| st.clone());
+                let e = ix
+                    .structs
+                    .entry(st.name.clone())
+                    .or_insert_with(|| st.clone());
                 if e.fields.is_empty() {
                     *e = st.clone();
                 }
@@ -115,7 +135,10 @@ impl Index {
 
     /// The body behind a reference.
     pub fn body(&self, r: BodyRef) -> &Body {
-        &self.facts[r.file as usize].as_ref().expect("body refs point at parsed files").bodies[r.body]
+        &self.facts[r.file as usize]
+            .as_ref()
+            .expect("body refs point at parsed files")
+            .bodies[r.body]
     }
 
     /// The event behind a reference.
@@ -142,7 +165,10 @@ impl Index {
     pub fn all_bodies(&self) -> impl Iterator<Item = BodyRef> + '_ {
         self.facts.iter().enumerate().flat_map(|(f, facts)| {
             let n = facts.as_ref().map_or(0, |x| x.bodies.len());
-            (0..n).map(move |b| BodyRef { file: f as FileId, body: b })
+            (0..n).map(move |b| BodyRef {
+                file: f as FileId,
+                body: b,
+            })
         })
     }
 
@@ -179,6 +205,11 @@ impl Index {
 
     /// The type of `struct s`'s field `field`, as written.
     pub fn field_type(&self, s: &str, field: &str) -> Option<&str> {
-        self.structs.get(s)?.fields.iter().find(|(n, _)| n == field).map(|(_, t)| t.as_str())
+        self.structs
+            .get(s)?
+            .fields
+            .iter()
+            .find(|(n, _)| n == field)
+            .map(|(_, t)| t.as_str())
     }
 }

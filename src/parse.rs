@@ -13,17 +13,59 @@ use tree_sitter::{Parser, Tree};
 /// Annotations that expand to nothing (or to attributes) and that confuse
 /// the parser. Those in [`WITH_ARGS`] also take a parenthesised argument.
 const ANNOTATIONS: &[&str] = &[
-    "__user", "__kernel", "__iomem", "__percpu", "__rcu", "__force", "__init", "__exit",
-    "__initdata", "__exitdata", "__ref", "__refdata", "__read_mostly", "__ro_after_init",
-    "__must_check", "__always_inline", "noinline", "__noinline", "__cold", "__hot", "__pure",
-    "__maybe_unused", "__always_unused", "__used", "__weak", "__packed", "__latent_entropy",
-    "__visible", "notrace", "__noreturn", "__releases", "__acquires", "__must_hold",
-    "__attribute__", "__aligned", "__printf", "__nocfi", "__randomize_layout",
-    "__counted_by", "__cacheline_aligned", "__cacheline_aligned_in_smp", "__bitwise",
-    "__sched", "asmlinkage", "__deprecated",
+    "__user",
+    "__kernel",
+    "__iomem",
+    "__percpu",
+    "__rcu",
+    "__force",
+    "__init",
+    "__exit",
+    "__initdata",
+    "__exitdata",
+    "__ref",
+    "__refdata",
+    "__read_mostly",
+    "__ro_after_init",
+    "__must_check",
+    "__always_inline",
+    "noinline",
+    "__noinline",
+    "__cold",
+    "__hot",
+    "__pure",
+    "__maybe_unused",
+    "__always_unused",
+    "__used",
+    "__weak",
+    "__packed",
+    "__latent_entropy",
+    "__visible",
+    "notrace",
+    "__noreturn",
+    "__releases",
+    "__acquires",
+    "__must_hold",
+    "__attribute__",
+    "__aligned",
+    "__printf",
+    "__nocfi",
+    "__randomize_layout",
+    "__counted_by",
+    "__cacheline_aligned",
+    "__cacheline_aligned_in_smp",
+    "__bitwise",
+    "__sched",
+    "asmlinkage",
+    "__deprecated",
 ];
 const WITH_ARGS: &[&str] = &[
-    "__releases", "__acquires", "__must_hold", "__attribute__", "__aligned", "__printf",
+    "__releases",
+    "__acquires",
+    "__must_hold",
+    "__attribute__",
+    "__aligned",
+    "__printf",
     "__counted_by",
 ];
 
@@ -107,7 +149,10 @@ mod tests {
         let out = blank_annotations(src);
         assert_eq!(out.len(), src.len());
         assert!(!out.contains("__init") && !out.contains("__releases"));
-        assert!(out.contains("__user_x"), "identifiers that only start alike stay");
+        assert!(
+            out.contains("__user_x"),
+            "identifiers that only start alike stay"
+        );
     }
 
     #[test]

@@ -37,11 +37,14 @@ impl Prefilter {
     pub fn check(&self, bytes: &[u8]) -> Option<Hit> {
         let mut iter = self.ac.find_iter(bytes);
         let first = iter.next()?;
-        let mut hit = Hit { borrow: first.pattern().as_usize() == self.borrow_pattern };
+        let mut hit = Hit {
+            borrow: first.pattern().as_usize() == self.borrow_pattern,
+        };
         if !hit.borrow {
             // The file matters; only look further for the borrow token.
-            hit.borrow = memchr::memmem::find(&bytes[first.end()..], rules::BORROW_TOKEN.as_bytes())
-                .is_some();
+            hit.borrow =
+                memchr::memmem::find(&bytes[first.end()..], rules::BORROW_TOKEN.as_bytes())
+                    .is_some();
         }
         Some(hit)
     }
@@ -66,7 +69,10 @@ impl WordFinder {
             .match_kind(MatchKind::LeftmostLongest)
             .build(words)
             .expect("identifiers are valid patterns");
-        WordFinder { ac, count: words.len() }
+        WordFinder {
+            ac,
+            count: words.len(),
+        }
     }
 
     /// True if any of the words occurs in `text` with no identifier byte
@@ -93,8 +99,14 @@ mod tests {
     fn borrow_files_and_flow_files() {
         let p = Prefilter::new();
         assert_eq!(p.check(b"int x;"), None);
-        assert_eq!(p.check(b"struct mm_struct *m;"), Some(Hit { borrow: false }));
-        assert_eq!(p.check(b"mmgrab(m); kthread_use_mm(m);"), Some(Hit { borrow: true }));
+        assert_eq!(
+            p.check(b"struct mm_struct *m;"),
+            Some(Hit { borrow: false })
+        );
+        assert_eq!(
+            p.check(b"mmgrab(m); kthread_use_mm(m);"),
+            Some(Hit { borrow: true })
+        );
     }
 
     #[test]

@@ -102,8 +102,12 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in code order.
-    pub const ALL: [Rule; 4] =
-        [Rule::BorrowWithoutMmUsers, Rule::UnresolvedOrigin, Rule::UnpairedBorrow, Rule::MismatchedUnuse];
+    pub const ALL: [Rule; 4] = [
+        Rule::BorrowWithoutMmUsers,
+        Rule::UnresolvedOrigin,
+        Rule::UnpairedBorrow,
+        Rule::MismatchedUnuse,
+    ];
 
     /// The stable code.
     pub fn code(self) -> &'static str {
@@ -159,7 +163,9 @@ impl Rule {
 
     /// Looks a rule up by code or name.
     pub fn find(s: &str) -> Option<Rule> {
-        Rule::ALL.into_iter().find(|r| r.code().eq_ignore_ascii_case(s) || r.name() == s)
+        Rule::ALL
+            .into_iter()
+            .find(|r| r.code().eq_ignore_ascii_case(s) || r.name() == s)
     }
 }
 

@@ -75,13 +75,25 @@ pub struct ApiRule {
 }
 
 const fn rule(name: &'static str, role: Role, arity: usize) -> ApiRule {
-    ApiRule { name, role, arity, mm_arg: 0, pair: None }
+    ApiRule {
+        name,
+        role,
+        arity,
+        mm_arg: 0,
+        pair: None,
+    }
 }
 
 /// Every kernel API mmaudit knows about.
 pub static RULES: &[ApiRule] = &[
-    ApiRule { pair: Some("kthread_unuse_mm"), ..rule("kthread_use_mm", Role::BorrowStart, 1) },
-    ApiRule { pair: Some("unuse_mm"), ..rule("use_mm", Role::BorrowStart, 1) },
+    ApiRule {
+        pair: Some("kthread_unuse_mm"),
+        ..rule("kthread_use_mm", Role::BorrowStart, 1)
+    },
+    ApiRule {
+        pair: Some("unuse_mm"),
+        ..rule("use_mm", Role::BorrowStart, 1)
+    },
     rule("kthread_unuse_mm", Role::BorrowEnd, 1),
     rule("unuse_mm", Role::BorrowEnd, 1),
     rule("get_task_mm", Role::ReturnsMmUsers, 1),

@@ -26,13 +26,20 @@ impl SourceFile {
     /// Builds a source file and its line index.
     pub fn new(path: String, abs_path: PathBuf, text: String) -> SourceFile {
         let lines = LineIndex::new(&text);
-        SourceFile { path, abs_path, text, lines }
+        SourceFile {
+            path,
+            abs_path,
+            text,
+            lines,
+        }
     }
 
     /// The text of the 1-based line `line`, without its newline.
     pub fn line_text(&self, line: u32) -> &str {
         let start = self.lines.line_start(line);
-        let end = self.text[start..].find('\n').map_or(self.text.len(), |e| start + e);
+        let end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |e| start + e);
         &self.text[start..end]
     }
 }

@@ -81,7 +81,10 @@ pub fn walk(root: &Path, threads: usize) -> WalkOutput {
     let walked = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     let rel = |p: &Path| {
-        p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
+        p.strip_prefix(root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .replace('\\', "/")
     };
     WalkBuilder::new(root)
         .standard_filters(false)
@@ -95,7 +98,10 @@ pub fn walk(root: &Path, threads: usize) -> WalkOutput {
                     Ok(e) => e,
                     Err(err) => {
                         let file = err_path(&err).map(|p| rel(&p)).unwrap_or_default();
-                        skipped.lock().unwrap().push(Skipped { file, reason: err.to_string() });
+                        skipped.lock().unwrap().push(Skipped {
+                            file,
+                            reason: err.to_string(),
+                        });
                         return WalkState::Continue;
                     }
                 };
@@ -115,7 +121,10 @@ pub fn walk(root: &Path, threads: usize) -> WalkOutput {
                 let data = match std::fs::read(path) {
                     Ok(d) => d,
                     Err(err) => {
-                        skipped.lock().unwrap().push(Skipped { file: rel(path), reason: err.to_string() });
+                        skipped.lock().unwrap().push(Skipped {
+                            file: rel(path),
+                            reason: err.to_string(),
+                        });
                         return WalkState::Continue;
                     }
                 };
@@ -142,7 +151,9 @@ pub fn walk(root: &Path, threads: usize) -> WalkOutput {
 fn err_path(err: &ignore::Error) -> Option<std::path::PathBuf> {
     match err {
         ignore::Error::WithPath { path, .. } => Some(path.clone()),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => err_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            err_path(err)
+        }
         ignore::Error::Loop { child, .. } => Some(child.clone()),
         _ => None,
     }
@@ -161,7 +172,11 @@ mod tests {
     #[test]
     fn walk_keeps_only_flow_files() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.c"), "void f(void) { kthread_use_mm(m); }").unwrap();
+        std::fs::write(
+            dir.path().join("a.c"),
+            "void f(void) { kthread_use_mm(m); }",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("b.c"), "int x;").unwrap();
         std::fs::write(dir.path().join("c.txt"), "kthread_use_mm").unwrap();
         let out = walk(dir.path(), 2);

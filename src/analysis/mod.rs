@@ -33,12 +33,18 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
     for r in ix.all_bodies() {
         let body = ix.body(r);
         for (ev, name, args) in body.named_calls() {
-            let Some(rule) = rules::lookup(name, args.len()).filter(|r| r.role == Role::BorrowStart) else {
+            let Some(rule) =
+                rules::lookup(name, args.len()).filter(|r| r.role == Role::BorrowStart)
+            else {
                 continue;
             };
             match body.kind {
-                BodyKind::Function { .. } => sites.push(direct_site(ix, &tracer, r, ev.span.0, rule, &args[0])),
-                BodyKind::Macro => sites.extend(macro_sites(ix, &tracer, r, ev.span.0, rule, &args[0])),
+                BodyKind::Function { .. } => {
+                    sites.push(direct_site(ix, &tracer, r, ev.span.0, rule, &args[0]))
+                }
+                BodyKind::Macro => {
+                    sites.extend(macro_sites(ix, &tracer, r, ev.span.0, rule, &args[0]))
+                }
             }
         }
     }
@@ -50,31 +56,54 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
     (sites, tracer.into_demands())
 }
 
-fn direct_site(ix: &Index, tracer: &Tracer, r: BodyRef, offset: usize, rule: &'static ApiRule, mm: &Expr) -> Site {
+fn direct_site(
+    ix: &Index,
+    tracer: &Tracer,
+    r: BodyRef,
+    offset: usize,
+    rule: &'static ApiRule,
+    mm: &Expr,
+) -> Site {
     let body = ix.body(r);
     let chains = tracer.trace(r, mm, offset, 0);
     let chains = drop_null_guarded(body, offset, &mm.text(), chains);
     let pairing = pairing::pairing(body, r.file, offset, mm, rule, &chains);
-    finish(ix, Site {
-        loc: Loc { file: r.file, offset },
-        function: Some(body.name.clone()),
-        macro_name: None,
-        macro_loc: None,
-        api: rule.name,
-        mm: mm.text(),
-        verdict: Verdict::Ok,
-        reference: RefKind::MmUsers,
-        chains,
-        pairing,
-        fix: None,
-        findings: vec![],
-    })
+    finish(
+        ix,
+        Site {
+            loc: Loc {
+                file: r.file,
+                offset,
+            },
+            function: Some(body.name.clone()),
+            macro_name: None,
+            macro_loc: None,
+            api: rule.name,
+            mm: mm.text(),
+            verdict: Verdict::Ok,
+            reference: RefKind::MmUsers,
+            chains,
+            pairing,
+            fix: None,
+            findings: vec![],
+        },
+    )
 }
 
 /// One site per expansion of a macro whose body borrows.
-fn macro_sites(ix: &Index, tracer: &Tracer, m: BodyRef, offset: usize, rule: &'static ApiRule, mm: &Expr) -> Vec<Site> {
+fn macro_sites(
+    ix: &Index,
+    tracer: &Tracer,
+    m: BodyRef,
+    offset: usize,
+    rule: &'static ApiRule,
+    mm: &Expr,
+) -> Vec<Site> {
     let mac = ix.body(m);
-    let macro_loc = Loc { file: m.file, offset };
+    let macro_loc = Loc {
+        file: m.file,
+        offset,
+    };
     let guard = tracer.guard(m, mm, offset);
     let pairing = pairing::pairing(mac, m.file, offset, mm, rule, &[]);
     let mut sites = Vec::new();
@@ -86,7 +115,9 @@ fn macro_sites(ix: &Index, tracer: &Tracer, m: BodyRef, offset: usize, rule: &'s
         if host.kind == BodyKind::Macro {
             continue;
         }
-        let crate::facts::EventKind::Call { args, .. } = &ev.kind else { continue };
+        let crate::facts::EventKind::Call { args, .. } = &ev.kind else {
+            continue;
+        };
         if args.len() != mac.params.len() {
             continue;
         }
@@ -94,13 +125,22 @@ fn macro_sites(ix: &Index, tracer: &Tracer, m: BodyRef, offset: usize, rule: &'s
         let mm_here = mm.substitute(&subst);
         let head = Step {
             loc: macro_loc,
-            note: format!("`{}` borrows `{mm}` in the body of macro `{}`", rule.name, mac.name),
+            note: format!(
+                "`{}` borrows `{mm}` in the body of macro `{}`",
+                rule.name, mac.name
+            ),
         };
         let chains = match &guard {
-            Some(g) => vec![Chain { reference: RefKind::MmUsers, steps: vec![head, g.clone()] }],
+            Some(g) => vec![Chain {
+                reference: RefKind::MmUsers,
+                steps: vec![head, g.clone()],
+            }],
             None => {
                 let expand = Step {
-                    loc: Loc { file: call.at.file, offset: ev.span.0 },
+                    loc: Loc {
+                        file: call.at.file,
+                        offset: ev.span.0,
+                    },
                     note: format!("expanded in `{}()` with `{mm}` = `{mm_here}`", host.name),
                 };
                 let chains = tracer.trace(call.at, &mm_here, ev.span.0, 0);
@@ -115,40 +155,61 @@ fn macro_sites(ix: &Index, tracer: &Tracer, m: BodyRef, offset: usize, rule: &'s
                     .collect()
             }
         };
-        sites.push(finish(ix, Site {
-            loc: Loc { file: call.at.file, offset: ev.span.0 },
-            function: Some(host.name.clone()),
-            macro_name: Some(mac.name.clone()),
-            macro_loc: Some(macro_loc),
-            api: rule.name,
-            mm: mm_here.text(),
-            verdict: Verdict::Ok,
-            reference: RefKind::MmUsers,
-            chains,
-            pairing: pairing.clone(),
-            fix: None,
-            findings: vec![],
-        }));
+        sites.push(finish(
+            ix,
+            Site {
+                loc: Loc {
+                    file: call.at.file,
+                    offset: ev.span.0,
+                },
+                function: Some(host.name.clone()),
+                macro_name: Some(mac.name.clone()),
+                macro_loc: Some(macro_loc),
+                api: rule.name,
+                mm: mm_here.text(),
+                verdict: Verdict::Ok,
+                reference: RefKind::MmUsers,
+                chains,
+                pairing: pairing.clone(),
+                fix: None,
+                findings: vec![],
+            },
+        ));
     }
     if sites.is_empty() {
-        let note = format!("macro `{}` is not expanded anywhere in the audited tree", mac.name);
-        sites.push(finish(ix, Site {
-            loc: macro_loc,
-            function: None,
-            macro_name: Some(mac.name.clone()),
-            macro_loc: Some(macro_loc),
-            api: rule.name,
-            mm: mm.text(),
-            verdict: Verdict::Ok,
-            reference: RefKind::MmUsers,
-            chains: match guard {
-                Some(g) => vec![Chain { reference: RefKind::MmUsers, steps: vec![g] }],
-                None => vec![Chain { reference: RefKind::Unknown, steps: vec![Step { loc: macro_loc, note }] }],
+        let note = format!(
+            "macro `{}` is not expanded anywhere in the audited tree",
+            mac.name
+        );
+        sites.push(finish(
+            ix,
+            Site {
+                loc: macro_loc,
+                function: None,
+                macro_name: Some(mac.name.clone()),
+                macro_loc: Some(macro_loc),
+                api: rule.name,
+                mm: mm.text(),
+                verdict: Verdict::Ok,
+                reference: RefKind::MmUsers,
+                chains: match guard {
+                    Some(g) => vec![Chain {
+                        reference: RefKind::MmUsers,
+                        steps: vec![g],
+                    }],
+                    None => vec![Chain {
+                        reference: RefKind::Unknown,
+                        steps: vec![Step {
+                            loc: macro_loc,
+                            note,
+                        }],
+                    }],
+                },
+                pairing,
+                fix: None,
+                findings: vec![],
             },
-            pairing,
-            fix: None,
-            findings: vec![],
-        }));
+        ));
     }
     sites
 }
@@ -156,12 +217,16 @@ fn macro_sites(ix: &Index, tracer: &Tracer, m: BodyRef, offset: usize, rule: &'s
 /// NULL does not reach a borrow that only runs when the mm is non-NULL.
 fn drop_null_guarded(body: &Body, offset: usize, mm: &str, chains: Vec<Chain>) -> Vec<Chain> {
     let guarded = body.branches_at(offset).any(|b| {
-        b.kind == crate::facts::BranchKind::Then && b.cond.conjuncts().iter().any(|c| c.tests_non_null(mm))
+        b.kind == crate::facts::BranchKind::Then
+            && b.cond.conjuncts().iter().any(|c| c.tests_non_null(mm))
     });
     if !guarded {
         return chains;
     }
-    chains.into_iter().filter(|c| !c.steps.last().is_some_and(|s| s.note == "NULL")).collect()
+    chains
+        .into_iter()
+        .filter(|c| c.steps.last().is_none_or(|s| s.note != "NULL"))
+        .collect()
 }
 
 fn severity(r: RefKind) -> u8 {
@@ -178,8 +243,12 @@ fn finish(ix: &Index, mut site: Site) -> Site {
     let mut seen = std::collections::HashSet::new();
     site.chains.retain(|c| seen.insert(c.clone()));
     // Worst first; among equals, keep the order found.
-    site.chains.sort_by_key(|c| std::cmp::Reverse(severity(c.reference)));
-    let worst = site.chains.first().map_or(RefKind::Unknown, |c| c.reference);
+    site.chains
+        .sort_by_key(|c| std::cmp::Reverse(severity(c.reference)));
+    let worst = site
+        .chains
+        .first()
+        .map_or(RefKind::Unknown, |c| c.reference);
     site.reference = worst;
     site.verdict = match worst {
         RefKind::None | RefKind::MmCount => Verdict::Wrong,
@@ -202,7 +271,9 @@ fn finish(ix: &Index, mut site: Site) -> Site {
 
 fn fix(ix: &Index, site: &Site) -> Option<String> {
     let mm = &site.mm;
-    let end = rules::by_name(site.api).and_then(|r| r.pair).unwrap_or("kthread_unuse_mm");
+    let end = rules::by_name(site.api)
+        .and_then(|r| r.pair)
+        .unwrap_or("kthread_unuse_mm");
     let window = format!(
         "borrow only inside `if (mmget_not_zero({mm})) {{ {}({mm}); ...; {end}({mm}); mmput({mm}); }}`",
         site.api
@@ -215,14 +286,17 @@ fn fix(ix: &Index, site: &Site) -> Option<String> {
     if site.verdict == Verdict::Wrong {
         let worst = &site.chains[0];
         let store = worst.steps.iter().find(|s| s.note.starts_with("stored:"));
-        let drop = worst.steps.iter().find(|s| s.note.contains("drops the mm_users reference"));
+        let drop = worst
+            .steps
+            .iter()
+            .find(|s| s.note.contains("drops the mm_users reference"));
         let null = worst.steps.last().is_some_and(|s| s.note == "NULL");
         fixes.push(match (store, drop, worst.reference) {
             (_, _, _) if null => format!("test `{mm}` for NULL before `{}()`", site.api),
             (Some(s), Some(d), _) => format!(
-                "do not drop the mm_users reference at {} (or keep only mm_count there and) {window}; the store is at {}",
-                at(d.loc),
-                at(s.loc)
+                "the mm stored at {} keeps only mm_count once {} drops its mm_users reference: {window}",
+                at(s.loc),
+                at(d.loc)
             ),
             (None, Some(d), _) => format!("keep the mm_users reference until after `{end}()`: move the `mmput()` at {} after it", at(d.loc)),
             (Some(s), None, RefKind::MmCount) => format!("keep the `mmgrab()` made with the store at {} and {window}", at(s.loc)),
@@ -234,7 +308,9 @@ fn fix(ix: &Index, site: &Site) -> Option<String> {
         });
     }
     match &site.pairing {
-        Pairing::Unpaired { .. } => fixes.push(format!("call `{end}({mm})` on every path out of the window")),
+        Pairing::Unpaired { .. } => fixes.push(format!(
+            "call `{end}({mm})` on every path out of the window"
+        )),
         Pairing::Mismatched { .. } => fixes.push(format!("end the window with `{end}({mm})`")),
         _ => {}
     }

@@ -8,7 +8,14 @@ use crate::rules::{self, ApiRule, RefKind, Role};
 use crate::source::FileId;
 
 /// Decides how the window opened at `use_at` is closed.
-pub fn pairing(body: &Body, file: FileId, use_at: usize, mm: &Expr, rule: &ApiRule, chains: &[Chain]) -> Pairing {
+pub fn pairing(
+    body: &Body,
+    file: FileId,
+    use_at: usize,
+    mm: &Expr,
+    rule: &ApiRule,
+    chains: &[Chain],
+) -> Pairing {
     let loc = |offset| Loc { file, offset };
     let mm_text = mm.text();
     let ends: Vec<(usize, String)> = body
@@ -24,24 +31,38 @@ pub fn pairing(body: &Body, file: FileId, use_at: usize, mm: &Expr, rule: &ApiRu
         // A fresh reference that is never put and never unused: the thread
         // adopts the mm for the rest of its life.
         let put = body.named_calls().any(|(_, n, a)| {
-            rules::lookup(n, a.len()).is_some_and(|r| r.role == Role::DropsMmUsers) && a[0].text() == mm_text
+            rules::lookup(n, a.len()).is_some_and(|r| r.role == Role::DropsMmUsers)
+                && a[0].text() == mm_text
         });
         let fresh = !chains.is_empty()
             && chains.iter().all(|c| c.reference == RefKind::MmUsers)
-            && chains.iter().all(|c| c.steps.first().is_some_and(|s| s.loc.file == file));
+            && chains
+                .iter()
+                .all(|c| c.steps.first().is_some_and(|s| s.loc.file == file));
         return if fresh && !put {
             Pairing::Adopted
         } else {
             Pairing::Unpaired {
-                why: format!("no `{}()` follows in `{}`", rule.pair.unwrap_or("unuse"), body.name),
+                why: format!(
+                    "no `{}()` follows in `{}`",
+                    rule.pair.unwrap_or("unuse"),
+                    body.name
+                ),
                 at: None,
             }
         };
     }
-    let same: Vec<usize> = ends.iter().filter(|(_, t)| *t == mm_text).map(|(o, _)| *o).collect();
+    let same: Vec<usize> = ends
+        .iter()
+        .filter(|(_, t)| *t == mm_text)
+        .map(|(o, _)| *o)
+        .collect();
     let Some(&first_same) = same.first() else {
         let (o, t) = &ends[0];
-        return Pairing::Mismatched { other: t.clone(), at: loc(*o) };
+        return Pairing::Mismatched {
+            other: t.clone(),
+            at: loc(*o),
+        };
     };
     for &end in &same {
         if !covers(body, use_at, end) {
@@ -70,7 +91,9 @@ fn covers(body: &Body, start: usize, end: usize) -> bool {
         .filter(|b| !(b.span.0 <= start && start < b.span.1))
         .all(|b| {
             let twin = around_start.iter().any(|s| {
-                s.kind == b.kind && s.cond.text() == b.cond.text() && !(s.span.0 <= end && end < s.span.1)
+                s.kind == b.kind
+                    && s.cond.text() == b.cond.text()
+                    && !(s.span.0 <= end && end < s.span.1)
             });
             twin || (b.kind == BranchKind::Then && flag_set_with(body, start, end, &b.cond))
         })
@@ -79,7 +102,9 @@ fn covers(body: &Body, start: usize, end: usize) -> bool {
 /// `if (flag)` where `flag = true` (or 1) is assigned after `start`, under
 /// exactly the conditions `start` runs under.
 fn flag_set_with(body: &Body, start: usize, end: usize, cond: &Expr) -> bool {
-    let Some(flag) = cond.as_ident() else { return false };
+    let Some(flag) = cond.as_ident() else {
+        return false;
+    };
     let regions = |o: usize| body.branches_at(o).map(|b| b.span).collect::<Vec<_>>();
     body.events.iter().any(|ev| {
         matches!(&ev.kind, EventKind::Assign { lhs, rhs }

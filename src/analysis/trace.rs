@@ -28,6 +28,9 @@ pub struct Tracer<'a> {
     demands: RefCell<BTreeSet<Demand>>,
     param_memo: RefCell<HashMap<(BodyRef, usize), Vec<Chain>>>,
     in_progress: RefCell<HashSet<(BodyRef, usize)>>,
+    /// How many times a cycle was cut: results computed meanwhile are
+    /// partial and not memoized.
+    cycles_cut: std::cell::Cell<u64>,
 }
 
 /// A struct field, named by the struct type it belongs to and the access
@@ -47,7 +50,10 @@ impl std::fmt::Display for FieldKey {
 }
 
 fn unknown(loc: Loc, note: String) -> Chain {
-    Chain { reference: RefKind::Unknown, steps: vec![Step { loc, note }] }
+    Chain {
+        reference: RefKind::Unknown,
+        steps: vec![Step { loc, note }],
+    }
 }
 
 fn prepend(mut chains: Vec<Chain>, step: Step) -> Vec<Chain> {
@@ -65,6 +71,7 @@ impl<'a> Tracer<'a> {
             demands: RefCell::default(),
             param_memo: RefCell::default(),
             in_progress: RefCell::default(),
+            cycles_cut: std::cell::Cell::new(0),
         }
     }
 
@@ -79,44 +86,73 @@ impl<'a> Tracer<'a> {
     }
 
     fn loc(&self, at: BodyRef, offset: usize) -> Loc {
-        Loc { file: at.file, offset }
+        Loc {
+            file: at.file,
+            offset,
+        }
     }
 
     /// The references `e`, evaluated at `offset` in body `at`, can hold.
     pub fn trace(&self, at: BodyRef, e: &Expr, offset: usize, depth: u32) -> Vec<Chain> {
         let loc = self.loc(at, offset);
         if depth > MAX_DEPTH {
-            return vec![unknown(loc, format!("`{e}`: chain longer than {MAX_DEPTH} steps, not followed"))];
+            return vec![unknown(
+                loc,
+                format!("`{e}`: chain longer than {MAX_DEPTH} steps, not followed"),
+            )];
         }
         if let Some(step) = self.guard(at, e, offset) {
-            return vec![Chain { reference: RefKind::MmUsers, steps: vec![step] }];
+            return vec![Chain {
+                reference: RefKind::MmUsers,
+                steps: vec![step],
+            }];
         }
         match e {
             Expr::Null => vec![Chain {
                 reference: RefKind::None,
-                steps: vec![Step { loc, note: "NULL".into() }],
+                steps: vec![Step {
+                    loc,
+                    note: "NULL".into(),
+                }],
             }],
-            Expr::Field { base, field, arrow: true }
-                if base.as_ident() == Some("current") && (field == "mm" || field == "active_mm") =>
-            {
+            Expr::Field {
+                base,
+                field,
+                arrow: true,
+            } if base.as_ident() == Some("current") && (field == "mm" || field == "active_mm") => {
                 vec![Chain {
                     reference: RefKind::Owner,
-                    steps: vec![Step { loc, note: format!("`{e}`: the running task's own address space") }],
+                    steps: vec![Step {
+                        loc,
+                        note: format!("`{e}`: the running task's own address space"),
+                    }],
                 }]
             }
             Expr::Call { callee, args } => match callee.as_ident() {
                 Some(name) => match rules::lookup(name, args.len()) {
                     Some(r) if r.role == Role::ReturnsMmUsers => vec![Chain {
                         reference: RefKind::MmUsers,
-                        steps: vec![Step { loc, note: format!("`{e}` returns an mm_users reference (or NULL)") }],
+                        steps: vec![Step {
+                            loc,
+                            note: format!("`{e}` returns an mm_users reference (or NULL)"),
+                        }],
                     }],
-                    _ => vec![unknown(loc, format!("`{e}`: the mm returned by `{name}()` is not followed"))],
+                    _ => vec![unknown(
+                        loc,
+                        format!("`{e}`: the mm returned by `{name}()` is not followed"),
+                    )],
                 },
-                None => vec![unknown(loc, format!("`{e}`: returned through a function pointer"))],
+                None => vec![unknown(
+                    loc,
+                    format!("`{e}`: returned through a function pointer"),
+                )],
             },
             Expr::Ident(v) => self.trace_var(at, v, offset, depth),
             Expr::Field { .. } | Expr::Index { .. } => self.trace_field(at, e, offset, depth),
-            _ => vec![unknown(loc, format!("`{e}`: not an expression mmaudit follows"))],
+            _ => vec![unknown(
+                loc,
+                format!("`{e}`: not an expression mmaudit follows"),
+            )],
         }
     }
 
@@ -134,8 +170,12 @@ impl<'a> Tracer<'a> {
         };
         for br in body.branches_at(offset) {
             let hit = match br.kind {
-                BranchKind::Then | BranchKind::Loop => br.cond.conjuncts().into_iter().any(|c| is_try(c)),
-                BranchKind::Else => br.cond.disjuncts().into_iter().any(|c| matches!(c, Expr::Not(x) if is_try(x))),
+                BranchKind::Then | BranchKind::Loop => br.cond.conjuncts().into_iter().any(&is_try),
+                BranchKind::Else => br
+                    .cond
+                    .disjuncts()
+                    .into_iter()
+                    .any(|c| matches!(c, Expr::Not(x) if is_try(x))),
                 BranchKind::Case => false,
             };
             if hit {
@@ -147,21 +187,38 @@ impl<'a> Tracer<'a> {
         }
         // `if (!mmget_not_zero(e)) <leave>;` earlier in an enclosing block.
         for br in &body.branches {
-            if br.kind != BranchKind::Then || br.span.1 > offset || !body.dominates(br.cond_offset, offset) {
+            if br.kind != BranchKind::Then
+                || br.span.1 > offset
+                || !body.dominates(br.cond_offset, offset)
+            {
                 continue;
             }
-            let negated_try = br.cond.disjuncts().into_iter().any(|c| matches!(c, Expr::Not(x) if is_try(x)));
-            let leaves = body.jumps.iter().any(|j| br.span.0 <= j.offset && j.offset < br.span.1);
+            let negated_try = br
+                .cond
+                .disjuncts()
+                .into_iter()
+                .any(|c| matches!(c, Expr::Not(x) if is_try(x)));
+            let leaves = body
+                .jumps
+                .iter()
+                .any(|j| br.span.0 <= j.offset && j.offset < br.span.1);
             if negated_try && leaves {
                 return Some(Step {
                     loc: self.loc(at, br.cond_offset),
-                    note: format!("`mmget_not_zero({text})` holds an mm_users reference from here on"),
+                    note: format!(
+                        "`mmget_not_zero({text})` holds an mm_users reference from here on"
+                    ),
                 });
             }
         }
         for (ev, name, args) in body.named_calls() {
-            let Some(r) = rules::lookup(name, args.len()) else { continue };
-            if r.role == Role::TakesMmUsers && args[0].text() == text && body.dominates(ev.span.0, offset) {
+            let Some(r) = rules::lookup(name, args.len()) else {
+                continue;
+            };
+            if r.role == Role::TakesMmUsers
+                && args[0].text() == text
+                && body.dominates(ev.span.0, offset)
+            {
                 return Some(Step {
                     loc: self.loc(at, ev.span.0),
                     note: format!("`{name}({text})` takes an mm_users reference"),
@@ -179,12 +236,13 @@ impl<'a> Tracer<'a> {
             if ev.span.0 >= offset {
                 continue;
             }
-            if let EventKind::Assign { lhs: l, .. } = &ev.kind {
-                if l.text() == lhs && !body.exclusive(ev.span.0, offset) {
-                    defs.push(i);
-                    if body.dominates(ev.span.0, offset) {
-                        return (defs, true);
-                    }
+            if let EventKind::Assign { lhs: l, .. } = &ev.kind
+                && l.text() == lhs
+                && !body.exclusive(ev.span.0, offset)
+            {
+                defs.push(i);
+                if body.dominates(ev.span.0, offset) {
+                    return (defs, true);
                 }
             }
         }
@@ -196,10 +254,18 @@ impl<'a> Tracer<'a> {
         let mut out = Vec::new();
         for &i in defs {
             let ev = &body.events[i];
-            let EventKind::Assign { lhs, rhs } = &ev.kind else { continue };
-            let step = Step { loc: self.loc(at, ev.span.0), note: format!("`{lhs}` = `{rhs}`") };
+            let EventKind::Assign { lhs, rhs } = &ev.kind else {
+                continue;
+            };
+            let step = Step {
+                loc: self.loc(at, ev.span.0),
+                note: format!("`{lhs}` = `{rhs}`"),
+            };
             let chains = self.trace(at, rhs, ev.span.0, depth + 1);
-            let chains = chains.into_iter().map(|c| self.after_def(at, lhs, rhs, ev.span.0, offset, c)).collect();
+            let chains = chains
+                .into_iter()
+                .map(|c| self.after_def(at, lhs, rhs, ev.span.0, offset, c))
+                .collect();
             out.extend(prepend(chains, step));
         }
         out
@@ -208,7 +274,15 @@ impl<'a> Tracer<'a> {
     /// Adjusts a chain for what happens to the value between its
     /// definition at `def` and its use at `offset`: a reference dropped
     /// with `mmput()` in between, keeping only what `mmgrab()` took.
-    fn after_def(&self, at: BodyRef, lhs: &Expr, rhs: &Expr, def: usize, offset: usize, mut c: Chain) -> Chain {
+    fn after_def(
+        &self,
+        at: BodyRef,
+        lhs: &Expr,
+        rhs: &Expr,
+        def: usize,
+        offset: usize,
+        mut c: Chain,
+    ) -> Chain {
         if c.reference != RefKind::MmUsers {
             return c;
         }
@@ -216,8 +290,14 @@ impl<'a> Tracer<'a> {
         let names = [lhs.text(), rhs.text()];
         let mut grab = None;
         for (ev, name, args) in body.named_calls() {
-            let Some(r) = rules::lookup(name, args.len()) else { continue };
-            if args.is_empty() || ev.span.0 <= def || ev.span.0 >= offset || !names.contains(&args[0].text()) {
+            let Some(r) = rules::lookup(name, args.len()) else {
+                continue;
+            };
+            if args.is_empty()
+                || ev.span.0 <= def
+                || ev.span.0 >= offset
+                || !names.contains(&args[0].text())
+            {
                 continue;
             }
             match r.role {
@@ -238,7 +318,11 @@ impl<'a> Tracer<'a> {
                     let keep = c.steps.split_off(0);
                     c.steps = steps;
                     c.steps.extend(keep);
-                    c.reference = if grab.is_some() { RefKind::MmCount } else { RefKind::None };
+                    c.reference = if grab.is_some() {
+                        RefKind::MmCount
+                    } else {
+                        RefKind::None
+                    };
                     return c;
                 }
                 _ => {}
@@ -254,7 +338,10 @@ impl<'a> Tracer<'a> {
         if !dominated {
             if let Some(i) = body.param_index(v) {
                 if body.kind == BodyKind::Macro {
-                    out.push(unknown(self.loc(at, offset), format!("`{v}` is an argument of macro `{}`", body.name)));
+                    out.push(unknown(
+                        self.loc(at, offset),
+                        format!("`{v}` is an argument of macro `{}`", body.name),
+                    ));
                 } else {
                     let step = Step {
                         loc: self.loc(at, body.params[i].offset),
@@ -263,9 +350,15 @@ impl<'a> Tracer<'a> {
                     out.extend(prepend(self.trace_param(at, i, depth + 1), step));
                 }
             } else if !body.is_local(v, offset) {
-                out.push(unknown(self.loc(at, offset), format!("`{v}` is not a local or parameter of `{}`", body.name)));
+                out.push(unknown(
+                    self.loc(at, offset),
+                    format!("`{v}` is not a local or parameter of `{}`", body.name),
+                ));
             } else if defs.is_empty() {
-                out.push(unknown(self.loc(at, offset), format!("`{v}` is never assigned before this point")));
+                out.push(unknown(
+                    self.loc(at, offset),
+                    format!("`{v}` is never assigned before this point"),
+                ));
             }
         }
         out
@@ -281,7 +374,9 @@ impl<'a> Tracer<'a> {
             Expr::Field { base, field, .. } => {
                 let s = self.struct_of(at, base, offset)?;
                 match self.ix.field_type(&s, field) {
-                    Some(ty) => struct_name(ty).filter(|n| !n.is_empty()).map(str::to_string),
+                    Some(ty) => struct_name(ty)
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_string),
                     None => {
                         if self.ix.struct_def(&s).is_none() {
                             self.demand(Demand::StructDef(s));
@@ -300,15 +395,28 @@ impl<'a> Tracer<'a> {
         match e {
             Expr::Field { base, field, .. } => {
                 if let Some(s) = self.struct_of(at, base, offset) {
-                    return Some(FieldKey { struct_name: s, path: field.clone() });
+                    return Some(FieldKey {
+                        struct_name: s,
+                        path: field.clone(),
+                    });
                 }
                 let inner = self.field_key(at, base, offset)?;
-                let sep = if let Expr::Field { arrow: true, .. } = e { "->" } else { "." };
-                Some(FieldKey { struct_name: inner.struct_name, path: format!("{}{sep}{field}", inner.path) })
+                let sep = if let Expr::Field { arrow: true, .. } = e {
+                    "->"
+                } else {
+                    "."
+                };
+                Some(FieldKey {
+                    struct_name: inner.struct_name,
+                    path: format!("{}{sep}{field}", inner.path),
+                })
             }
             Expr::Index { base, .. } => {
                 let inner = self.field_key(at, base, offset)?;
-                Some(FieldKey { struct_name: inner.struct_name, path: format!("{}[]", inner.path) })
+                Some(FieldKey {
+                    struct_name: inner.struct_name,
+                    path: format!("{}[]", inner.path),
+                })
             }
             _ => None,
         }
@@ -329,12 +437,20 @@ impl<'a> Tracer<'a> {
         for &s in self.ix.stores_to_field(last) {
             let k = match s {
                 StoreRef::Assign(er) => {
-                    let EventKind::Assign { lhs, .. } = &self.ix.event(er).kind else { continue };
+                    let EventKind::Assign { lhs, .. } = &self.ix.event(er).kind else {
+                        continue;
+                    };
                     self.field_key(er.at, lhs, self.ix.event(er).span.0)
                 }
                 StoreRef::Init(f, i) => {
-                    let init = &self.ix.facts[f as usize].as_ref().expect("parsed").field_inits[i];
-                    Some(FieldKey { struct_name: init.struct_name.clone(), path: init.field.clone() })
+                    let init = &self.ix.facts[f as usize]
+                        .as_ref()
+                        .expect("parsed")
+                        .field_inits[i];
+                    Some(FieldKey {
+                        struct_name: init.struct_name.clone(),
+                        path: init.field.clone(),
+                    })
                 }
             };
             if k.as_ref() == Some(key) {
@@ -359,19 +475,28 @@ impl<'a> Tracer<'a> {
         };
         let Some(key) = self.field_key(at, e, offset) else {
             let root = e.root_ident().unwrap_or("?");
-            out.push(unknown(loc, format!("`{e}`: the struct type of `{root}` is not known")));
+            out.push(unknown(
+                loc,
+                format!("`{e}`: the struct type of `{root}` is not known"),
+            ));
             return out;
         };
         let stores: Vec<StoreRef> = self
             .stores(&key, last)
             .into_iter()
-            .filter(|s| !matches!(s, StoreRef::Assign(er) if er.at == at && defs.contains(&er.event)))
+            .filter(
+                |s| !matches!(s, StoreRef::Assign(er) if er.at == at && defs.contains(&er.event)),
+            )
             .collect();
         let mut any = false;
         let mut excluded = Vec::new();
         for s in stores.iter().take(MAX_FANOUT) {
             let chains = self.store_chains(*s, &key, depth + 1);
-            if chains.iter().all(|c| c.steps.first().is_some_and(|st| st.note.starts_with("NULL"))) {
+            if chains.iter().all(|c| {
+                c.steps
+                    .first()
+                    .is_some_and(|st| st.note.starts_with("NULL"))
+            }) {
                 continue; // clearing the field is not an origin
             }
             if let Some(step) = self.store_excluded_by_mode(*s, at) {
@@ -379,13 +504,25 @@ impl<'a> Tracer<'a> {
                 continue;
             }
             any = true;
-            out.extend(prepend(chains, Step { loc, note: format!("`{e}` reads {key}") }));
+            out.extend(prepend(
+                chains,
+                Step {
+                    loc,
+                    note: format!("`{e}` reads {key}"),
+                },
+            ));
         }
         if stores.len() > MAX_FANOUT {
-            out.push(unknown(loc, format!("{key}: more than {MAX_FANOUT} stores, the rest not followed")));
+            out.push(unknown(
+                loc,
+                format!("{key}: more than {MAX_FANOUT} stores, the rest not followed"),
+            ));
         }
         if !any && out.is_empty() {
-            out.push(unknown(loc, format!("`{e}`: no store into {key} found in the tree")));
+            out.push(unknown(
+                loc,
+                format!("`{e}`: no store into {key} found in the tree"),
+            ));
         }
         for c in &mut out {
             c.steps.extend(excluded.iter().cloned());
@@ -408,10 +545,10 @@ impl<'a> Tracer<'a> {
                 BranchKind::Else => value = !value,
                 _ => continue,
             }
-            if let Expr::Field { base, field, .. } = e {
-                if let Some(s) = self.struct_of(at, base, b.cond_offset) {
-                    out.push((s, field.clone(), value, b.cond_offset));
-                }
+            if let Expr::Field { base, field, .. } = e
+                && let Some(s) = self.struct_of(at, base, b.cond_offset)
+            {
+                out.push((s, field.clone(), value, b.cond_offset));
             }
         }
         out
@@ -432,7 +569,13 @@ impl<'a> Tracer<'a> {
                     self.ix.file(er.at.file).lines.line_col(ev.span.0).0,
                     !value
                 );
-                return Some(Step { loc: Loc { file: er.at.file, offset: cond_at }, note });
+                return Some(Step {
+                    loc: Loc {
+                        file: er.at.file,
+                        offset: cond_at,
+                    },
+                    note,
+                });
             }
         }
         None
@@ -502,7 +645,9 @@ impl<'a> Tracer<'a> {
                 && b.span.1 <= offset
                 && body.dominates(b.cond_offset, offset)
                 && test(&b.cond, false)
-                && body.jumps.iter().any(|j| b.span.0 <= j.offset && j.offset < b.span.1 && j.kind == JumpKind::Return)
+                && body.jumps.iter().any(|j| {
+                    b.span.0 <= j.offset && j.offset < b.span.1 && j.kind == JumpKind::Return
+                })
         });
         inside || early_exit
     }
@@ -513,11 +658,16 @@ impl<'a> Tracer<'a> {
         let (at, lhs, rhs, offset) = match s {
             StoreRef::Assign(er) => {
                 let ev = self.ix.event(er);
-                let EventKind::Assign { lhs, rhs } = &ev.kind else { return vec![] };
+                let EventKind::Assign { lhs, rhs } = &ev.kind else {
+                    return vec![];
+                };
                 (Some(er.at), lhs.clone(), rhs.clone(), ev.span.0)
             }
             StoreRef::Init(f, i) => {
-                let init = &self.ix.facts[f as usize].as_ref().expect("parsed").field_inits[i];
+                let init = &self.ix.facts[f as usize]
+                    .as_ref()
+                    .expect("parsed")
+                    .field_inits[i];
                 let at = init.body.map(|b| BodyRef { file: f, body: b });
                 let lhs = Expr::Ident(format!(".{}", init.field));
                 (at, lhs, init.value.clone(), init.offset)
@@ -528,16 +678,34 @@ impl<'a> Tracer<'a> {
             StoreRef::Init(f, _) => f,
         };
         let loc = Loc { file, offset };
-        let store_step = Step { loc, note: format!("stored: `{lhs}` = `{rhs}`") };
+        let store_step = Step {
+            loc,
+            note: format!("stored: `{lhs}` = `{rhs}`"),
+        };
         let Some(at) = at else {
             let chains = match rhs {
-                Expr::Null => vec![Chain { reference: RefKind::None, steps: vec![Step { loc, note: "NULL".into() }] }],
-                _ => vec![unknown(loc, format!("{key} is initialized statically to `{rhs}`"))],
+                Expr::Null => vec![Chain {
+                    reference: RefKind::None,
+                    steps: vec![Step {
+                        loc,
+                        note: "NULL".into(),
+                    }],
+                }],
+                _ => vec![unknown(
+                    loc,
+                    format!("{key} is initialized statically to `{rhs}`"),
+                )],
             };
             return chains;
         };
         if rhs == Expr::Null {
-            return vec![Chain { reference: RefKind::None, steps: vec![Step { loc, note: "NULL".into() }] }];
+            return vec![Chain {
+                reference: RefKind::None,
+                steps: vec![Step {
+                    loc,
+                    note: "NULL".into(),
+                }],
+            }];
         }
         let mut chains = self.trace(at, &rhs, offset, depth);
         let body = self.ix.body(at);
@@ -547,8 +715,13 @@ impl<'a> Tracer<'a> {
         let mut get = None;
         let mut put = None;
         for (ev, name, args) in body.named_calls() {
-            let Some(r) = rules::lookup(name, args.len()) else { continue };
-            if args.is_empty() || !names.contains(&args[0].text()) || body.exclusive(ev.span.0, offset) {
+            let Some(r) = rules::lookup(name, args.len()) else {
+                continue;
+            };
+            if args.is_empty()
+                || !names.contains(&args[0].text())
+                || body.exclusive(ev.span.0, offset)
+            {
                 continue;
             }
             match r.role {
@@ -564,28 +737,46 @@ impl<'a> Tracer<'a> {
             let mut extra = Vec::new();
             if let Some((g, name)) = get {
                 c.reference = RefKind::MmUsers;
-                extra.push(Step { loc: self.loc(at, g), note: format!("`{name}()` takes an mm_users reference") });
+                extra.push(Step {
+                    loc: self.loc(at, g),
+                    note: format!("`{name}()` takes an mm_users reference"),
+                });
             } else {
                 if original == RefKind::Owner {
                     c.reference = RefKind::None;
                 }
                 if original == RefKind::MmUsers {
                     if let Some((p, name)) = put {
-                        c.reference = if grab.is_some() { RefKind::MmCount } else { RefKind::None };
+                        c.reference = if grab.is_some() {
+                            RefKind::MmCount
+                        } else {
+                            RefKind::None
+                        };
                         if let Some((g, gname)) = grab {
-                            extra.push(Step { loc: self.loc(at, g), note: format!("`{gname}()` takes mm_count") });
+                            extra.push(Step {
+                                loc: self.loc(at, g),
+                                note: format!("`{gname}()` takes mm_count"),
+                            });
                         }
                         extra.push(Step {
                             loc: self.loc(at, p),
-                            note: format!("`{name}()` drops the mm_users reference: only mm_count is kept"),
+                            note: format!(
+                                "`{name}()` drops the mm_users reference: only mm_count is kept"
+                            ),
                         });
                     }
                 } else if matches!(c.reference, RefKind::None) {
                     if let Some((g, name)) = grab {
                         c.reference = RefKind::MmCount;
-                        extra.push(Step { loc: self.loc(at, g), note: format!("`{name}()` takes only mm_count") });
+                        extra.push(Step {
+                            loc: self.loc(at, g),
+                            note: format!("`{name}()` takes only mm_count"),
+                        });
                     } else if original == RefKind::Owner {
-                        extra.push(Step { loc, note: "no reference is taken on the stored mm".into() });
+                        extra.push(Step {
+                            loc,
+                            note: "no reference is taken on the stored mm".into(),
+                        });
                     }
                 }
             }
@@ -598,7 +789,7 @@ impl<'a> Tracer<'a> {
             steps.append(&mut c.steps);
             c.steps = steps;
         }
-        if let Some(t) = self.teardown(key) {
+        if let Some(t) = self.teardown(key, at) {
             for c in &mut chains {
                 if matches!(c.reference, RefKind::MmUsers | RefKind::MmCount) {
                     c.steps.push(t.clone());
@@ -621,22 +812,37 @@ impl<'a> Tracer<'a> {
     }
 
     /// Where the field is released (`mmput`/`mmdrop` of it), if anywhere.
-    fn teardown(&self, key: &FieldKey) -> Option<Step> {
+    fn teardown(&self, key: &FieldKey, storer: BodyRef) -> Option<Step> {
         let mut found: Option<(Loc, String)> = None;
-        for r in rules::RULES.iter().filter(|r| matches!(r.role, Role::DropsMmUsers | Role::DropsMmCount)) {
+        for r in rules::RULES
+            .iter()
+            .filter(|r| matches!(r.role, Role::DropsMmUsers | Role::DropsMmCount))
+        {
             for &er in self.ix.calls_of(r.name) {
                 let ev = self.ix.event(er);
-                let EventKind::Call { args, .. } = &ev.kind else { continue };
-                if args.len() != r.arity || self.field_key(er.at, &args[0], ev.span.0).as_ref() != Some(key) {
+                let EventKind::Call { args, .. } = &ev.kind else {
+                    continue;
+                };
+                // A drop in the storing function is part of the store, not teardown.
+                if er.at == storer
+                    || args.len() != r.arity
+                    || self.field_key(er.at, &args[0], ev.span.0).as_ref() != Some(key)
+                {
                     continue;
                 }
-                let loc = Loc { file: er.at.file, offset: ev.span.0 };
+                let loc = Loc {
+                    file: er.at.file,
+                    offset: ev.span.0,
+                };
                 if found.as_ref().is_none_or(|(l, _)| loc < *l) {
                     found = Some((loc, r.name.to_string()));
                 }
             }
         }
-        found.map(|(loc, name)| Step { loc, note: format!("released at teardown with `{name}()`") })
+        found.map(|(loc, name)| Step {
+            loc,
+            note: format!("released at teardown with `{name}()`"),
+        })
     }
 
     /// The chains of parameter `index` of body `at`, through its callers.
@@ -648,30 +854,58 @@ impl<'a> Tracer<'a> {
         let body = self.ix.body(at);
         let loc = self.loc(at, body.name_offset);
         if !self.in_progress.borrow_mut().insert(key) {
-            return vec![unknown(loc, format!("`{}()` is reached again through its own callers (recursion)", body.name))];
+            // A cycle adds no origin that the outer call does not already see.
+            self.cycles_cut.set(self.cycles_cut.get() + 1);
+            return vec![];
         }
+        let cuts_before = self.cycles_cut.get();
         let calls = self.callers(at);
         let mut out = Vec::new();
         for (call, via) in calls.iter().take(MAX_FANOUT) {
             let ev = self.ix.event(*call);
-            let EventKind::Call { args, .. } = &ev.kind else { continue };
+            let EventKind::Call { args, .. } = &ev.kind else {
+                continue;
+            };
             let Some(arg) = args.get(index) else { continue };
             let caller = self.ix.body(call.at);
             let note = match via {
-                Some(field) => format!("`{}()` called through `->{field}` from `{}()` with `{arg}`", body.name, caller.name),
-                None => format!("`{}()` called from `{}()` with `{arg}`", body.name, caller.name),
+                Some(field) => format!(
+                    "`{}()` called through `->{field}` from `{}()` with `{arg}`",
+                    body.name, caller.name
+                ),
+                None => format!(
+                    "`{}()` called from `{}()` with `{arg}`",
+                    body.name, caller.name
+                ),
             };
-            let step = Step { loc: self.loc(call.at, ev.span.0), note };
-            out.extend(prepend(self.trace(call.at, arg, ev.span.0, depth + 1), step));
+            let step = Step {
+                loc: self.loc(call.at, ev.span.0),
+                note,
+            };
+            out.extend(prepend(
+                self.trace(call.at, arg, ev.span.0, depth + 1),
+                step,
+            ));
         }
         if calls.len() > MAX_FANOUT {
-            out.push(unknown(loc, format!("`{}()` has more than {MAX_FANOUT} callers, the rest not followed", body.name)));
+            out.push(unknown(
+                loc,
+                format!(
+                    "`{}()` has more than {MAX_FANOUT} callers, the rest not followed",
+                    body.name
+                ),
+            ));
         }
-        if out.is_empty() {
-            out.push(unknown(loc, format!("no caller of `{}()` found in the tree", body.name)));
+        if calls.is_empty() {
+            out.push(unknown(
+                loc,
+                format!("no caller of `{}()` found in the tree", body.name),
+            ));
         }
         self.in_progress.borrow_mut().remove(&key);
-        self.param_memo.borrow_mut().insert(key, out.clone());
+        if self.cycles_cut.get() == cuts_before {
+            self.param_memo.borrow_mut().insert(key, out.clone());
+        }
         out
     }
 
@@ -695,12 +929,23 @@ impl<'a> Tracer<'a> {
             let (file, key) = match s {
                 StoreRef::Assign(er) => {
                     let ev = self.ix.event(er);
-                    let EventKind::Assign { lhs, .. } = &ev.kind else { continue };
+                    let EventKind::Assign { lhs, .. } = &ev.kind else {
+                        continue;
+                    };
                     (er.at.file, self.field_key(er.at, lhs, ev.span.0))
                 }
                 StoreRef::Init(f, i) => {
-                    let init = &self.ix.facts[f as usize].as_ref().expect("parsed").field_inits[i];
-                    (f, Some(FieldKey { struct_name: init.struct_name.clone(), path: init.field.clone() }))
+                    let init = &self.ix.facts[f as usize]
+                        .as_ref()
+                        .expect("parsed")
+                        .field_inits[i];
+                    (
+                        f,
+                        Some(FieldKey {
+                            struct_name: init.struct_name.clone(),
+                            path: init.field.clone(),
+                        }),
+                    )
                 }
             };
             // A static function is only seen by its own file.
@@ -709,12 +954,21 @@ impl<'a> Tracer<'a> {
             }
         }
         for key in fields {
-            let last = key.path.rsplit(['.', '>']).next().unwrap_or(&key.path).to_string();
+            let last = key
+                .path
+                .rsplit(['.', '>'])
+                .next()
+                .unwrap_or(&key.path)
+                .to_string();
             self.demand(Demand::Ident(last.clone()));
             for &c in self.ix.calls_through_field(&last) {
                 let ev = self.ix.event(c);
-                let EventKind::Call { callee, .. } = &ev.kind else { continue };
-                let Expr::Field { base, .. } = callee else { continue };
+                let EventKind::Call { callee, .. } = &ev.kind else {
+                    continue;
+                };
+                let Expr::Field { base, .. } = callee else {
+                    continue;
+                };
                 // The struct the pointer is read from must be the one it was
                 // stored into; when the type cannot be told, the field name
                 // decides.

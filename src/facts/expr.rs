@@ -12,7 +12,11 @@ pub enum Expr {
     /// A plain identifier.
     Ident(String),
     /// `base->field` (`arrow`) or `base.field`.
-    Field { base: Box<Expr>, arrow: bool, field: String },
+    Field {
+        base: Box<Expr>,
+        arrow: bool,
+        field: String,
+    },
     /// `base[index]`; the index is kept as text only.
     Index { base: Box<Expr>, index: String },
     /// A call (also a macro invocation that looks like one).
@@ -22,7 +26,11 @@ pub enum Expr {
     /// `!inner`.
     Not(Box<Expr>),
     /// `left op right`.
-    Binary { op: String, left: Box<Expr>, right: Box<Expr> },
+    Binary {
+        op: String,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     /// Anything else, as whitespace-normalized text.
     Other(String),
 }
@@ -92,9 +100,10 @@ impl Expr {
                 arrow: *arrow,
                 field: field.clone(),
             },
-            Expr::Index { base, index } => {
-                Expr::Index { base: Box::new(base.substitute(map)), index: index.clone() }
-            }
+            Expr::Index { base, index } => Expr::Index {
+                base: Box::new(base.substitute(map)),
+                index: index.clone(),
+            },
             Expr::Call { callee, args } => Expr::Call {
                 callee: Box::new(callee.substitute(map)),
                 args: args.iter().map(|a| a.substitute(map)).collect(),
@@ -206,14 +215,21 @@ mod tests {
 
     #[test]
     fn substitution_replaces_macro_parameters() {
-        let e = Expr::Call { callee: Box::new(id("f")), args: vec![id("mmptr")] };
+        let e = Expr::Call {
+            callee: Box::new(id("f")),
+            args: vec![id("mmptr")],
+        };
         let s = e.substitute(&|n| (n == "mmptr").then(|| id("mm")));
         assert_eq!(s.text(), "f(mm)");
     }
 
     #[test]
     fn non_null_tests() {
-        let ne = Expr::Binary { op: "!=".into(), left: Box::new(id("mm")), right: Box::new(Expr::Null) };
+        let ne = Expr::Binary {
+            op: "!=".into(),
+            left: Box::new(id("mm")),
+            right: Box::new(Expr::Null),
+        };
         assert!(ne.tests_non_null("mm"));
         assert!(id("mm").tests_non_null("mm"));
         assert!(!id("x").tests_non_null("mm"));

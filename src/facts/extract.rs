@@ -19,7 +19,13 @@ const MACRO_WRAPPER: &str = "void __mmaudit_macro_body(void) {";
 /// the text the tree was built from (same length, annotations blanked).
 pub fn extract(text: &str, parsed: &str, tree: &tree_sitter::Tree) -> FileFacts {
     let mut facts = FileFacts::default();
-    let mut cx = Cx { src: parsed.as_bytes(), orig: text, facts: &mut facts, shift: 0, stmt: 0 };
+    let mut cx = Cx {
+        src: parsed.as_bytes(),
+        orig: text,
+        facts: &mut facts,
+        shift: 0,
+        stmt: 0,
+    };
     cx.visit_top(tree.root_node(), 0);
     facts
 }
@@ -100,13 +106,17 @@ impl<'a> Cx<'a> {
     }
 
     fn struct_def(&mut self, n: Node) {
-        let (Some(name), Some(body)) = (field(n, "name"), field(n, "body")) else { return };
+        let (Some(name), Some(body)) = (field(n, "name"), field(n, "body")) else {
+            return;
+        };
         let mut fields = Vec::new();
         for fd in named_children(body) {
             if fd.kind() != "field_declaration" {
                 continue;
             }
-            let ty = field(fd, "type").map(|t| normalize_text(self.text(t))).unwrap_or_default();
+            let ty = field(fd, "type")
+                .map(|t| normalize_text(self.text(t)))
+                .unwrap_or_default();
             let mut c = fd.walk();
             for d in fd.children_by_field_name("declarator", &mut c) {
                 if let Some((fname, stars)) = self.declarator_name(d) {
@@ -123,10 +133,15 @@ impl<'a> Cx<'a> {
         let mut stars = 0;
         for _ in 0..32 {
             match d.kind() {
-                "identifier" | "field_identifier" => return Some((self.text(d).to_string(), stars)),
+                "identifier" | "field_identifier" => {
+                    return Some((self.text(d).to_string(), stars));
+                }
                 "pointer_declarator" => stars += 1,
-                "function_declarator" | "array_declarator" | "init_declarator"
-                | "parenthesized_declarator" | "attributed_declarator" => {}
+                "function_declarator"
+                | "array_declarator"
+                | "init_declarator"
+                | "parenthesized_declarator"
+                | "attributed_declarator" => {}
                 _ => return None,
             }
             d = field(d, "declarator").or_else(|| d.named_child(0))?;
@@ -135,7 +150,9 @@ impl<'a> Cx<'a> {
     }
 
     fn function(&mut self, n: Node) {
-        let Some(decl) = field(n, "declarator") else { return };
+        let Some(decl) = field(n, "declarator") else {
+            return;
+        };
         let Some(body) = field(n, "body") else { return };
         // Find the function_declarator under pointer declarators.
         let mut fd = decl;
@@ -160,9 +177,12 @@ impl<'a> Cx<'a> {
                 if p.kind() != "parameter_declaration" {
                     continue;
                 }
-                let ty = field(p, "type").map(|t| normalize_text(self.text(t))).unwrap_or_default();
-                let (pname, stars) =
-                    field(p, "declarator").and_then(|d| self.declarator_name(d)).unwrap_or_default();
+                let ty = field(p, "type")
+                    .map(|t| normalize_text(self.text(t)))
+                    .unwrap_or_default();
+                let (pname, stars) = field(p, "declarator")
+                    .and_then(|d| self.declarator_name(d))
+                    .unwrap_or_default();
                 params.push(Var {
                     name: pname,
                     ty: format!("{ty}{}", " *".repeat(stars)),
@@ -172,7 +192,8 @@ impl<'a> Cx<'a> {
         }
         let is_static = {
             let mut c = n.walk();
-            n.children(&mut c).any(|ch| ch.kind() == "storage_class_specifier" && self.text(ch) == "static")
+            n.children(&mut c)
+                .any(|ch| ch.kind() == "storage_class_specifier" && self.text(ch) == "static")
         };
         let name_node = field(fd, "declarator").unwrap_or(fd);
         self.body(n, name, BodyKind::Function { is_static }, params, name_node);
@@ -180,13 +201,19 @@ impl<'a> Cx<'a> {
     }
 
     fn macro_def(&mut self, n: Node) {
-        let (Some(name), Some(value)) = (field(n, "name"), field(n, "value")) else { return };
+        let (Some(name), Some(value)) = (field(n, "name"), field(n, "value")) else {
+            return;
+        };
         let params: Vec<Var> = field(n, "parameters")
             .map(|p| {
                 named_children(p)
                     .into_iter()
                     .filter(|c| c.kind() == "identifier")
-                    .map(|c| Var { name: self.text(c).to_string(), ty: String::new(), offset: self.off(c.start_byte()) })
+                    .map(|c| Var {
+                        name: self.text(c).to_string(),
+                        ty: String::new(),
+                        offset: self.off(c.start_byte()),
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -194,15 +221,24 @@ impl<'a> Cx<'a> {
         // function. Line continuations become spaces, so offsets map back.
         let start = self.off(value.start_byte());
         let end = self.off(value.end_byte());
-        let Some(raw) = self.orig.get(start..end) else { return };
+        let Some(raw) = self.orig.get(start..end) else {
+            return;
+        };
         let raw = parse::blank_annotations(&raw.replace('\\', " "));
         let wrapped = format!("{MACRO_WRAPPER}{raw}\n;}}");
-        let Some(tree) = parse::parse_c(&wrapped) else { return };
-        let Some(func) = tree.root_node().named_child(0).filter(|f| f.kind() == "function_definition")
+        let Some(tree) = parse::parse_c(&wrapped) else {
+            return;
+        };
+        let Some(func) = tree
+            .root_node()
+            .named_child(0)
+            .filter(|f| f.kind() == "function_definition")
         else {
             return;
         };
-        let Some(body) = field(func, "body") else { return };
+        let Some(body) = field(func, "body") else {
+            return;
+        };
         let macro_name = self.text(name).to_string();
         let name_offset = self.off(name.start_byte());
         let span = self.span(n);
@@ -222,18 +258,37 @@ impl<'a> Cx<'a> {
 
     fn body(&mut self, def: Node, name: String, kind: BodyKind, params: Vec<Var>, name_node: Node) {
         let body_node = field(def, "body").unwrap_or(def);
-        let mut b = new_body(name, kind, self.span(def), self.off(name_node.start_byte()), params);
+        let mut b = new_body(
+            name,
+            kind,
+            self.span(def),
+            self.off(name_node.start_byte()),
+            params,
+        );
         self.walk_stmt(body_node, &mut b, 0);
         finish(&mut b);
         self.facts.bodies.push(b);
     }
 
-    fn branch(&mut self, b: &mut Body, region: Node, kind: BranchKind, cond: Option<Node>, stmt: u32) {
+    fn branch(
+        &mut self,
+        b: &mut Body,
+        region: Node,
+        kind: BranchKind,
+        cond: Option<Node>,
+        stmt: u32,
+    ) {
         let (cond_expr, cond_offset) = match cond {
             Some(c) => (self.expr(c, 0), self.off(c.start_byte())),
             None => (Expr::Other(String::new()), self.off(region.start_byte())),
         };
-        b.branches.push(Branch { span: self.span(region), kind, cond: cond_expr, cond_offset, stmt });
+        b.branches.push(Branch {
+            span: self.span(region),
+            kind,
+            cond: cond_expr,
+            cond_offset,
+            stmt,
+        });
     }
 
     /// Walks statements and expressions inside a body.
@@ -251,7 +306,10 @@ impl<'a> Cx<'a> {
                     let op = field(n, "operator").map(|o| self.text(o)).unwrap_or("=");
                     if op == "=" {
                         let (lhs, rhs) = (self.expr(l, 0), self.expr(r, 0));
-                        b.events.push(Event { span: self.span(n), kind: EventKind::Assign { lhs, rhs } });
+                        b.events.push(Event {
+                            span: self.span(n),
+                            kind: EventKind::Assign { lhs, rhs },
+                        });
                     }
                 }
             }
@@ -267,7 +325,10 @@ impl<'a> Cx<'a> {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    b.events.push(Event { span: self.span(n), kind: EventKind::Call { callee, args } });
+                    b.events.push(Event {
+                        span: self.span(n),
+                        kind: EventKind::Call { callee, args },
+                    });
                 }
             }
             "if_statement" => {
@@ -293,19 +354,27 @@ impl<'a> Cx<'a> {
                 let id = self.stmt;
                 self.branch(b, n, BranchKind::Case, field(n, "value"), id);
             }
-            "return_statement" => {
-                b.jumps.push(Jump { offset: self.off(n.start_byte()), kind: JumpKind::Return })
-            }
-            "break_statement" | "continue_statement" => {
-                b.jumps.push(Jump { offset: self.off(n.start_byte()), kind: JumpKind::Break })
-            }
+            "return_statement" => b.jumps.push(Jump {
+                offset: self.off(n.start_byte()),
+                kind: JumpKind::Return,
+            }),
+            "break_statement" | "continue_statement" => b.jumps.push(Jump {
+                offset: self.off(n.start_byte()),
+                kind: JumpKind::Break,
+            }),
             "goto_statement" => {
-                let label = field(n, "label").map(|l| self.text(l).to_string()).unwrap_or_default();
-                b.jumps.push(Jump { offset: self.off(n.start_byte()), kind: JumpKind::Goto(label) });
+                let label = field(n, "label")
+                    .map(|l| self.text(l).to_string())
+                    .unwrap_or_default();
+                b.jumps.push(Jump {
+                    offset: self.off(n.start_byte()),
+                    kind: JumpKind::Goto(label),
+                });
             }
             "labeled_statement" => {
                 if let Some(l) = field(n, "label") {
-                    b.labels.push((self.text(l).to_string(), self.off(n.start_byte())));
+                    b.labels
+                        .push((self.text(l).to_string(), self.off(n.start_byte())));
                 }
             }
             "initializer_list" => return,
@@ -317,13 +386,21 @@ impl<'a> Cx<'a> {
     }
 
     fn declaration(&mut self, n: Node, b: &mut Body, depth: usize) {
-        let ty = field(n, "type").map(|t| normalize_text(self.text(t))).unwrap_or_default();
+        let ty = field(n, "type")
+            .map(|t| normalize_text(self.text(t)))
+            .unwrap_or_default();
         let mut c = n.walk();
         let decls: Vec<Node> = n.children_by_field_name("declarator", &mut c).collect();
         for d in decls {
-            let Some((name, stars)) = self.declarator_name(d) else { continue };
+            let Some((name, stars)) = self.declarator_name(d) else {
+                continue;
+            };
             let var_ty = format!("{ty}{}", " *".repeat(stars));
-            b.locals.push(Var { name: name.clone(), ty: var_ty.clone(), offset: self.off(d.start_byte()) });
+            b.locals.push(Var {
+                name: name.clone(),
+                ty: var_ty.clone(),
+                offset: self.off(d.start_byte()),
+            });
             let Some(v) = field(d, "value") else { continue };
             if v.kind() == "initializer_list" {
                 if let Some(s) = struct_name(&var_ty) {
@@ -334,7 +411,13 @@ impl<'a> Cx<'a> {
                 continue;
             }
             let rhs = self.expr(v, 0);
-            b.events.push(Event { span: self.span(d), kind: EventKind::Assign { lhs: Expr::Ident(name), rhs } });
+            b.events.push(Event {
+                span: self.span(d),
+                kind: EventKind::Assign {
+                    lhs: Expr::Ident(name),
+                    rhs,
+                },
+            });
         }
     }
 
@@ -374,7 +457,11 @@ impl<'a> Cx<'a> {
         match n.kind() {
             "identifier" => {
                 let t = self.text(n);
-                if t == "NULL" { Expr::Null } else { Expr::Ident(t.to_string()) }
+                if t == "NULL" {
+                    Expr::Null
+                } else {
+                    Expr::Ident(t.to_string())
+                }
             }
             "null" => Expr::Null,
             "number_literal" if self.text(n) == "0" => Expr::Null,
@@ -390,10 +477,14 @@ impl<'a> Cx<'a> {
                 let (Some(a), Some(f)) = (field(n, "argument"), field(n, "field")) else {
                     return Expr::Other(normalize_text(self.text(n)));
                 };
-                let arrow = field(n, "operator").map(|o| self.text(o) == "->").unwrap_or_else(|| {
-                    self.text(n)[..].contains("->")
-                });
-                Expr::Field { base: Box::new(self.expr(a, d)), arrow, field: self.text(f).to_string() }
+                let arrow = field(n, "operator")
+                    .map(|o| self.text(o) == "->")
+                    .unwrap_or_else(|| self.text(n)[..].contains("->"));
+                Expr::Field {
+                    base: Box::new(self.expr(a, d)),
+                    arrow,
+                    field: self.text(f).to_string(),
+                }
             }
             "subscript_expression" => {
                 let a = field(n, "argument").or_else(|| n.named_child(0));
@@ -407,7 +498,9 @@ impl<'a> Cx<'a> {
                 }
             }
             "call_expression" => {
-                let callee = field(n, "function").map(|f| self.expr(f, d)).unwrap_or(Expr::Null);
+                let callee = field(n, "function")
+                    .map(|f| self.expr(f, d))
+                    .unwrap_or(Expr::Null);
                 let args = field(n, "arguments")
                     .map(|a| {
                         named_children(a)
@@ -417,7 +510,10 @@ impl<'a> Cx<'a> {
                             .collect()
                     })
                     .unwrap_or_default();
-                Expr::Call { callee: Box::new(callee), args }
+                Expr::Call {
+                    callee: Box::new(callee),
+                    args,
+                }
             }
             "unary_expression" => {
                 let op = field(n, "operator").map(|o| self.text(o)).unwrap_or("");
@@ -430,15 +526,28 @@ impl<'a> Cx<'a> {
                 let (Some(l), Some(r)) = (field(n, "left"), field(n, "right")) else {
                     return Expr::Other(normalize_text(self.text(n)));
                 };
-                let op = field(n, "operator").map(|o| self.text(o)).unwrap_or("?").to_string();
-                Expr::Binary { op, left: Box::new(self.expr(l, d)), right: Box::new(self.expr(r, d)) }
+                let op = field(n, "operator")
+                    .map(|o| self.text(o))
+                    .unwrap_or("?")
+                    .to_string();
+                Expr::Binary {
+                    op,
+                    left: Box::new(self.expr(l, d)),
+                    right: Box::new(self.expr(r, d)),
+                }
             }
             _ => Expr::Other(normalize_text(self.text(n))),
         }
     }
 }
 
-fn new_body(name: String, kind: BodyKind, span: Span, name_offset: usize, params: Vec<Var>) -> Body {
+fn new_body(
+    name: String,
+    kind: BodyKind,
+    span: Span,
+    name_offset: usize,
+    params: Vec<Var>,
+) -> Body {
     Body {
         name,
         kind,
@@ -491,7 +600,10 @@ mod tests {
         let b = f.bodies.iter().find(|b| b.kind == BodyKind::Macro).unwrap();
         assert_eq!(b.name, "BORROW");
         assert_eq!(b.params.len(), 2);
-        let (e, _, args) = b.named_calls().find(|(_, n, _)| *n == "kthread_use_mm").unwrap();
+        let (e, _, args) = b
+            .named_calls()
+            .find(|(_, n, _)| *n == "kthread_use_mm")
+            .unwrap();
         assert_eq!(&src[e.span.0..e.span.0 + 14], "kthread_use_mm");
         assert_eq!(args[0].text(), "mmptr");
     }
@@ -507,6 +619,9 @@ mod tests {
     #[test]
     fn struct_fields_have_types() {
         let f = facts("struct a { struct mm_struct *mm; int n; };\n");
-        assert_eq!(f.structs[0].fields[0], ("mm".to_string(), "struct mm_struct *".to_string()));
+        assert_eq!(
+            f.structs[0].fields[0],
+            ("mm".to_string(), "struct mm_struct *".to_string())
+        );
     }
 }

@@ -175,21 +175,27 @@ pub struct StructDef {
 impl Body {
     /// The branch regions that contain `offset`.
     pub fn branches_at(&self, offset: usize) -> impl Iterator<Item = &Branch> {
-        self.branches.iter().filter(move |b| b.span.0 <= offset && offset < b.span.1)
+        self.branches
+            .iter()
+            .filter(move |b| b.span.0 <= offset && offset < b.span.1)
     }
 
     /// True if everything that runs under a condition at `a` also runs
     /// under it at `b`: then reaching `b` after `a` (a < b) means `a` ran.
     /// This is the approximation of dominance the analysis uses.
     pub fn dominates(&self, a: usize, b: usize) -> bool {
-        a < b && self.branches_at(a).all(|br| br.span.0 <= b && b < br.span.1)
+        a < b
+            && self
+                .branches_at(a)
+                .all(|br| br.span.0 <= b && b < br.span.1)
     }
 
     /// True if `a` and `b` sit in regions of one statement that exclude each
     /// other (the two arms of an `if`).
     pub fn exclusive(&self, a: usize, b: usize) -> bool {
         self.branches_at(a).any(|ba| {
-            self.branches_at(b).any(|bb| ba.stmt == bb.stmt && ba.kind != bb.kind)
+            self.branches_at(b)
+                .any(|bb| ba.stmt == bb.stmt && ba.kind != bb.kind)
         })
     }
 
@@ -210,7 +216,9 @@ impl Body {
 
     /// True if `name` is declared as a local before `offset`.
     pub fn is_local(&self, name: &str, offset: usize) -> bool {
-        self.locals.iter().any(|v| v.name == name && v.offset <= offset)
+        self.locals
+            .iter()
+            .any(|v| v.name == name && v.offset <= offset)
     }
 
     /// Calls of plain names, with their arguments.
@@ -225,7 +233,9 @@ impl Body {
 /// The struct tag in a type such as `struct kvm *` or `const struct foo`.
 pub fn struct_name(ty: &str) -> Option<&str> {
     let rest = ty.split("struct ").nth(1)?;
-    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
     (end > 0).then(|| &rest[..end])
 }
 

@@ -5,7 +5,11 @@ use super::position;
 use crate::report::{Pairing, Report, Rule, Site};
 
 fn message(s: &Site, rule: Rule) -> String {
-    let via = s.macro_name.as_ref().map(|m| format!(" (in macro `{m}`)")).unwrap_or_default();
+    let via = s
+        .macro_name
+        .as_ref()
+        .map(|m| format!(" (in macro `{m}`)"))
+        .unwrap_or_default();
     match rule {
         Rule::BorrowWithoutMmUsers => format!(
             "`{}({})`{via} borrows an mm that holds {} on some path, not mm_users",
@@ -16,13 +20,22 @@ fn message(s: &Site, rule: Rule) -> String {
                 _ => "no reference",
             }
         ),
-        Rule::UnresolvedOrigin => format!("`{}({})`{via}: the origin of the mm could not be followed", s.api, s.mm),
+        Rule::UnresolvedOrigin => format!(
+            "`{}({})`{via}: the origin of the mm could not be followed",
+            s.api, s.mm
+        ),
         Rule::UnpairedBorrow => match &s.pairing {
-            Pairing::Unpaired { why, .. } => format!("`{}({})`{via} is not ended on every path: {why}", s.api, s.mm),
+            Pairing::Unpaired { why, .. } => format!(
+                "`{}({})`{via} is not ended on every path: {why}",
+                s.api, s.mm
+            ),
             _ => String::new(),
         },
         Rule::MismatchedUnuse => match &s.pairing {
-            Pairing::Mismatched { other, .. } => format!("`{}({})`{via} is ended with an unuse of `{other}`", s.api, s.mm),
+            Pairing::Mismatched { other, .. } => format!(
+                "`{}({})`{via} is ended with an unuse of `{other}`",
+                s.api, s.mm
+            ),
             _ => String::new(),
         },
     }
@@ -34,7 +47,11 @@ pub fn render(report: &Report) -> String {
     for s in &report.sites {
         let (file, line, col) = position(report, s.loc);
         for &rule in &s.findings {
-            out.push_str(&format!("{file}:{line}:{col}: warning: {} [{}]\n", message(s, rule), rule.name()));
+            out.push_str(&format!(
+                "{file}:{line}:{col}: warning: {} [{}]\n",
+                message(s, rule),
+                rule.name()
+            ));
         }
     }
     out

@@ -1,2 +1,201 @@
-//! placeholder
-pub fn render(_r: &crate::report::Report, _all: bool, _color: bool) -> String { String::new() }
+//! The default report for people: rustc-style, with the source line of the
+//! site and of every step of each chain. Colour only when asked for (the
+//! CLI asks on a terminal, unless `NO_COLOR` is set).
+
+use super::position;
+use crate::report::{Chain, Loc, Report, Site, Verdict};
+use std::fmt::Write;
+
+/// How many chains are shown in full per site; the rest are summarized.
+const MAX_CHAINS_SHOWN: usize = 6;
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn blue(&self, s: &str) -> String {
+        self.paint("1;34", s)
+    }
+    fn verdict(&self, v: Verdict) -> String {
+        match v {
+            Verdict::Ok => self.paint("1;32", "ok"),
+            Verdict::Wrong => self.paint("1;31", "wrong"),
+            Verdict::Suspect | Verdict::Unresolved => self.paint("1;33", v.as_str()),
+        }
+    }
+}
+
+/// Renders the sites with findings (all sites with `all`), then a summary.
+pub fn render(report: &Report, all: bool, color: bool) -> String {
+    let st = Style { color };
+    let mut out = String::new();
+    for site in report
+        .sites
+        .iter()
+        .filter(|s| all || !s.findings.is_empty())
+    {
+        render_site(report, site, &st, &mut out);
+    }
+    let s = &report.stats;
+    let wrong = report
+        .sites
+        .iter()
+        .filter(|x| x.verdict == Verdict::Wrong)
+        .count();
+    let unresolved = report
+        .sites
+        .iter()
+        .filter(|x| x.verdict == Verdict::Unresolved)
+        .count();
+    let _ = writeln!(
+        out,
+        "{}: {} borrow sites, {} with findings ({wrong} wrong, {unresolved} unresolved); {} files walked, {} parsed, {:.2}s",
+        st.bold("mmaudit"),
+        s.sites,
+        s.findings,
+        s.files_walked,
+        s.files_parsed,
+        s.elapsed_ms as f64 / 1000.0
+    );
+    if !s.skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} {} files could not be audited (see --format json)",
+            st.bold("note:"),
+            s.skipped.len()
+        );
+    }
+    out
+}
+
+fn render_site(report: &Report, site: &Site, st: &Style, out: &mut String) {
+    let (file, line, col) = position(report, site.loc);
+    let head = match site.findings.first() {
+        Some(rule) => format!(
+            "{}[{}]: {}",
+            st.paint("1;33", "warning"),
+            rule.code(),
+            st.bold(&crate::render::gcc::finding_message(site, *rule))
+        ),
+        None => format!(
+            "{}: `{}({})` is {}",
+            st.paint("1;32", "ok"),
+            site.api,
+            site.mm,
+            st.verdict(site.verdict)
+        ),
+    };
+    let _ = writeln!(out, "{head}");
+    let fun = site
+        .function
+        .as_deref()
+        .map(|f| format!(" in `{f}()`"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "  {} {file}:{line}:{col}{fun}", st.blue("-->"));
+    snippet(
+        report,
+        site.loc,
+        &format!(
+            "borrowed here: {} ({})",
+            st.verdict(site.verdict),
+            site.reference.as_str()
+        ),
+        st,
+        out,
+    );
+    for rule in site.findings.iter().skip(1) {
+        let _ = writeln!(
+            out,
+            "   {} also [{}]: {}",
+            st.blue("="),
+            rule.code(),
+            crate::render::gcc::finding_message(site, *rule)
+        );
+    }
+    for (i, chain) in site.chains.iter().take(MAX_CHAINS_SHOWN).enumerate() {
+        render_chain(report, i + 1, chain, st, out);
+    }
+    if site.chains.len() > MAX_CHAINS_SHOWN {
+        let rest = &site.chains[MAX_CHAINS_SHOWN..];
+        let mut by_ref: Vec<(&str, usize)> = Vec::new();
+        for c in rest {
+            match by_ref.iter_mut().find(|(r, _)| *r == c.reference.as_str()) {
+                Some((_, n)) => *n += 1,
+                None => by_ref.push((c.reference.as_str(), 1)),
+            }
+        }
+        let summary: Vec<String> = by_ref.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        let _ = writeln!(
+            out,
+            "   {} {} more paths: {} (all in --format json)",
+            st.blue("="),
+            rest.len(),
+            summary.join(", ")
+        );
+    }
+    if let Some(fix) = &site.fix {
+        let _ = writeln!(out, "   {} {} {fix}", st.blue("="), st.bold("help:"));
+    }
+    out.push('\n');
+}
+
+fn render_chain(report: &Report, n: usize, chain: &Chain, st: &Style, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "   {} path {n}: {}",
+        st.blue("="),
+        st.bold(chain.reference.as_str())
+    );
+    for step in &chain.steps {
+        let (file, line, _) = position(report, step.loc);
+        let _ = writeln!(out, "     {} {file}:{line}: {}", st.blue("|"), step.note);
+        let text = source_line(report, step.loc);
+        if !text.is_empty() {
+            let _ = writeln!(out, "     {}     {}", st.blue("|"), text.trim());
+        }
+    }
+}
+
+fn source_line(report: &Report, loc: Loc) -> String {
+    let f = &report.files[loc.file as usize];
+    let (line, _) = f.lines.line_col(loc.offset);
+    f.line_text(line).replace('\t', "    ")
+}
+
+fn snippet(report: &Report, loc: Loc, label: &str, st: &Style, out: &mut String) {
+    let f = &report.files[loc.file as usize];
+    let (line, col) = f.lines.line_col(loc.offset);
+    let text = f.line_text(line);
+    let width = line.to_string().len();
+    let pad = " ".repeat(width);
+    // Columns count bytes; tabs are widened for display.
+    let prefix = &text[..(col as usize - 1).min(text.len())];
+    let indent: usize = prefix.chars().map(|c| if c == '\t' { 4 } else { 1 }).sum();
+    let callee_len = text[prefix.len()..].find('(').unwrap_or(1).max(1);
+    let _ = writeln!(out, "{pad} {}", st.blue("|"));
+    let _ = writeln!(
+        out,
+        "{} {} {}",
+        st.blue(&line.to_string()),
+        st.blue("|"),
+        text.replace('\t', "    ")
+    );
+    let _ = writeln!(
+        out,
+        "{pad} {} {}{} {label}",
+        st.blue("|"),
+        " ".repeat(indent),
+        st.paint("1;33", &"^".repeat(callee_len))
+    );
+}

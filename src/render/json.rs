@@ -74,9 +74,9 @@ fn loc<'a>(report: &'a Report, l: crate::report::Loc) -> JsonLoc<'a> {
 fn site<'a>(report: &'a Report, s: &'a Site) -> JsonSite<'a> {
     let (file, line, column) = position(report, s.loc);
     let unuse = match &s.pairing {
-        Pairing::Paired(l) | Pairing::Mismatched { at: l, .. } | Pairing::Unpaired { at: Some(l), .. } => {
-            Some(loc(report, *l))
-        }
+        Pairing::Paired(l)
+        | Pairing::Mismatched { at: l, .. }
+        | Pairing::Unpaired { at: Some(l), .. } => Some(loc(report, *l)),
         _ => None,
     };
     JsonSite {
@@ -101,13 +101,21 @@ fn site<'a>(report: &'a Report, s: &'a Site) -> JsonSite<'a> {
                     .iter()
                     .map(|st| {
                         let (file, line, column) = position(report, st.loc);
-                        JsonStep { file, line, note: &st.note, column }
+                        JsonStep {
+                            file,
+                            line,
+                            note: &st.note,
+                            column,
+                        }
                     })
                     .collect(),
             })
             .collect(),
         fix: s.fix.as_deref(),
-        macro_site: s.macro_loc.filter(|_| s.function.is_some()).map(|l| loc(report, l)),
+        macro_site: s
+            .macro_loc
+            .filter(|_| s.function.is_some())
+            .map(|l| loc(report, l)),
         pairing: s.pairing.as_str(),
         unuse,
         findings: s.findings.iter().map(|r| r.name()).collect(),

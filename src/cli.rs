@@ -1,0 +1,57 @@
+//! Command-line arguments.
+
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// rustc-style report for people (sites with findings; all with --all).
+    Human,
+    /// Every site, machine readable (a stable contract, see README).
+    Json,
+    /// One `file:line:col: warning: ...` line per finding.
+    Gcc,
+}
+
+/// When to use colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Audits how Linux kernel C code borrows other processes' address spaces
+/// (kthread_use_mm/use_mm): for every borrow site, which reference keeps the
+/// page tables alive, with the evidence.
+///
+/// Exit status: 0 no findings, 1 findings, 2 the audit could not run.
+#[derive(Parser, Debug)]
+#[command(name = "mmaudit", version)]
+pub struct Args {
+    /// Root of the kernel source tree to audit.
+    #[arg(required_unless_present = "explain")]
+    pub path: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Also list the sites judged ok (human format).
+    #[arg(long)]
+    pub all: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub jobs: usize,
+    /// Colour.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Exit 0 even when there are findings.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Print what a rule (code like MM001 or name) checks, and exit.
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
+}

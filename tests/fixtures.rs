@@ -1,0 +1,215 @@
+//! One small tree per pattern under `tests/fixtures/<pattern>/`: the
+//! verdicts are asserted, and the human and JSON reports are snapshotted.
+
+use mmaudit::audit::{Options, audit};
+use mmaudit::render;
+use mmaudit::report::Report;
+use std::path::PathBuf;
+
+fn run(name: &str) -> Report {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let mut report = audit(&root, &Options { jobs: 2 }).expect("fixture audits");
+    report.root = format!("tests/fixtures/{name}");
+    report.stats.elapsed_ms = 0;
+    report
+}
+
+/// `function macro mm: verdict reference pairing [findings]`, one per site.
+fn summary(r: &Report) -> Vec<String> {
+    r.sites
+        .iter()
+        .map(|s| {
+            let findings: Vec<&str> = s.findings.iter().map(|f| f.name()).collect();
+            format!(
+                "{} {} {}: {} {} {} [{}]",
+                s.function.as_deref().unwrap_or("-"),
+                s.macro_name.as_deref().unwrap_or("-"),
+                s.mm,
+                s.verdict.as_str(),
+                s.reference.as_str(),
+                s.pairing.as_str(),
+                findings.join(",")
+            )
+        })
+        .collect()
+}
+
+fn check(name: &str, expected: &[&str]) -> Report {
+    let r = run(name);
+    assert_eq!(summary(&r), expected, "fixture {name}");
+    insta::assert_snapshot!(
+        format!("{name}_human"),
+        render::human::render(&r, true, false)
+    );
+    r
+}
+
+#[test]
+fn local_get_task_mm_is_ok() {
+    check("local_get_task_mm", &["worker - mm: ok mm_users paired []"]);
+}
+
+#[test]
+fn owner_reference_across_files_is_ok() {
+    let r = check(
+        "owner_reference",
+        &["obj_thread - o->mm: ok mm_users paired []"],
+    );
+    let steps: Vec<&str> = r.sites[0].chains[0]
+        .steps
+        .iter()
+        .map(|s| s.note.as_str())
+        .collect();
+    assert!(
+        steps
+            .iter()
+            .any(|n| n.contains("released at teardown with `mmput()`")),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn grab_then_get_is_ok() {
+    check(
+        "grab_then_get",
+        &["fence_worker - f->mm: ok mm_users paired []"],
+    );
+}
+
+#[test]
+fn grab_only_is_wrong() {
+    let r = check(
+        "grab_only",
+        &["vm_inject - vm->mm: wrong mm_count paired [borrow-without-mm-users]"],
+    );
+    assert!(
+        r.sites[0]
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("mmget_not_zero(vm->mm)")
+    );
+}
+
+#[test]
+fn no_reference_is_wrong() {
+    let r = check(
+        "no_reference",
+        &["complete_work - mm: wrong none paired [borrow-without-mm-users]"],
+    );
+    assert!(
+        r.sites[0]
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("take `mmgrab()` where the mm is stored")
+    );
+}
+
+#[test]
+fn get_grab_put_keeps_only_mm_count() {
+    check(
+        "get_grab_put",
+        &["win_fault - w->mm: wrong mm_count paired [borrow-without-mm-users]"],
+    );
+}
+
+#[test]
+fn store_guarded_by_mmget_not_zero_is_ok() {
+    check(
+        "guarded_store",
+        &["deliver - sn->s[i].mm: ok mm_users paired []"],
+    );
+}
+
+#[test]
+fn lookalike_unuse_mm_is_not_a_site() {
+    let r = check("lookalike", &[]);
+    assert!(!r.has_findings());
+}
+
+#[test]
+fn return_inside_the_window_is_unpaired() {
+    check(
+        "unpaired",
+        &["copy_out - mm: ok mm_users unpaired [unpaired-borrow]"],
+    );
+}
+
+#[test]
+fn unuse_of_another_mm_is_mismatched() {
+    check(
+        "mismatched",
+        &["swap_mm - mm: ok mm_users mismatched [mismatched-unuse]"],
+    );
+}
+
+#[test]
+fn store_under_the_other_mode_does_not_reach_the_borrow() {
+    let r = check("mode_flag", &["dev_thread - d->mm: ok mm_users paired []"]);
+    let notes: Vec<&str> = r.sites[0].chains[0]
+        .steps
+        .iter()
+        .map(|s| s.note.as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("only runs when it is true")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn fresh_mm_never_unused_is_adopted() {
+    check("adopted", &["attach_fresh_mm - mm: ok mm_users adopted []"]);
+}
+
+#[test]
+fn macro_sites_are_judged_from_the_far_end_of_every_chain() {
+    let r = check(
+        "macro_callers",
+        &[
+            "hw_load_a PEEK_USER mm: wrong none paired [borrow-without-mm-users]",
+            "hw_load_b PEEK_USER mm: wrong none paired [borrow-without-mm-users]",
+            "hw_peek PEEK_USER mm: unresolved unknown paired [unresolved-origin]",
+        ],
+    );
+    // The worst chain names the caller that passes a field with no reference.
+    let worst = &r.sites[0].chains[0];
+    assert!(
+        worst
+            .steps
+            .iter()
+            .any(|s| s.note.contains("from `start_from_client()`")),
+        "{worst:?}"
+    );
+    // current->mm and get_task_mm() callers are there too, NULL is not.
+    assert!(
+        r.sites[0]
+            .chains
+            .iter()
+            .any(|c| c.reference == mmaudit::rules::RefKind::Owner)
+    );
+    assert!(
+        r.sites[0]
+            .chains
+            .iter()
+            .any(|c| c.reference == mmaudit::rules::RefKind::MmUsers)
+    );
+    assert!(
+        !r.sites[0]
+            .chains
+            .iter()
+            .any(|c| c.steps.last().unwrap().note == "NULL")
+    );
+    insta::assert_snapshot!("macro_callers_json", render::json::render(&r));
+    insta::assert_snapshot!("macro_callers_gcc", render::gcc::render(&r));
+}
+
+#[test]
+fn recursion_between_wrappers_terminates() {
+    check("recursion", &["walk_a - mm: ok owner paired []"]);
+}
