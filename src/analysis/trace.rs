@@ -14,6 +14,7 @@ use crate::facts::{Body, BodyKind, BranchKind, EventKind, Expr, JumpKind, struct
 use crate::index::{BodyRef, EventRef, Index, StoreRef};
 use crate::report::{Chain, Loc, Step};
 use crate::rules::{self, RefKind, Role};
+use crate::source::FileId;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -430,29 +431,39 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// The file of a store and the field it stores into.
+    fn store_key(&self, s: StoreRef) -> (FileId, Option<FieldKey>) {
+        match s {
+            StoreRef::Assign(er) => {
+                let ev = self.ix.event(er);
+                let key = match &ev.kind {
+                    EventKind::Assign { lhs, .. } => self.field_key(er.at, lhs, ev.span.0),
+                    EventKind::Call { .. } => None,
+                };
+                (er.at.file, key)
+            }
+            StoreRef::Init(f, i) => {
+                let init = &self.ix.facts[f as usize]
+                    .as_ref()
+                    .expect("parsed")
+                    .field_inits[i];
+                (
+                    f,
+                    Some(FieldKey {
+                        struct_name: init.struct_name.clone(),
+                        path: init.field.clone(),
+                    }),
+                )
+            }
+        }
+    }
+
     /// Every store in the tree into the field `key` names.
     pub fn stores(&self, key: &FieldKey, last: &str) -> Vec<StoreRef> {
         self.demand(Demand::FieldStore(last.to_string()));
         let mut out = Vec::new();
         for &s in self.ix.stores_to_field(last) {
-            let k = match s {
-                StoreRef::Assign(er) => {
-                    let EventKind::Assign { lhs, .. } = &self.ix.event(er).kind else {
-                        continue;
-                    };
-                    self.field_key(er.at, lhs, self.ix.event(er).span.0)
-                }
-                StoreRef::Init(f, i) => {
-                    let init = &self.ix.facts[f as usize]
-                        .as_ref()
-                        .expect("parsed")
-                        .field_inits[i];
-                    Some(FieldKey {
-                        struct_name: init.struct_name.clone(),
-                        path: init.field.clone(),
-                    })
-                }
-            };
+            let (_, k) = self.store_key(s);
             if k.as_ref() == Some(key) {
                 out.push(s);
             }
@@ -926,28 +937,7 @@ impl<'a> Tracer<'a> {
         // Function pointers: where is this function stored into a field?
         let mut fields = BTreeSet::new();
         for &s in self.ix.stores_of_value(&body.name) {
-            let (file, key) = match s {
-                StoreRef::Assign(er) => {
-                    let ev = self.ix.event(er);
-                    let EventKind::Assign { lhs, .. } = &ev.kind else {
-                        continue;
-                    };
-                    (er.at.file, self.field_key(er.at, lhs, ev.span.0))
-                }
-                StoreRef::Init(f, i) => {
-                    let init = &self.ix.facts[f as usize]
-                        .as_ref()
-                        .expect("parsed")
-                        .field_inits[i];
-                    (
-                        f,
-                        Some(FieldKey {
-                            struct_name: init.struct_name.clone(),
-                            path: init.field.clone(),
-                        }),
-                    )
-                }
-            };
+            let (file, key) = self.store_key(s);
             // A static function is only seen by its own file.
             if !(is_static && file != at.file) {
                 fields.extend(key);
