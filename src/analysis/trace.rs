@@ -944,6 +944,7 @@ impl<'a> Tracer<'a> {
             }
         }
         for key in fields {
+            let names_struct = crate::prefilter::WordFinder::new(&[key.struct_name.as_str()]);
             let last = key
                 .path
                 .rsplit(['.', '>'])
@@ -966,8 +967,7 @@ impl<'a> Tracer<'a> {
                     Some(s) => s == key.struct_name,
                     // A file that never names the struct cannot call through it
                     // (short of typedefs and macros that hide it).
-                    None => crate::prefilter::WordFinder::new(&[key.struct_name.as_str()])
-                        .any_in(self.ix.file(c.at.file).text.as_bytes()),
+                    None => names_struct.any_in(self.ix.file(c.at.file).text.as_bytes()),
                 };
                 if matches && c.at != at {
                     out.push((c, Some(last.clone())));

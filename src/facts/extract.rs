@@ -153,7 +153,9 @@ impl<'a> Cx<'a> {
         let Some(decl) = field(n, "declarator") else {
             return;
         };
-        let Some(body) = field(n, "body") else { return };
+        if field(n, "body").is_none() {
+            return;
+        }
         // Find the function_declarator under pointer declarators.
         let mut fd = decl;
         for _ in 0..16 {
@@ -197,7 +199,6 @@ impl<'a> Cx<'a> {
         };
         let name_node = field(fd, "declarator").unwrap_or(fd);
         self.body(n, name, BodyKind::Function { is_static }, params, name_node);
-        let _ = body;
     }
 
     fn macro_def(&mut self, n: Node) {
