@@ -85,6 +85,18 @@ pub struct Chain {
     pub reference: RefKind,
     /// Site first, origin last.
     pub steps: Vec<Step>,
+    /// The outermost caller on the chain: the function that handed the mm
+    /// down towards the borrow (for a report that names it).
+    pub via: Option<Via>,
+}
+
+/// A function a chain passes through, and where it makes the call.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Via {
+    /// The calling function.
+    pub function: String,
+    /// The call.
+    pub loc: Loc,
 }
 
 /// A kind of finding. Codes and names are stable: CI greps for them.

@@ -22,6 +22,9 @@ pub enum RefKind {
     None,
     /// The origin could not be followed to the end.
     Unknown,
+    /// The path passes NULL to a borrow that only runs on a non-NULL mm:
+    /// nothing is borrowed on it.
+    NotBorrowed,
 }
 
 impl RefKind {
@@ -33,7 +36,14 @@ impl RefKind {
             RefKind::MmCount => "mm_count",
             RefKind::None => "none",
             RefKind::Unknown => "unknown",
+            RefKind::NotBorrowed => "not_borrowed",
         }
+    }
+
+    /// True if a path holding this does not keep the page tables alive
+    /// (or nobody could tell).
+    pub fn is_bad(self) -> bool {
+        matches!(self, RefKind::MmCount | RefKind::None | RefKind::Unknown)
     }
 }
 

@@ -65,8 +65,8 @@ fn direct_site(
     mm: &Expr,
 ) -> Site {
     let body = ix.body(r);
-    let chains = tracer.trace(r, mm, offset, 0);
-    let chains = drop_null_guarded(body, offset, &mm.text(), chains);
+    let mut chains = tracer.trace(r, mm, offset, 0);
+    mark_null_not_borrowed(&mut chains, null_guard(r, body, offset, &mm.text()));
     let pairing = pairing::pairing(body, r.file, offset, mm, rule, &chains);
     finish(
         ix,
@@ -90,7 +90,8 @@ fn direct_site(
     )
 }
 
-/// One site per expansion of a macro whose body borrows.
+/// One site per expansion of a macro whose body borrows (through any
+/// macros that expand it).
 fn macro_sites(
     ix: &Index,
     tracer: &Tracer,
@@ -105,128 +106,239 @@ fn macro_sites(
         offset,
     };
     let guard = tracer.guard(m, mm, offset);
+    let null_guarded = null_guard(m, mac, offset, &mm.text());
     let pairing = pairing::pairing(mac, m.file, offset, mm, rule, &[]);
-    let mut sites = Vec::new();
+    let head = Step {
+        loc: macro_loc,
+        note: format!(
+            "`{}` borrows `{mm}` in the body of macro `{}`",
+            rule.name, mac.name
+        ),
+    };
+    let mut found = Vec::new();
+    expansions(ix, tracer, m, mm, 1, &mut found);
+    found
+        .into_iter()
+        .map(|e| {
+            let loc = e.steps.last().map_or(macro_loc, |s| s.loc);
+            let mut prefix = vec![head.clone()];
+            prefix.extend(e.steps.iter().cloned());
+            let chains = if let Some(g) = guard.clone().or(e.guard) {
+                prefix.push(g);
+                vec![Chain {
+                    reference: RefKind::MmUsers,
+                    steps: prefix,
+                    via: None,
+                }]
+            } else if let Some(why) = &e.unexpanded {
+                prefix.push(Step {
+                    loc,
+                    note: why.clone(),
+                });
+                vec![Chain {
+                    reference: RefKind::Unknown,
+                    steps: prefix,
+                    via: None,
+                }]
+            } else {
+                let mut chains = tracer.trace(e.host, &e.mm, e.offset, 0);
+                mark_null_not_borrowed(&mut chains, e.null_guard.clone().or(null_guarded.clone()));
+                for c in &mut chains {
+                    c.steps.splice(0..0, prefix.iter().cloned());
+                }
+                chains
+            };
+            let host = ix.body(e.host);
+            finish(
+                ix,
+                Site {
+                    loc,
+                    function: e.unexpanded.is_none().then(|| host.name.clone()),
+                    macro_name: Some(mac.name.clone()),
+                    macro_loc: Some(macro_loc),
+                    api: rule.name,
+                    mm: e.mm.text(),
+                    verdict: Verdict::Ok,
+                    reference: RefKind::MmUsers,
+                    chains,
+                    pairing: pairing.clone(),
+                    fix: None,
+                    findings: vec![],
+                },
+            )
+        })
+        .collect()
+}
+
+/// How many macros may wrap a borrowing macro before the chain is cut.
+const MAX_MACRO_NESTING: u32 = 8;
+
+/// One place where a borrowing macro ends up expanded in a function,
+/// possibly through other macros that expand it.
+struct Expansion {
+    /// The function (or, for a macro expanded nowhere, the macro) that
+    /// holds the outermost expansion.
+    host: BodyRef,
+    /// Where the outermost expansion is in `host`.
+    offset: usize,
+    /// The borrowed mm, written in `host`'s terms.
+    mm: Expr,
+    /// Expansion steps, innermost first.
+    steps: Vec<Step>,
+    /// A guard met inside one of the wrapping macros.
+    guard: Option<Step>,
+    /// A test in a wrapping macro or in the host that keeps NULL from
+    /// reaching the borrow.
+    null_guard: Option<(Loc, String)>,
+    /// Set when the chain of expansions ends in a macro, not a function:
+    /// why (expanded nowhere, or nested too deep).
+    unexpanded: Option<String>,
+}
+
+/// Every function expansion of macro `m`, whose body borrows `mm`
+/// (written in `m`'s parameters), following macros that expand macros.
+fn expansions(
+    ix: &Index,
+    tracer: &Tracer,
+    m: BodyRef,
+    mm: &Expr,
+    nesting: u32,
+    out: &mut Vec<Expansion>,
+) {
+    let mac = ix.body(m);
     // Expansions are calls of the macro's name, wherever they are.
     tracer.demand(Demand::Ident(mac.name.clone()));
+    let before = out.len();
     for &call in ix.calls_of(&mac.name) {
         let ev = ix.event(call);
         let host = ix.body(call.at);
-        if host.kind == BodyKind::Macro {
-            continue;
-        }
         let crate::facts::EventKind::Call { args, .. } = &ev.kind else {
             continue;
         };
-        if args.len() != mac.params.len() {
+        if args.len() != mac.params.len() || call.at == m {
             continue;
         }
         let subst = |name: &str| mac.param_index(name).map(|i| args[i].clone());
         let mm_here = mm.substitute(&subst);
-        let head = Step {
-            loc: macro_loc,
-            note: format!(
-                "`{}` borrows `{mm}` in the body of macro `{}`",
-                rule.name, mac.name
-            ),
+        let loc = Loc {
+            file: call.at.file,
+            offset: ev.span.0,
         };
-        let chains = match &guard {
-            Some(g) => vec![Chain {
-                reference: RefKind::MmUsers,
-                steps: vec![head, g.clone()],
-            }],
-            None => {
-                let expand = Step {
-                    loc: Loc {
-                        file: call.at.file,
-                        offset: ev.span.0,
-                    },
+        let null_guard = null_guard(call.at, host, ev.span.0, &mm_here.text());
+        match host.kind {
+            BodyKind::Function { .. } => out.push(Expansion {
+                host: call.at,
+                offset: ev.span.0,
+                mm: mm_here.clone(),
+                steps: vec![Step {
+                    loc,
                     note: format!("expanded in `{}()` with `{mm}` = `{mm_here}`", host.name),
+                }],
+                guard: None,
+                null_guard,
+                unexpanded: None,
+            }),
+            BodyKind::Macro => {
+                let step = Step {
+                    loc,
+                    note: format!(
+                        "expanded in macro `{}` with `{mm}` = `{mm_here}`",
+                        host.name
+                    ),
                 };
-                let chains = tracer.trace(call.at, &mm_here, ev.span.0, 0);
-                let chains = drop_null_guarded(mac, offset, &mm.text(), chains);
-                let chains = drop_null_guarded(host, ev.span.0, &mm_here.text(), chains);
-                chains
-                    .into_iter()
-                    .map(|mut c| {
-                        c.steps.splice(0..0, [head.clone(), expand.clone()]);
-                        c
-                    })
-                    .collect()
+                let guard = tracer.guard(call.at, &mm_here, ev.span.0);
+                let start = out.len();
+                if nesting >= MAX_MACRO_NESTING {
+                    out.push(Expansion {
+                        host: call.at,
+                        offset: ev.span.0,
+                        mm: mm_here.clone(),
+                        steps: vec![],
+                        guard: None,
+                        null_guard: None,
+                        unexpanded: Some(format!(
+                            "more than {MAX_MACRO_NESTING} nested macros, not followed"
+                        )),
+                    });
+                } else {
+                    expansions(ix, tracer, call.at, &mm_here, nesting + 1, out);
+                }
+                for e in &mut out[start..] {
+                    e.steps.insert(0, step.clone());
+                    if e.null_guard.is_none() {
+                        e.null_guard = null_guard.clone();
+                    }
+                    if guard.is_some() {
+                        e.guard = guard.clone();
+                    }
+                }
             }
-        };
-        sites.push(finish(
-            ix,
-            Site {
-                loc: Loc {
-                    file: call.at.file,
-                    offset: ev.span.0,
-                },
-                function: Some(host.name.clone()),
-                macro_name: Some(mac.name.clone()),
-                macro_loc: Some(macro_loc),
-                api: rule.name,
-                mm: mm_here.text(),
-                verdict: Verdict::Ok,
-                reference: RefKind::MmUsers,
-                chains,
-                pairing: pairing.clone(),
-                fix: None,
-                findings: vec![],
-            },
-        ));
+        }
     }
-    if sites.is_empty() {
-        let note = format!(
-            "macro `{}` is not expanded anywhere in the audited tree",
-            mac.name
-        );
-        sites.push(finish(
-            ix,
-            Site {
-                loc: macro_loc,
-                function: None,
-                macro_name: Some(mac.name.clone()),
-                macro_loc: Some(macro_loc),
-                api: rule.name,
-                mm: mm.text(),
-                verdict: Verdict::Ok,
-                reference: RefKind::MmUsers,
-                chains: match guard {
-                    Some(g) => vec![Chain {
-                        reference: RefKind::MmUsers,
-                        steps: vec![g],
-                    }],
-                    None => vec![Chain {
-                        reference: RefKind::Unknown,
-                        steps: vec![Step {
-                            loc: macro_loc,
-                            note,
-                        }],
-                    }],
-                },
-                pairing,
-                fix: None,
-                findings: vec![],
-            },
-        ));
+    if out.len() == before {
+        out.push(Expansion {
+            host: m,
+            offset: mac.name_offset,
+            mm: mm.clone(),
+            steps: vec![],
+            guard: None,
+            null_guard: None,
+            unexpanded: Some(format!(
+                "macro `{}` is not expanded anywhere in the audited tree",
+                mac.name
+            )),
+        });
     }
-    sites
 }
 
-/// NULL does not reach a borrow that only runs when the mm is non-NULL.
-fn drop_null_guarded(body: &Body, offset: usize, mm: &str, chains: Vec<Chain>) -> Vec<Chain> {
-    let guarded = body.branches_at(offset).any(|b| {
+/// A test that makes the code at `offset` run only when `mm` is non-NULL:
+/// an enclosing `if (mm)`, or an earlier `if (!mm) return;`. Returns where
+/// it is and the expression it tests.
+fn null_guard(at: BodyRef, body: &Body, offset: usize, mm: &str) -> Option<(Loc, String)> {
+    let loc = |offset| Loc {
+        file: at.file,
+        offset,
+    };
+    let enclosing = body.branches_at(offset).find(|b| {
         b.kind == crate::facts::BranchKind::Then
             && b.cond.conjuncts().iter().any(|c| c.tests_non_null(mm))
     });
-    if !guarded {
-        return chains;
+    if let Some(b) = enclosing {
+        return Some((loc(b.cond_offset), mm.to_string()));
     }
-    chains
-        .into_iter()
-        .filter(|c| c.steps.last().is_none_or(|s| s.note != "NULL"))
-        .collect()
+    body.branches
+        .iter()
+        .find(|b| {
+            b.kind == crate::facts::BranchKind::Then
+                && b.span.1 <= offset
+                && body.dominates(b.cond_offset, offset)
+                && b.cond.disjuncts().iter().any(|c| c.tests_null(mm))
+                && body
+                    .jumps
+                    .iter()
+                    .any(|j| b.span.0 <= j.offset && j.offset < b.span.1)
+        })
+        .map(|b| (loc(b.cond_offset), mm.to_string()))
+}
+
+/// The chain's origin is a NULL constant.
+fn ends_in_null(c: &Chain) -> bool {
+    c.steps.last().is_some_and(|s| s.note == trace::NULL_NOTE)
+}
+
+/// A NULL origin never borrows when the borrow is guarded by a non-NULL
+/// test: such chains are kept, as evidence, but hold nothing.
+fn mark_null_not_borrowed(chains: &mut [Chain], guard: Option<(Loc, String)>) {
+    let Some((loc, mm)) = guard else { return };
+    for c in chains.iter_mut().filter(|c| ends_in_null(c)) {
+        c.reference = RefKind::NotBorrowed;
+        c.steps.push(Step {
+            loc,
+            note: format!(
+                "the borrow runs only when `{mm}` is non-NULL: nothing is borrowed on this path"
+            ),
+        });
+    }
 }
 
 fn severity(r: RefKind) -> u8 {
@@ -234,7 +346,7 @@ fn severity(r: RefKind) -> u8 {
         RefKind::None => 4,
         RefKind::MmCount => 3,
         RefKind::Unknown => 2,
-        RefKind::MmUsers | RefKind::Owner => 0,
+        RefKind::MmUsers | RefKind::Owner | RefKind::NotBorrowed => 0,
     }
 }
 
@@ -253,7 +365,7 @@ fn finish(ix: &Index, mut site: Site) -> Site {
     site.verdict = match worst {
         RefKind::None | RefKind::MmCount => Verdict::Wrong,
         RefKind::Unknown => Verdict::Unresolved,
-        RefKind::MmUsers | RefKind::Owner => Verdict::Ok,
+        RefKind::MmUsers | RefKind::Owner | RefKind::NotBorrowed => Verdict::Ok,
     };
     match site.verdict {
         Verdict::Wrong => site.findings.push(Rule::BorrowWithoutMmUsers),
@@ -290,7 +402,7 @@ fn fix(ix: &Index, site: &Site) -> Option<String> {
             .steps
             .iter()
             .find(|s| s.note.contains("drops the mm_users reference"));
-        let null = worst.steps.last().is_some_and(|s| s.note == "NULL");
+        let null = ends_in_null(worst);
         fixes.push(match (store, drop, worst.reference) {
             (_, _, _) if null => format!("test `{mm}` for NULL before `{}()`", site.api),
             (Some(s), Some(d), _) => format!(

@@ -12,11 +12,14 @@
 use super::Demand;
 use crate::facts::{Body, BodyKind, BranchKind, EventKind, Expr, JumpKind, struct_name};
 use crate::index::{BodyRef, EventRef, Index, StoreRef};
-use crate::report::{Chain, Loc, Step};
+use crate::report::{Chain, Loc, Step, Via};
 use crate::rules::{self, RefKind, Role};
 use crate::source::FileId;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// The note of a step whose value is the NULL constant.
+pub const NULL_NOTE: &str = "`NULL`: no mm at all";
 
 /// How many hops (assignments, stores, calls) a chain may have.
 pub const MAX_DEPTH: u32 = 12;
@@ -54,6 +57,7 @@ fn unknown(loc: Loc, note: String) -> Chain {
     Chain {
         reference: RefKind::Unknown,
         steps: vec![Step { loc, note }],
+        via: None,
     }
 }
 
@@ -106,6 +110,7 @@ impl<'a> Tracer<'a> {
             return vec![Chain {
                 reference: RefKind::MmUsers,
                 steps: vec![step],
+                via: None,
             }];
         }
         match e {
@@ -113,8 +118,9 @@ impl<'a> Tracer<'a> {
                 reference: RefKind::None,
                 steps: vec![Step {
                     loc,
-                    note: "NULL".into(),
+                    note: NULL_NOTE.into(),
                 }],
+                via: None,
             }],
             Expr::Field {
                 base,
@@ -127,6 +133,7 @@ impl<'a> Tracer<'a> {
                         loc,
                         note: format!("`{e}`: the running task's own address space"),
                     }],
+                    via: None,
                 }]
             }
             Expr::Call { callee, args } => match callee.as_ident() {
@@ -137,6 +144,7 @@ impl<'a> Tracer<'a> {
                             loc,
                             note: format!("`{e}` returns an mm_users reference (or NULL)"),
                         }],
+                        via: None,
                     }],
                     _ => vec![unknown(
                         loc,
@@ -503,11 +511,10 @@ impl<'a> Tracer<'a> {
         let mut excluded = Vec::new();
         for s in stores.iter().take(MAX_FANOUT) {
             let chains = self.store_chains(*s, &key, depth + 1);
-            if chains.iter().all(|c| {
-                c.steps
-                    .first()
-                    .is_some_and(|st| st.note.starts_with("NULL"))
-            }) {
+            if chains
+                .iter()
+                .all(|c| c.steps.first().is_some_and(|st| st.note == NULL_NOTE))
+            {
                 continue; // clearing the field is not an origin
             }
             if let Some(step) = self.store_excluded_by_mode(*s, at) {
@@ -699,8 +706,9 @@ impl<'a> Tracer<'a> {
                     reference: RefKind::None,
                     steps: vec![Step {
                         loc,
-                        note: "NULL".into(),
+                        note: NULL_NOTE.into(),
                     }],
+                    via: None,
                 }],
                 _ => vec![unknown(
                     loc,
@@ -714,8 +722,9 @@ impl<'a> Tracer<'a> {
                 reference: RefKind::None,
                 steps: vec![Step {
                     loc,
-                    note: "NULL".into(),
+                    note: NULL_NOTE.into(),
                 }],
+                via: None,
             }];
         }
         let mut chains = self.trace(at, &rhs, offset, depth);
@@ -893,10 +902,15 @@ impl<'a> Tracer<'a> {
                 loc: self.loc(call.at, ev.span.0),
                 note,
             };
-            out.extend(prepend(
-                self.trace(call.at, arg, ev.span.0, depth + 1),
-                step,
-            ));
+            let mut chains = prepend(self.trace(call.at, arg, ev.span.0, depth + 1), step);
+            for c in &mut chains {
+                // Set on the way back out, so the outermost caller stays.
+                c.via.get_or_insert_with(|| Via {
+                    function: caller.name.clone(),
+                    loc: self.loc(call.at, ev.span.0),
+                });
+            }
+            out.extend(chains);
         }
         if calls.len() > MAX_FANOUT {
             out.push(unknown(

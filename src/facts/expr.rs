@@ -118,6 +118,19 @@ impl Expr {
         }
     }
 
+    /// True if this is true exactly when `value` is NULL: `!value`,
+    /// `value == NULL`.
+    pub fn tests_null(&self, value: &str) -> bool {
+        match self {
+            Expr::Not(e) => e.text() == value,
+            Expr::Binary { op, left, right } if op == "==" => {
+                (left.text() == value && **right == Expr::Null)
+                    || (right.text() == value && **left == Expr::Null)
+            }
+            _ => false,
+        }
+    }
+
     /// True if this is a truthy test of `value`: `value`, `value != NULL`.
     pub fn tests_non_null(&self, value: &str) -> bool {
         match self {

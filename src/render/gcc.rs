@@ -12,13 +12,17 @@ fn message(s: &Site, rule: Rule) -> String {
         .unwrap_or_default();
     match rule {
         Rule::BorrowWithoutMmUsers => format!(
-            "`{}({})`{via} borrows an mm that holds {} on some path, not mm_users",
+            "`{}({})`{via} borrows an mm that holds {}, not mm_users, on {}",
             s.api,
             s.mm,
             match s.reference {
                 crate::rules::RefKind::MmCount => "only mm_count",
                 _ => "no reference",
-            }
+            },
+            s.chains.first().and_then(|c| c.via.as_ref()).map_or(
+                "some path".to_string(),
+                |v| format!("the path from `{}()`", v.function)
+            )
         ),
         Rule::UnresolvedOrigin => format!(
             "`{}({})`{via}: the origin of the mm could not be followed",

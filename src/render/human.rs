@@ -8,6 +8,8 @@ use std::fmt::Write;
 
 /// How many chains are shown in full per site; the rest are summarized.
 const MAX_CHAINS_SHOWN: usize = 6;
+/// How many summarized chains get a line of their own.
+const MAX_ONE_LINERS: usize = 40;
 
 struct Style {
     color: bool,
@@ -60,9 +62,10 @@ pub fn render(report: &Report, all: bool, color: bool) -> String {
         .count();
     let _ = writeln!(
         out,
-        "{}: {} borrow sites, {} with findings ({wrong} wrong, {unresolved} unresolved); {} files walked, {} parsed, {:.2}s",
+        "{}: {} borrow site{}, {} with findings ({wrong} wrong, {unresolved} unresolved); {} files walked, {} parsed, {:.2}s",
         st.bold("mmaudit"),
         s.sites,
+        if s.sites == 1 { "" } else { "s" },
         s.findings,
         s.files_walked,
         s.files_parsed,
@@ -123,41 +126,122 @@ fn render_site(report: &Report, site: &Site, st: &Style, out: &mut String) {
             crate::render::gcc::finding_message(site, *rule)
         );
     }
-    for (i, chain) in site.chains.iter().take(MAX_CHAINS_SHOWN).enumerate() {
-        render_chain(report, i + 1, chain, st, out);
-    }
-    if site.chains.len() > MAX_CHAINS_SHOWN {
-        let rest = &site.chains[MAX_CHAINS_SHOWN..];
-        let mut by_ref: Vec<(&str, usize)> = Vec::new();
-        for c in rest {
-            match by_ref.iter_mut().find(|(r, _)| *r == c.reference.as_str()) {
-                Some((_, n)) => *n += 1,
-                None => by_ref.push((c.reference.as_str(), 1)),
-            }
-        }
-        let summary: Vec<String> = by_ref.iter().map(|(r, n)| format!("{n} {r}")).collect();
-        let _ = writeln!(
-            out,
-            "   {} {} more paths: {} (all in --format json)",
-            st.blue("="),
-            rest.len(),
-            summary.join(", ")
-        );
-    }
+    render_chains(report, &site.chains, st, out);
     if let Some(fix) = &site.fix {
         let _ = writeln!(out, "   {} {} {fix}", st.blue("="), st.bold("help:"));
     }
     out.push('\n');
 }
 
-fn render_chain(report: &Report, n: usize, chain: &Chain, st: &Style, out: &mut String) {
+/// The chains of one site, grouped so that a site with many callers stays
+/// readable: the steps every path shares are printed once; paths that hold
+/// nothing good are printed in full (up to [`MAX_CHAINS_SHOWN`]); when there
+/// are more, the good ones get one line each (up to [`MAX_ONE_LINERS`]).
+fn render_chains(report: &Report, chains: &[Chain], st: &Style, out: &mut String) {
+    let shared = if chains.len() > 1 {
+        shared_prefix(chains)
+    } else {
+        0
+    };
+    if shared > 0 {
+        let _ = writeln!(out, "   {} all {} paths begin:", st.blue("="), chains.len());
+        render_steps(report, &chains[0].steps[..shared], st, out);
+    }
+    let fits = chains.len() <= MAX_CHAINS_SHOWN;
+    let (full, brief): (Vec<_>, Vec<_>) = chains
+        .iter()
+        .enumerate()
+        .partition(|(_, c)| fits || c.reference.is_bad());
+    for &(i, chain) in full.iter().take(MAX_CHAINS_SHOWN) {
+        let _ = writeln!(
+            out,
+            "   {} path {}: {}",
+            st.blue("="),
+            i + 1,
+            st.bold(chain.reference.as_str())
+        );
+        render_steps(report, &chain.steps[shared..], st, out);
+    }
+    let mut brief: Vec<_> = brief;
+    // Bad paths past the limit are summarized too, first.
+    brief.splice(0..0, full.iter().skip(MAX_CHAINS_SHOWN).copied());
+    if brief.is_empty() {
+        return;
+    }
     let _ = writeln!(
         out,
-        "   {} path {n}: {}",
+        "   {} {} more paths ({}), one line each:",
         st.blue("="),
-        st.bold(chain.reference.as_str())
+        brief.len(),
+        count_by_reference(brief.iter().map(|(_, c)| *c))
     );
-    for step in &chain.steps {
+    for &(i, chain) in brief.iter().take(MAX_ONE_LINERS) {
+        // The first step after the shared ones says which way the path
+        // went (usually a caller); the last says what it found.
+        let tail = &chain.steps[shared..];
+        let (Some(first), Some(last)) = (tail.first(), tail.last()) else {
+            continue;
+        };
+        let (file, line, _) = position(report, first.loc);
+        let origin = if tail.len() > 1 {
+            format!(" -> {}", last.note)
+        } else {
+            String::new()
+        };
+        // The far-end caller tells paths apart best; the first step says
+        // which way the path left the shared part.
+        let way = match &chain.via {
+            Some(v) if v.loc != first.loc => {
+                let (vfile, vline, _) = position(report, v.loc);
+                format!(
+                    "from `{}()` at {vfile}:{vline} (via {file}:{line})",
+                    v.function
+                )
+            }
+            _ => format!("{file}:{line}: {}", first.note),
+        };
+        let _ = writeln!(
+            out,
+            "     {} path {}: {}: {way}{origin}",
+            st.blue("|"),
+            i + 1,
+            chain.reference.as_str(),
+        );
+    }
+    if brief.len() > MAX_ONE_LINERS {
+        let _ = writeln!(
+            out,
+            "     {} and {} more (all in --format json)",
+            st.blue("|"),
+            brief.len() - MAX_ONE_LINERS
+        );
+    }
+}
+
+/// How many leading steps every chain has in common, leaving at least one
+/// step of each chain to itself.
+fn shared_prefix(chains: &[Chain]) -> usize {
+    let shortest = chains.iter().map(|c| c.steps.len()).min().unwrap_or(0);
+    (0..shortest.saturating_sub(1))
+        .take_while(|&i| chains.iter().all(|c| c.steps[i] == chains[0].steps[i]))
+        .count()
+}
+
+/// `3 mm_users, 1 owner`, in order of first appearance.
+fn count_by_reference<'a>(chains: impl Iterator<Item = &'a Chain>) -> String {
+    let mut by_ref: Vec<(&str, usize)> = Vec::new();
+    for c in chains {
+        match by_ref.iter_mut().find(|(r, _)| *r == c.reference.as_str()) {
+            Some((_, n)) => *n += 1,
+            None => by_ref.push((c.reference.as_str(), 1)),
+        }
+    }
+    let parts: Vec<String> = by_ref.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    parts.join(", ")
+}
+
+fn render_steps(report: &Report, steps: &[crate::report::Step], st: &Style, out: &mut String) {
+    for step in steps {
         let (file, line, _) = position(report, step.loc);
         let _ = writeln!(out, "     {} {file}:{line}: {}", st.blue("|"), step.note);
         let text = source_line(report, step.loc);

@@ -56,6 +56,17 @@ struct JsonLoc<'a> {
 struct JsonPath<'a> {
     reference: &'a str,
     steps: Vec<JsonStep<'a>>,
+    // Added fields (allowed by the contract):
+    /// The outermost caller that passes the mm down the chain.
+    via: Option<JsonVia<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonVia<'a> {
+    function: &'a str,
+    file: &'a str,
+    line: u32,
+    column: u32,
 }
 
 #[derive(Serialize)]
@@ -109,6 +120,15 @@ fn site<'a>(report: &'a Report, s: &'a Site) -> JsonSite<'a> {
                         }
                     })
                     .collect(),
+                via: c.via.as_ref().map(|v| {
+                    let (file, line, column) = position(report, v.loc);
+                    JsonVia {
+                        function: &v.function,
+                        file,
+                        line,
+                        column,
+                    }
+                }),
             })
             .collect(),
         fix: s.fix.as_deref(),
