@@ -3,8 +3,12 @@
 //!
 //! Round one parses the files that mention a borrow API. Each analysis
 //! run reports what it looked for and did not find (callers, macro
-//! expansions, field stores, struct definitions); the next round parses the
-//! prefiltered files that can hold those, until nothing new is wanted.
+//! expansions, calls through and stores into fields, struct definitions);
+//! the next round parses the prefiltered files that can hold those. When
+//! the prefiltered files have nothing more, the files the prefilter dropped
+//! are searched again for everything wanted so far (a *sweep*): a caller
+//! that passes `NULL`, or a field with another name, mentions no mm token.
+//! This ends when nothing new is wanted.
 
 use crate::analysis::{self, Demand};
 use crate::facts::{self, FileFacts};
@@ -66,7 +70,9 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         .collect();
     let mut files: Vec<SourceFile> = walked.candidates.into_iter().map(|c| c.file).collect();
     let mut facts: Vec<Option<FileFacts>> = (0..files.len()).map(|_| None).collect();
+    let mut dropped = walked.dropped;
     let mut asked: BTreeSet<Demand> = BTreeSet::new();
+    let mut swept: BTreeSet<Demand> = BTreeSet::new();
 
     loop {
         stats.rounds += 1;
@@ -91,11 +97,37 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         let (sites, demands) = analysis::analyze(&ix);
         let new: BTreeSet<Demand> = demands.difference(&asked).cloned().collect();
         asked.extend(new.iter().cloned());
-        to_parse = if new.is_empty() || stats.rounds >= MAX_ROUNDS {
+        let more_rounds = stats.rounds < MAX_ROUNDS;
+        to_parse = if new.is_empty() || !more_rounds {
             vec![]
         } else {
-            files_meeting(&ix, &new, &pool)
+            let matcher = DemandMatcher::new(&new);
+            pool.install(|| {
+                (0..ix.files.len())
+                    .into_par_iter()
+                    .filter(|&i| ix.facts[i].is_none() && matcher.hit(ix.files[i].text.as_bytes()))
+                    .collect()
+            })
         };
+        (files, facts) = (ix.files, ix.facts);
+        // The kept files hold nothing more: look in the dropped ones for
+        // what is still wanted (a caller passing NULL or a field with
+        // another name mentions no mm token at all).
+        if to_parse.is_empty() && more_rounds && stats.sweeps < MAX_SWEEPS {
+            let pending: BTreeSet<Demand> = asked.difference(&swept).cloned().collect();
+            if !pending.is_empty() {
+                stats.sweeps += 1;
+                swept.extend(pending.iter().cloned());
+                let (found, errors) = sweep(&mut dropped, &DemandMatcher::new(&pending), &pool);
+                stats.skipped.extend(errors);
+                stats.files_swept += found.len() as u64;
+                for file in found {
+                    to_parse.push(files.len());
+                    files.push(file);
+                    facts.push(None);
+                }
+            }
+        }
         if to_parse.is_empty() {
             stats.sites = sites.len() as u64;
             stats.findings = sites.iter().filter(|s| !s.findings.is_empty()).count() as u64;
@@ -106,10 +138,93 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                 root,
                 sites,
                 stats,
-                files: ix.files,
+                files,
             });
         }
-        (files, facts) = (ix.files, ix.facts);
+    }
+}
+
+/// How many times the dropped files may be searched again.
+const MAX_SWEEPS: u32 = 4;
+
+/// Reads the dropped files again and takes out those that can satisfy a
+/// demand. Returns them (sorted by path) and the files that could not be
+/// read this time.
+fn sweep(
+    dropped: &mut Vec<walk::Dropped>,
+    matcher: &DemandMatcher,
+    pool: &rayon::ThreadPool,
+) -> (Vec<SourceFile>, Vec<walk::Skipped>) {
+    let results: Vec<Result<Option<SourceFile>, walk::Skipped>> = pool.install(|| {
+        dropped
+            .par_iter()
+            .map(|d| match std::fs::read(&d.abs_path) {
+                Ok(data) if matcher.hit(&data) => Ok(Some(SourceFile::new(
+                    d.path.clone(),
+                    d.abs_path.clone(),
+                    walk::decode(data),
+                ))),
+                Ok(_) => Ok(None),
+                Err(err) => Err(walk::Skipped {
+                    file: d.path.clone(),
+                    reason: format!("unreadable on a second read: {err}"),
+                }),
+            })
+            .collect()
+    });
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    let mut keep = Vec::with_capacity(dropped.len());
+    for (d, r) in dropped.drain(..).zip(results) {
+        match r {
+            Ok(Some(f)) => found.push(f),
+            Ok(None) => keep.push(d),
+            Err(e) => errors.push(e),
+        }
+    }
+    *dropped = keep;
+    (found, errors)
+}
+
+/// Finds, in a file's bytes, an occurrence that satisfies one of a set of
+/// demands.
+struct DemandMatcher<'d> {
+    ac: Option<AhoCorasick>,
+    /// The demands of each pattern.
+    kinds: Vec<Vec<&'d Demand>>,
+}
+
+impl<'d> DemandMatcher<'d> {
+    fn new(demands: &'d BTreeSet<Demand>) -> DemandMatcher<'d> {
+        let name = |d: &'d Demand| match d {
+            Demand::Ident(s)
+            | Demand::FieldCall(s)
+            | Demand::FieldStore(s)
+            | Demand::StructDef(s) => s.as_str(),
+        };
+        let mut names: Vec<&str> = demands.iter().map(name).filter(|s| !s.is_empty()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let kinds = names
+            .iter()
+            .map(|n| demands.iter().filter(|d| name(d) == *n).collect())
+            .collect();
+        let ac = (!names.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&names)
+                .expect("identifiers are valid patterns")
+        });
+        DemandMatcher { ac, kinds }
+    }
+
+    fn hit(&self, t: &[u8]) -> bool {
+        let Some(ac) = &self.ac else { return false };
+        ac.find_iter(t).any(|m| {
+            self.kinds[m.pattern().as_usize()]
+                .iter()
+                .any(|d| meets(t, m.start(), m.end(), d))
+        })
     }
 }
 
@@ -118,47 +233,6 @@ pub fn file_facts(file: &SourceFile) -> Option<FileFacts> {
     let parsed = parse::blank_annotations(&file.text);
     let tree = parse::parse_c(&parsed)?;
     Some(facts::extract(&file.text, &parsed, &tree))
-}
-
-/// The unparsed files that can satisfy one of the demands.
-fn files_meeting(ix: &Index, demands: &BTreeSet<Demand>, pool: &rayon::ThreadPool) -> Vec<usize> {
-    let names: Vec<&str> = demands
-        .iter()
-        .map(|d| match d {
-            Demand::Ident(s) | Demand::FieldStore(s) | Demand::StructDef(s) => s.as_str(),
-        })
-        .filter(|s| !s.is_empty())
-        .collect();
-    if names.is_empty() {
-        return vec![];
-    }
-    let ac = AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(&names)
-        .expect("identifiers are valid patterns");
-    let kinds: Vec<Vec<&Demand>> = names
-        .iter()
-        .map(|n| {
-            demands
-                .iter()
-                .filter(|d| matches!(d, Demand::Ident(s) | Demand::FieldStore(s) | Demand::StructDef(s) if s == n))
-                .collect()
-        })
-        .collect();
-    pool.install(|| {
-        (0..ix.files.len())
-            .into_par_iter()
-            .filter(|&i| ix.facts[i].is_none())
-            .filter(|&i| {
-                let t = ix.files[i].text.as_bytes();
-                ac.find_iter(t).any(|m| {
-                    kinds[m.pattern().as_usize()]
-                        .iter()
-                        .any(|d| meets(t, m.start(), m.end(), d))
-                })
-            })
-            .collect()
-    })
 }
 
 fn is_ident(b: u8) -> bool {
@@ -176,6 +250,10 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
         .map(|p| e + p);
     match d {
         Demand::Ident(_) => true,
+        Demand::FieldCall(_) => {
+            let member = t[..s].ends_with(b"->") || t[..s].ends_with(b".");
+            member && after.is_some_and(|a| t[a] == b'(')
+        }
         Demand::FieldStore(_) => {
             let member = t[..s].ends_with(b"->") || t[..s].ends_with(b".");
             member && after.is_some_and(|a| t[a] == b'=' && t.get(a + 1) != Some(&b'='))
@@ -202,5 +280,9 @@ mod tests {
         assert!(!meets(t, 13, 15, &Demand::FieldStore("mm".into())));
         assert!(meets(t, 28, 31, &Demand::StructDef("foo".into())));
         assert!(meets(t, 0, 1, &Demand::Ident("p".into())));
+        let c = b"ops->load (a); load(b); x.load = f;";
+        assert!(meets(c, 5, 9, &Demand::FieldCall("load".into())));
+        assert!(!meets(c, 15, 19, &Demand::FieldCall("load".into())));
+        assert!(!meets(c, 26, 30, &Demand::FieldCall("load".into())));
     }
 }

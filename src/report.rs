@@ -225,6 +225,11 @@ pub struct Stats {
     pub bytes_parsed: u64,
     /// Demand-driven parse rounds.
     pub rounds: u32,
+    /// Times the files the prefilter dropped were searched again for
+    /// identifiers the analysis wanted.
+    pub sweeps: u32,
+    /// Files brought in by those searches.
+    pub files_swept: u64,
     /// Borrow sites reported.
     pub sites: u64,
     /// Sites with at least one finding.

@@ -30,11 +30,23 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// A file the prefilter dropped: read again only if the analysis asks for
+/// an identifier that it may hold (see `audit::sweep`).
+#[derive(Clone, Debug)]
+pub struct Dropped {
+    /// Path relative to the root.
+    pub path: String,
+    /// Path on disk.
+    pub abs_path: std::path::PathBuf,
+}
+
 /// What the walk produced.
 #[derive(Default)]
 pub struct WalkOutput {
     /// The kept files, sorted by path.
     pub candidates: Vec<Candidate>,
+    /// The `.c`/`.h` files the prefilter dropped, sorted by path.
+    pub dropped: Vec<Dropped>,
     /// Files that could not be read.
     pub skipped: Vec<Skipped>,
     /// `.c`/`.h` files seen.
@@ -77,6 +89,7 @@ pub fn decode(bytes: Vec<u8>) -> String {
 pub fn walk(root: &Path, threads: usize) -> WalkOutput {
     let prefilter = Prefilter::new();
     let kept = Mutex::new(Vec::new());
+    let dropped = Mutex::new(Vec::new());
     let skipped = Mutex::new(Vec::new());
     let walked = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
@@ -132,16 +145,24 @@ pub fn walk(root: &Path, threads: usize) -> WalkOutput {
                 if let Some(hit) = prefilter.check(&data) {
                     let file = SourceFile::new(rel(path), path.to_path_buf(), decode(data));
                     kept.lock().unwrap().push(Candidate { file, hit });
+                } else {
+                    dropped.lock().unwrap().push(Dropped {
+                        path: rel(path),
+                        abs_path: path.to_path_buf(),
+                    });
                 }
                 WalkState::Continue
             })
         });
     let mut candidates = kept.into_inner().unwrap();
     candidates.sort_by(|a, b| a.file.path.cmp(&b.file.path));
+    let mut dropped = dropped.into_inner().unwrap();
+    dropped.sort_by(|a, b| a.path.cmp(&b.path));
     let mut skipped = skipped.into_inner().unwrap();
     skipped.sort();
     WalkOutput {
         candidates,
+        dropped,
         skipped,
         files_walked: walked.into_inner(),
         bytes_scanned: bytes.into_inner(),
@@ -184,5 +205,7 @@ mod tests {
         assert_eq!(out.candidates.len(), 1);
         assert_eq!(out.candidates[0].file.path, "a.c");
         assert!(out.candidates[0].hit.borrow);
+        assert_eq!(out.dropped.len(), 1);
+        assert_eq!(out.dropped[0].path, "b.c");
     }
 }

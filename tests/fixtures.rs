@@ -252,10 +252,16 @@ fn ops_table_and_runtime_pointer_across_files_and_a_header() {
         vias(&r, 0),
         [
             ("engine_run_saved".into(), "none"),
+            // quiet.c names no mm token: the prefilter drops it, and the
+            // sweep for the demanded `->load(` brings it back.
+            ("engine_reset".into(), "none"),
+            ("engine_run_held".into(), "none"),
             ("engine_run_ioctl".into(), "owner"),
             ("engine_run_for".into(), "mm_users"),
         ]
     );
+    assert_eq!(r.stats.files_prefiltered, 3);
+    assert_eq!(r.stats.files_swept, 1);
     // `mgr->replay = backend_replay;` at run time, called as `mgr->replay()`.
     assert_eq!(vias(&r, 1), [("fault_mgr_work".into(), "mm_count")]);
     insta::assert_snapshot!("ops_header_gcc", render::gcc::render(&r));

@@ -20,6 +20,8 @@ pub enum Demand {
     /// Any whole-word use of an identifier (callers, macro expansions,
     /// calls through a field of that name).
     Ident(String),
+    /// A call through a field of that name: `->f(` / `.f(`.
+    FieldCall(String),
     /// A store `->f =` / `.f =` into a field of that name.
     FieldStore(String),
     /// The definition `struct s {`.

@@ -965,7 +965,7 @@ impl<'a> Tracer<'a> {
                 .next()
                 .unwrap_or(&key.path)
                 .to_string();
-            self.demand(Demand::Ident(last.clone()));
+            self.demand(Demand::FieldCall(last.clone()));
             for &c in self.ix.calls_through_field(&last) {
                 let ev = self.ix.event(c);
                 let EventKind::Call { callee, .. } = &ev.kind else {
