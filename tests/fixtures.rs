@@ -321,3 +321,13 @@ fn many_callers_are_grouped_and_the_worst_decides() {
     );
     assert!(human.contains("10 more paths (8 mm_users, 1 owner, 1 not_borrowed)"));
 }
+
+#[test]
+fn a_chain_cut_by_the_depth_limit_is_unresolved_with_the_reason() {
+    let r = check(
+        "deep_wrappers",
+        &["hop_0 - mm: unresolved unknown paired [unresolved-origin]"],
+    );
+    let last = r.sites[0].chains[0].steps.last().unwrap();
+    assert!(last.note.contains("chain longer than"), "{}", last.note);
+}

@@ -32,9 +32,9 @@ pub struct Tracer<'a> {
     demands: RefCell<BTreeSet<Demand>>,
     param_memo: RefCell<HashMap<(BodyRef, usize), Vec<Chain>>>,
     in_progress: RefCell<HashSet<(BodyRef, usize)>>,
-    /// How many times a cycle was cut: results computed meanwhile are
-    /// partial and not memoized.
-    cycles_cut: std::cell::Cell<u64>,
+    /// How many times a cycle or the depth limit cut a chain: results
+    /// computed meanwhile are partial and not memoized.
+    chains_cut: std::cell::Cell<u64>,
 }
 
 /// A struct field, named by the struct type it belongs to and the access
@@ -76,7 +76,7 @@ impl<'a> Tracer<'a> {
             demands: RefCell::default(),
             param_memo: RefCell::default(),
             in_progress: RefCell::default(),
-            cycles_cut: std::cell::Cell::new(0),
+            chains_cut: std::cell::Cell::new(0),
         }
     }
 
@@ -101,9 +101,12 @@ impl<'a> Tracer<'a> {
     pub fn trace(&self, at: BodyRef, e: &Expr, offset: usize, depth: u32) -> Vec<Chain> {
         let loc = self.loc(at, offset);
         if depth > MAX_DEPTH {
+            // What is computed above this cut depends on the depth it
+            // started from: not memoized (see `trace_param`).
+            self.chains_cut.set(self.chains_cut.get() + 1);
             return vec![unknown(
                 loc,
-                format!("`{e}`: chain longer than {MAX_DEPTH} steps, not followed"),
+                format!("`{e}`: chain longer than {MAX_DEPTH} hops, not followed"),
             )];
         }
         if let Some(step) = self.guard(at, e, offset) {
@@ -356,7 +359,7 @@ impl<'a> Tracer<'a> {
                         loc: self.loc(at, body.params[i].offset),
                         note: format!("`{v}` is parameter {} of `{}()`", i + 1, body.name),
                     };
-                    out.extend(prepend(self.trace_param(at, i, depth + 1), step));
+                    out.extend(prepend(self.trace_param(at, i, depth), step));
                 }
             } else if !body.is_local(v, offset) {
                 out.push(unknown(
@@ -875,10 +878,10 @@ impl<'a> Tracer<'a> {
         let loc = self.loc(at, body.name_offset);
         if !self.in_progress.borrow_mut().insert(key) {
             // A cycle adds no origin that the outer call does not already see.
-            self.cycles_cut.set(self.cycles_cut.get() + 1);
+            self.chains_cut.set(self.chains_cut.get() + 1);
             return vec![];
         }
-        let cuts_before = self.cycles_cut.get();
+        let cuts_before = self.chains_cut.get();
         let calls = self.callers(at);
         let mut out = Vec::new();
         for (call, via) in calls.iter().take(MAX_FANOUT) {
@@ -928,7 +931,7 @@ impl<'a> Tracer<'a> {
             ));
         }
         self.in_progress.borrow_mut().remove(&key);
-        if self.cycles_cut.get() == cuts_before {
+        if self.chains_cut.get() == cuts_before {
             self.param_memo.borrow_mut().insert(key, out.clone());
         }
         out
