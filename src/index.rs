@@ -209,7 +209,7 @@ impl Index {
             .get(s)?
             .fields
             .iter()
-            .find(|(n, _)| n == field)
-            .map(|(_, t)| t.as_str())
+            .find(|f| f.name == field)
+            .map(|f| f.ty.as_str())
     }
 }

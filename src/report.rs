@@ -79,7 +79,7 @@ pub struct Step {
 }
 
 /// One way the mm reaches the borrow, from the site back to an origin.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Chain {
     /// The reference this chain holds at the borrow.
     pub reference: RefKind,
@@ -88,6 +88,26 @@ pub struct Chain {
     /// The outermost caller on the chain: the function that handed the mm
     /// down towards the borrow (for a report that names it).
     pub via: Option<Via>,
+    /// The struct fields the mm is read from on the way, nearest first.
+    pub fields: Vec<FieldKey>,
+    /// Where the mm is stored into those fields, nearest first.
+    pub stores: Vec<Loc>,
+}
+
+/// A struct field, named by the struct type it belongs to and the access
+/// path below it (`snap[].mm` for `s->snap[i].mm`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FieldKey {
+    /// The struct tag.
+    pub struct_name: String,
+    /// The access path from that struct.
+    pub path: String,
+}
+
+impl std::fmt::Display for FieldKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "struct {}.{}", self.struct_name, self.path)
+    }
 }
 
 /// A function a chain passes through, and where it makes the call.

@@ -11,6 +11,7 @@ use serde::Serialize;
 /// can be in when it reaches a borrow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(Default)]
 pub enum RefKind {
     /// An `mm_users` reference: the page tables stay alive.
     MmUsers,
@@ -21,6 +22,7 @@ pub enum RefKind {
     /// No reference at all.
     None,
     /// The origin could not be followed to the end.
+    #[default]
     Unknown,
     /// The path passes NULL to a borrow that only runs on a non-NULL mm:
     /// nothing is borrowed on it.

@@ -130,7 +130,7 @@ fn macro_sites(
                 vec![Chain {
                     reference: RefKind::MmUsers,
                     steps: prefix,
-                    via: None,
+                    ..Default::default()
                 }]
             } else if let Some(why) = &e.unexpanded {
                 prefix.push(Step {
@@ -140,7 +140,7 @@ fn macro_sites(
                 vec![Chain {
                     reference: RefKind::Unknown,
                     steps: prefix,
-                    via: None,
+                    ..Default::default()
                 }]
             } else {
                 let mut chains = tracer.trace(e.host, &e.mm, e.offset, 0);

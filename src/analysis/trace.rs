@@ -12,6 +12,7 @@
 use super::Demand;
 use crate::facts::{Body, BodyKind, BranchKind, EventKind, Expr, JumpKind, struct_name};
 use crate::index::{BodyRef, EventRef, Index, StoreRef};
+pub use crate::report::FieldKey;
 use crate::report::{Chain, Loc, Step, Via};
 use crate::rules::{self, RefKind, Role};
 use crate::source::FileId;
@@ -37,27 +38,11 @@ pub struct Tracer<'a> {
     chains_cut: std::cell::Cell<u64>,
 }
 
-/// A struct field, named by the struct type it belongs to and the access
-/// path below it (`snap[].mm` for `s->snap[i].mm`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FieldKey {
-    /// The struct tag.
-    pub struct_name: String,
-    /// The access path from that struct.
-    pub path: String,
-}
-
-impl std::fmt::Display for FieldKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "struct {}.{}", self.struct_name, self.path)
-    }
-}
-
 fn unknown(loc: Loc, note: String) -> Chain {
     Chain {
         reference: RefKind::Unknown,
         steps: vec![Step { loc, note }],
-        via: None,
+        ..Default::default()
     }
 }
 
@@ -113,7 +98,7 @@ impl<'a> Tracer<'a> {
             return vec![Chain {
                 reference: RefKind::MmUsers,
                 steps: vec![step],
-                via: None,
+                ..Default::default()
             }];
         }
         match e {
@@ -123,7 +108,7 @@ impl<'a> Tracer<'a> {
                     loc,
                     note: NULL_NOTE.into(),
                 }],
-                via: None,
+                ..Default::default()
             }],
             Expr::Field {
                 base,
@@ -136,7 +121,7 @@ impl<'a> Tracer<'a> {
                         loc,
                         note: format!("`{e}`: the running task's own address space"),
                     }],
-                    via: None,
+                    ..Default::default()
                 }]
             }
             Expr::Call { callee, args } => match callee.as_ident() {
@@ -147,7 +132,7 @@ impl<'a> Tracer<'a> {
                             loc,
                             note: format!("`{e}` returns an mm_users reference (or NULL)"),
                         }],
-                        via: None,
+                        ..Default::default()
                     }],
                     _ => vec![unknown(
                         loc,
@@ -525,13 +510,17 @@ impl<'a> Tracer<'a> {
                 continue;
             }
             any = true;
-            out.extend(prepend(
+            let mut chains = prepend(
                 chains,
                 Step {
                     loc,
                     note: format!("`{e}` reads {key}"),
                 },
-            ));
+            );
+            for c in &mut chains {
+                c.fields.insert(0, key.clone());
+            }
+            out.extend(chains);
         }
         if stores.len() > MAX_FANOUT {
             out.push(unknown(
@@ -711,7 +700,7 @@ impl<'a> Tracer<'a> {
                         loc,
                         note: NULL_NOTE.into(),
                     }],
-                    via: None,
+                    ..Default::default()
                 }],
                 _ => vec![unknown(
                     loc,
@@ -727,7 +716,7 @@ impl<'a> Tracer<'a> {
                     loc,
                     note: NULL_NOTE.into(),
                 }],
-                via: None,
+                ..Default::default()
             }];
         }
         let mut chains = self.trace(at, &rhs, offset, depth);
@@ -811,6 +800,7 @@ impl<'a> Tracer<'a> {
             steps.extend(extra);
             steps.append(&mut c.steps);
             c.steps = steps;
+            c.stores.insert(0, loc);
         }
         if let Some(t) = self.teardown(key, at) {
             for c in &mut chains {

@@ -18,7 +18,10 @@ const MACRO_WRAPPER: &str = "void __mmaudit_macro_body(void) {";
 /// Extracts the facts of one file. `text` is the original text; `parsed`
 /// the text the tree was built from (same length, annotations blanked).
 pub fn extract(text: &str, parsed: &str, tree: &tree_sitter::Tree) -> FileFacts {
-    let mut facts = FileFacts::default();
+    let mut facts = FileFacts {
+        comments: super::comments::comment_spans(text),
+        ..FileFacts::default()
+    };
     let mut cx = Cx {
         src: parsed.as_bytes(),
         orig: text,
@@ -83,7 +86,10 @@ impl<'a> Cx<'a> {
                 if let Some(s) = struct_name(ty).map(str::to_string) {
                     for d in named_children(n) {
                         if let Some(v) = field(d, "value") {
-                            self.initializer(&s, v, None, depth + 1);
+                            let table = field(d, "declarator")
+                                .and_then(|x| self.declarator_name(x))
+                                .map(|(name, _)| name);
+                            self.initializer(&s, v, None, table, depth + 1);
                         }
                     }
                 }
@@ -120,7 +126,11 @@ impl<'a> Cx<'a> {
             let mut c = fd.walk();
             for d in fd.children_by_field_name("declarator", &mut c) {
                 if let Some((fname, stars)) = self.declarator_name(d) {
-                    fields.push((fname, format!("{ty}{}", " *".repeat(stars))));
+                    fields.push(FieldDecl {
+                        name: fname,
+                        ty: format!("{ty}{}", " *".repeat(stars)),
+                        offset: self.off(fd.start_byte()),
+                    });
                 }
             }
         }
@@ -407,7 +417,7 @@ impl<'a> Cx<'a> {
                 if let Some(s) = struct_name(&var_ty) {
                     let s = s.to_string();
                     let body_index = self.facts.bodies.len();
-                    self.initializer(&s, v, Some(body_index), depth);
+                    self.initializer(&s, v, Some(body_index), Some(name.clone()), depth);
                 }
                 continue;
             }
@@ -423,7 +433,14 @@ impl<'a> Cx<'a> {
     }
 
     /// Records `.field = value` pairs of an initializer of `struct s`.
-    fn initializer(&mut self, s: &str, list: Node, body: Option<usize>, depth: usize) {
+    fn initializer(
+        &mut self,
+        s: &str,
+        list: Node,
+        body: Option<usize>,
+        table: Option<String>,
+        depth: usize,
+    ) {
         if depth > MAX_DEPTH || list.kind() != "initializer_list" {
             return;
         }
@@ -445,6 +462,7 @@ impl<'a> Cx<'a> {
                 value: value_expr,
                 offset: self.off(p.start_byte()),
                 body,
+                table: table.clone(),
             });
         }
     }
@@ -620,9 +638,8 @@ mod tests {
     #[test]
     fn struct_fields_have_types() {
         let f = facts("struct a { struct mm_struct *mm; int n; };\n");
-        assert_eq!(
-            f.structs[0].fields[0],
-            ("mm".to_string(), "struct mm_struct *".to_string())
-        );
+        let fd = &f.structs[0].fields[0];
+        assert_eq!((fd.name.as_str(), fd.ty.as_str()), ("mm", "struct mm_struct *"));
+        assert_eq!(fd.offset, 11);
     }
 }

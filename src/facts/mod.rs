@@ -11,6 +11,7 @@
 //! it makes, plus the branch regions (`if`/`else`, loops, `case`) and the
 //! jumps (`return`, `goto`) that the analysis needs to reason about paths.
 
+pub mod comments;
 pub mod expr;
 mod extract;
 
@@ -34,6 +35,8 @@ pub struct FileFacts {
     pub structs: Vec<StructDef>,
     /// How many ERROR nodes the parser produced.
     pub error_nodes: usize,
+    /// Every comment: its span in the file.
+    pub comments: Vec<Span>,
 }
 
 /// Whether a body is a C function or a macro.
@@ -161,6 +164,8 @@ pub struct FieldInit {
     pub offset: usize,
     /// The enclosing function, if any (index into `bodies`).
     pub body: Option<usize>,
+    /// The variable the initializer belongs to (`x` in `struct ops x = {`).
+    pub table: Option<String>,
 }
 
 /// A struct definition.
@@ -168,8 +173,19 @@ pub struct FieldInit {
 pub struct StructDef {
     /// The struct tag.
     pub name: String,
-    /// Field name and type.
-    pub fields: Vec<(String, String)>,
+    /// The fields, in order.
+    pub fields: Vec<FieldDecl>,
+}
+
+/// One field of a struct definition.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FieldDecl {
+    /// The field name.
+    pub name: String,
+    /// Its type, as written (`struct mm_struct *`).
+    pub ty: String,
+    /// Where its declaration starts.
+    pub offset: usize,
 }
 
 impl Body {
