@@ -47,7 +47,7 @@ pub struct Index {
     stores_by_field: HashMap<String, Vec<StoreRef>>,
     fn_values: HashMap<String, Vec<StoreRef>>,
     arg_idents: HashMap<String, Vec<EventRef>>,
-    structs: HashMap<String, StructDef>,
+    structs: HashMap<String, (FileId, StructDef)>,
 }
 
 impl Index {
@@ -124,9 +124,9 @@ impl Index {
                 let e = ix
                     .structs
                     .entry(st.name.clone())
-                    .or_insert_with(|| st.clone());
-                if e.fields.is_empty() {
-                    *e = st.clone();
+                    .or_insert_with(|| (file, st.clone()));
+                if e.1.fields.is_empty() {
+                    *e = (file, st.clone());
                 }
             }
         }
@@ -200,13 +200,29 @@ impl Index {
 
     /// A struct definition.
     pub fn struct_def(&self, name: &str) -> Option<&StructDef> {
-        self.structs.get(name)
+        self.structs.get(name).map(|(_, d)| d)
+    }
+
+    /// A struct definition and the file it is in.
+    pub fn struct_def_in(&self, name: &str) -> Option<(FileId, &StructDef)> {
+        self.structs.get(name).map(|(f, d)| (*f, d))
+    }
+
+    /// The function (or macro) whose text holds `offset` of `file`.
+    pub fn body_at(&self, file: FileId, offset: usize) -> Option<BodyRef> {
+        let facts = self.facts.get(file as usize)?.as_ref()?;
+        facts
+            .bodies
+            .iter()
+            .position(|b| b.span.0 <= offset && offset < b.span.1)
+            .map(|body| BodyRef { file, body })
     }
 
     /// The type of `struct s`'s field `field`, as written.
     pub fn field_type(&self, s: &str, field: &str) -> Option<&str> {
         self.structs
             .get(s)?
+            .1
             .fields
             .iter()
             .find(|f| f.name == field)

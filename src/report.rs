@@ -92,6 +92,8 @@ pub struct Chain {
     pub fields: Vec<FieldKey>,
     /// Where the mm is stored into those fields, nearest first.
     pub stores: Vec<Loc>,
+    /// The origin is `current->mm`: the mm of whoever ran that code.
+    pub owner_origin: bool,
 }
 
 /// A struct field, named by the struct type it belongs to and the access
@@ -119,6 +121,84 @@ pub struct Via {
     pub loc: Loc,
 }
 
+/// A kind of alternative lifetime guarantee (other than `mm_users`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GuaranteeKind {
+    /// The owner registers an mmu_notifier on the mm; its `.release` runs
+    /// in `exit_mmap()` before the page tables go.
+    MmuNotifierRelease,
+    /// `current->mm` captured at asynchronous I/O submission: `exit_aio()`
+    /// waits for in-flight requests before `exit_mmap()`.
+    AioTeardown,
+    /// The owning task is checked to be alive before the borrow (racy).
+    TaskLiveness,
+    /// The borrow is behind a test of `current->mm`: it says who the
+    /// caller is, not how long the mm lives.
+    CallerContext,
+}
+
+impl GuaranteeKind {
+    /// The stable name used in reports and the JSON `guarantees` list.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuaranteeKind::MmuNotifierRelease => "mmu_notifier_release",
+            GuaranteeKind::AioTeardown => "aio_teardown",
+            GuaranteeKind::TaskLiveness => "task_liveness",
+            GuaranteeKind::CallerContext => "caller_context",
+        }
+    }
+}
+
+/// An alternative guarantee found for a site, and whether it holds.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Guarantee {
+    /// What kind.
+    pub kind: GuaranteeKind,
+    /// True if it keeps the page tables alive for the window (when it is
+    /// true); false if it is racy or does not stop the borrower.
+    pub effective: bool,
+    /// Where the evidence is.
+    pub loc: Loc,
+    /// What was found, in a sentence.
+    pub note: String,
+}
+
+/// Where a comment was found, relative to the site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CommentPlace {
+    /// At the borrow (same function, near the window).
+    Borrow,
+    /// At a store of the mm into a field.
+    Store,
+    /// On the declaration of a field the mm is read from.
+    Field,
+    /// On the borrowing macro.
+    Macro,
+}
+
+impl CommentPlace {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommentPlace::Borrow => "borrow",
+            CommentPlace::Store => "store",
+            CommentPlace::Field => "field",
+            CommentPlace::Macro => "macro",
+        }
+    }
+}
+
+/// A comment about the mm's lifetime, quoted.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LifetimeComment {
+    /// Where it was found.
+    pub place: CommentPlace,
+    /// Where it starts.
+    pub loc: Loc,
+    /// Its words, on one line.
+    pub text: String,
+}
+
 /// A kind of finding. Codes and names are stable: CI greps for them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Rule {
@@ -130,15 +210,23 @@ pub enum Rule {
     UnpairedBorrow,
     /// The window is closed with a different mm.
     MismatchedUnuse,
+    /// No `mm_users` reference, but an alternative guarantee that holds:
+    /// it should be proven in a comment.
+    UnprovenGuarantee,
+    /// A comment says the mm is held without a reference (or must not be
+    /// dereferenced), yet it flows into a borrow.
+    ContradictingComment,
 }
 
 impl Rule {
     /// Every rule, in code order.
-    pub const ALL: [Rule; 4] = [
+    pub const ALL: [Rule; 6] = [
         Rule::BorrowWithoutMmUsers,
         Rule::UnresolvedOrigin,
         Rule::UnpairedBorrow,
         Rule::MismatchedUnuse,
+        Rule::UnprovenGuarantee,
+        Rule::ContradictingComment,
     ];
 
     /// The stable code.
@@ -148,6 +236,8 @@ impl Rule {
             Rule::UnresolvedOrigin => "MM002",
             Rule::UnpairedBorrow => "MM003",
             Rule::MismatchedUnuse => "MM004",
+            Rule::UnprovenGuarantee => "MM005",
+            Rule::ContradictingComment => "MM006",
         }
     }
 
@@ -158,6 +248,8 @@ impl Rule {
             Rule::UnresolvedOrigin => "unresolved-origin",
             Rule::UnpairedBorrow => "unpaired-borrow",
             Rule::MismatchedUnuse => "mismatched-unuse",
+            Rule::UnprovenGuarantee => "borrow-relies-on-other-guarantee",
+            Rule::ContradictingComment => "contradicting-lifetime-comment",
         }
     }
 
@@ -189,6 +281,26 @@ impl Rule {
                 "What: the window is closed with kthread_unuse_mm() on a different mm expression.\n\
                  Why: the borrowed mm stays installed, or the wrong one is dropped.\n\
                  Fix: unuse exactly the mm that was used."
+            }
+            Rule::UnprovenGuarantee => {
+                "What: kthread_use_mm() on an mm that holds no mm_users reference, but with another \
+                 guarantee that can keep the page tables alive: an mmu_notifier whose .release stops \
+                 the borrower, or current->mm captured at asynchronous I/O submission (exit_aio() \
+                 waits for in-flight requests before exit_mmap()).\n\
+                 Why: such a guarantee depends on teardown ordering elsewhere in the kernel, which \
+                 nobody sees at the call. It is acceptable only when a comment at the borrow, the \
+                 store or the field proves it; the report says whether one was found (`documented`).\n\
+                 Fix: to make it unconditionally right, take mmgrab() where the mm is stored and \
+                 borrow inside if (mmget_not_zero(mm)) { ...; mmput(mm); }. Otherwise, write the \
+                 comment that proves the ordering."
+            }
+            Rule::ContradictingComment => {
+                "What: a comment on the field (or the store) says the mm is held without a reference, \
+                 or must never be dereferenced, and yet the mm flows into kthread_use_mm().\n\
+                 Why: either the comment or the code is wrong; borrowing an mm dereferences its page \
+                 tables.\n\
+                 Fix: take a reference (mmgrab() at the store, mmget_not_zero() around the borrow) \
+                 and update the comment, or stop borrowing that mm."
             }
         }
     }
@@ -228,6 +340,21 @@ pub struct Site {
     pub fix: Option<String>,
     /// The findings this site raises (empty when all is well).
     pub findings: Vec<Rule>,
+    /// Alternative guarantees found (only for sites whose worst chain
+    /// holds no `mm_users` reference).
+    pub guarantees: Vec<Guarantee>,
+    /// Comments about the mm's lifetime near the borrow, the stores, the
+    /// fields and the macro.
+    pub comments: Vec<LifetimeComment>,
+    /// A comment contradicted by the flow into the borrow.
+    pub contradiction: Option<LifetimeComment>,
+}
+
+impl Site {
+    /// True if a lifetime comment was found.
+    pub fn documented(&self) -> bool {
+        !self.comments.is_empty()
+    }
 }
 
 /// Counters for the `stats` object.

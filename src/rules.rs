@@ -68,6 +68,22 @@ pub enum Role {
     TakesMmCount,
     /// Drops an `mm_count` reference (`mmdrop`).
     DropsMmCount,
+    /// Registers an mmu_notifier (argument 0, `&obj->mn`, whose `.ops` is
+    /// set beforehand) on the mm argument.
+    RegistersNotifier,
+    /// Gets an mmu_notifier for the ops table in argument 0 on the mm
+    /// argument.
+    GetsNotifier,
+    /// Waits for, or cancels, the work item (or thread) in argument 0.
+    StopsWork,
+    /// Waits for every work item on the queue in argument 0.
+    StopsQueue,
+    /// Binds the function in argument 1 to the work item in argument 0.
+    BindsWork,
+    /// Tells that the `struct kiocb` in argument 0 is asynchronous I/O.
+    MarksAsyncIo,
+    /// Looks up a task by pid: the liveness check of a task that may exit.
+    ChecksTaskLiveness,
 }
 
 /// One row of the rule table.
@@ -119,6 +135,112 @@ pub static RULES: &[ApiRule] = &[
     rule("mmdrop", Role::DropsMmCount, 1),
     rule("mmdrop_async", Role::DropsMmCount, 1),
     rule("mmdrop_lazy_tlb", Role::DropsMmCount, 1),
+    // Alternative guarantees (see `analysis::guarantees`).
+    ApiRule {
+        mm_arg: 1,
+        ..rule("mmu_notifier_register", Role::RegistersNotifier, 2)
+    },
+    ApiRule {
+        mm_arg: 1,
+        ..rule("__mmu_notifier_register", Role::RegistersNotifier, 2)
+    },
+    ApiRule {
+        mm_arg: 1,
+        ..rule("mmu_notifier_get", Role::GetsNotifier, 2)
+    },
+    ApiRule {
+        mm_arg: 1,
+        ..rule("mmu_notifier_get_locked", Role::GetsNotifier, 2)
+    },
+    rule("cancel_work_sync", Role::StopsWork, 1),
+    rule("cancel_delayed_work_sync", Role::StopsWork, 1),
+    rule("flush_work", Role::StopsWork, 1),
+    rule("flush_delayed_work", Role::StopsWork, 1),
+    rule("kthread_stop", Role::StopsWork, 1),
+    rule("kthread_flush_work", Role::StopsWork, 1),
+    rule("kthread_cancel_work_sync", Role::StopsWork, 1),
+    rule("kthread_cancel_delayed_work_sync", Role::StopsWork, 1),
+    rule("flush_workqueue", Role::StopsQueue, 1),
+    rule("drain_workqueue", Role::StopsQueue, 1),
+    rule("destroy_workqueue", Role::StopsQueue, 1),
+    rule("kthread_flush_worker", Role::StopsQueue, 1),
+    rule("kthread_destroy_worker", Role::StopsQueue, 1),
+    rule("INIT_WORK", Role::BindsWork, 2),
+    rule("INIT_DELAYED_WORK", Role::BindsWork, 2),
+    rule("INIT_WORK_ONSTACK", Role::BindsWork, 2),
+    rule("kthread_init_work", Role::BindsWork, 2),
+    rule("is_sync_kiocb", Role::MarksAsyncIo, 1),
+    rule("kiocb_set_cancel_fn", Role::MarksAsyncIo, 2),
+    rule("get_pid_task", Role::ChecksTaskLiveness, 2),
+    rule("pid_task", Role::ChecksTaskLiveness, 2),
+];
+
+/// The struct of an mmu_notifier's callbacks, and the callback that runs in
+/// `exit_mmap()` before the page tables go.
+pub const NOTIFIER_OPS_STRUCT: &str = "mmu_notifier_ops";
+/// The field of `struct mmu_notifier` that points at its ops.
+pub const NOTIFIER_OPS_FIELD: &str = "ops";
+/// The release callback's field in the ops.
+pub const NOTIFIER_RELEASE_FIELD: &str = "release";
+
+/// The struct type of an I/O request; asynchronous ones are waited for by
+/// `exit_aio()` before `exit_mmap()`.
+pub const AIO_REQUEST_STRUCT: &str = "kiocb";
+
+/// Task flags whose test is a liveness check (racy on its own).
+pub const TASK_EXITING_FLAGS: &[&str] = &["PF_EXITING"];
+
+/// Words that make a comment talk about an mm's lifetime (matched in lower
+/// case, as substrings).
+pub const LIFETIME_WORDS: &[&str] = &[
+    "reference",
+    "refcount",
+    "refs ",
+    "mmget",
+    "mmgrab",
+    "mmput",
+    "mmdrop",
+    "get_task_mm",
+    "alive",
+    "lifetime",
+    "life time",
+    "teardown",
+    "tear down",
+    "torn down",
+    "exit_aio",
+    "exit_mmap",
+    "outlive",
+    "freed",
+    "go away",
+    "goes away",
+    "drop the",
+    "dropped",
+    "released",
+    "waits for",
+    "stays valid",
+    "remains valid",
+    "valid until",
+];
+
+/// Phrases of a comment that says the mm is held without a reference
+/// (matched in lower case, as substrings).
+pub const NO_REFERENCE_PHRASES: &[&str] = &[
+    "no reference",
+    "not hold a reference",
+    "not take a reference",
+    "without a reference",
+    "without taking a reference",
+    "not refcounted",
+    "not reference counted",
+    "no refcount",
+    "never dereference",
+    "not dereference",
+    "don't dereference",
+    "not be dereferenced",
+    "never be dereferenced",
+    "only for comparison",
+    "only used for comparison",
+    "only as a cookie",
 ];
 
 /// Looks up a rule by the called name and the number of arguments; a call

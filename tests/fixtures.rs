@@ -331,3 +331,139 @@ fn a_chain_cut_by_the_depth_limit_is_unresolved_with_the_reason() {
     let last = r.sites[0].chains[0].steps.last().unwrap();
     assert!(last.note.contains("chain longer than"), "{}", last.note);
 }
+
+/// `function: verdict [guarantee:effective ...] documented?`, one per site.
+fn guarantees(r: &Report) -> Vec<String> {
+    r.sites
+        .iter()
+        .map(|s| {
+            let g: Vec<String> = s
+                .guarantees
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{}:{}",
+                        g.kind.as_str(),
+                        if g.effective { "holds" } else { "no" }
+                    )
+                })
+                .collect();
+            format!(
+                "{}: {} [{}] {}",
+                s.function.as_deref().unwrap_or("-"),
+                s.verdict.as_str(),
+                g.join(" "),
+                if s.documented() {
+                    "documented"
+                } else {
+                    "undocumented"
+                }
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn mmu_notifier_release_holds_only_when_it_stops_the_borrower() {
+    let r = check(
+        "guarantee_notifier",
+        &[
+            "tlbcache_refill - t->mm: wrong mm_count paired [borrow-without-mm-users]",
+            "mirror_fault_work - m->mm: suspect none paired [borrow-relies-on-other-guarantee]",
+            "shadow_sync - s->mm: suspect none paired [borrow-relies-on-other-guarantee]",
+        ],
+    );
+    assert_eq!(
+        guarantees(&r),
+        [
+            "tlbcache_refill: wrong [mmu_notifier_release:no] undocumented",
+            "mirror_fault_work: suspect [mmu_notifier_release:holds] documented",
+            "shadow_sync: suspect [mmu_notifier_release:holds] undocumented",
+        ]
+    );
+    // The release that stops the borrower is named, with what stops it
+    // (found one call down, in `mirror_quiesce()`).
+    assert!(r.sites[1].guarantees[0].note.contains("`mirror_release()`"));
+    assert!(
+        r.sites[1].guarantees[0]
+            .note
+            .contains("cancel_work_sync(&m->fault_work)")
+    );
+    assert!(
+        r.sites[0].guarantees[0]
+            .note
+            .contains("does not stop the borrower")
+    );
+    // A documented guarantee is a note, an undocumented one a warning.
+    let gcc = render::gcc::render(&r);
+    assert!(gcc.contains("stops_documented.c:15:2: note:"), "{gcc}");
+    assert!(gcc.contains("stops_plain.c:11:2: warning:"), "{gcc}");
+    insta::assert_snapshot!("guarantee_notifier_json", render::json::render(&r));
+}
+
+#[test]
+fn aio_submission_capture_is_a_guarantee() {
+    let r = check(
+        "guarantee_aio",
+        &[
+            "xfer_complete_work - x->mm: suspect none paired [borrow-relies-on-other-guarantee]",
+            "dma_req_finish - d->mm: suspect none paired [borrow-relies-on-other-guarantee]",
+        ],
+    );
+    assert_eq!(
+        guarantees(&r),
+        [
+            "xfer_complete_work: suspect [aio_teardown:holds] documented",
+            "dma_req_finish: suspect [aio_teardown:holds] undocumented",
+        ]
+    );
+    assert_eq!(
+        r.sites[0].comments[0].text,
+        "exit_aio() waits for this request before the mm is torn down"
+    );
+    // The fix still says what would make it right without the ordering.
+    assert!(
+        r.sites[1]
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("mmget_not_zero(d->mm)")
+    );
+}
+
+#[test]
+fn liveness_and_caller_checks_are_reported_but_never_enough() {
+    let r = check(
+        "guarantee_liveness",
+        &[
+            "notify_ctx_post - n->mm: wrong mm_count paired [borrow-without-mm-users]",
+            "window_fault - w->mm: wrong mm_count paired [borrow-without-mm-users]",
+            "vmctx_signal - v->mm: wrong mm_count paired [borrow-without-mm-users]",
+        ],
+    );
+    assert_eq!(
+        guarantees(&r),
+        [
+            "notify_ctx_post: wrong [task_liveness:no] undocumented",
+            "window_fault: wrong [task_liveness:no] documented",
+            "vmctx_signal: wrong [caller_context:no] undocumented",
+        ]
+    );
+    assert!(r.sites[1].guarantees[0].note.contains("racy"));
+}
+
+#[test]
+fn a_field_comment_that_denies_a_reference_is_contradicted() {
+    let r = check(
+        "contradicting_comment",
+        &[
+            "tracker_poke - t->owner_mm: wrong none paired [borrow-without-mm-users,contradicting-lifetime-comment]",
+        ],
+    );
+    let c = r.sites[0].contradiction.as_ref().unwrap();
+    assert_eq!(
+        c.text,
+        "owner's mm: no reference held, never dereference it"
+    );
+    insta::assert_snapshot!("contradicting_comment_gcc", render::gcc::render(&r));
+}

@@ -4,6 +4,7 @@
 //! Analysis never prints. It returns [`Site`]s, and the [`Demand`]s for
 //! facts it looked for and did not find among the files parsed so far.
 
+pub mod guarantees;
 mod pairing;
 pub mod trace;
 
@@ -11,6 +12,7 @@ use crate::facts::{Body, BodyKind, Expr};
 use crate::index::{BodyRef, Index};
 use crate::report::{Chain, Loc, Pairing, Rule, Site, Step, Verdict};
 use crate::rules::{self, ApiRule, RefKind, Role};
+use guarantees::Examiner;
 use std::collections::BTreeSet;
 use trace::Tracer;
 
@@ -31,6 +33,7 @@ pub enum Demand {
 /// Analyzes every borrow site in the index.
 pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
     let tracer = Tracer::new(ix);
+    let examiner = Examiner::new(ix, &tracer);
     let mut sites = Vec::new();
     for r in ix.all_bodies() {
         let body = ix.body(r);
@@ -41,12 +44,12 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
                 continue;
             };
             match body.kind {
-                BodyKind::Function { .. } => {
-                    sites.push(direct_site(ix, &tracer, r, ev.span.0, rule, &args[0]))
-                }
-                BodyKind::Macro => {
-                    sites.extend(macro_sites(ix, &tracer, r, ev.span.0, rule, &args[0]))
-                }
+                BodyKind::Function { .. } => sites.push(direct_site(
+                    ix, &examiner, &tracer, r, ev.span.0, rule, &args[0],
+                )),
+                BodyKind::Macro => sites.extend(macro_sites(
+                    ix, &examiner, &tracer, r, ev.span.0, rule, &args[0],
+                )),
             }
         }
     }
@@ -55,11 +58,13 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
         let kb = (&ix.file(b.loc.file).path, b.loc.offset, b.macro_loc);
         ka.cmp(&kb)
     });
+    drop(examiner);
     (sites, tracer.into_demands())
 }
 
 fn direct_site(
     ix: &Index,
+    ex: &Examiner,
     tracer: &Tracer,
     r: BodyRef,
     offset: usize,
@@ -72,6 +77,7 @@ fn direct_site(
     let pairing = pairing::pairing(body, r.file, offset, mm, rule, &chains);
     finish(
         ix,
+        ex,
         Site {
             loc: Loc {
                 file: r.file,
@@ -88,6 +94,9 @@ fn direct_site(
             pairing,
             fix: None,
             findings: vec![],
+            guarantees: vec![],
+            comments: vec![],
+            contradiction: None,
         },
     )
 }
@@ -96,6 +105,7 @@ fn direct_site(
 /// macros that expand it).
 fn macro_sites(
     ix: &Index,
+    ex: &Examiner,
     tracer: &Tracer,
     m: BodyRef,
     offset: usize,
@@ -153,6 +163,7 @@ fn macro_sites(
             let host = ix.body(e.host);
             finish(
                 ix,
+                ex,
                 Site {
                     loc,
                     function: e.unexpanded.is_none().then(|| host.name.clone()),
@@ -166,6 +177,9 @@ fn macro_sites(
                     pairing: pairing.clone(),
                     fix: None,
                     findings: vec![],
+                    guarantees: vec![],
+                    comments: vec![],
+                    contradiction: None,
                 },
             )
         })
@@ -353,7 +367,7 @@ fn severity(r: RefKind) -> u8 {
 }
 
 /// Sorts and dedups the chains, then derives verdict, findings and fix.
-fn finish(ix: &Index, mut site: Site) -> Site {
+fn finish(ix: &Index, ex: &Examiner, mut site: Site) -> Site {
     let mut seen = std::collections::HashSet::new();
     site.chains.retain(|c| seen.insert(c.clone()));
     // Worst first; among equals, keep the order found.
@@ -369,10 +383,19 @@ fn finish(ix: &Index, mut site: Site) -> Site {
         RefKind::Unknown => Verdict::Unresolved,
         RefKind::MmUsers | RefKind::Owner | RefKind::NotBorrowed => Verdict::Ok,
     };
+    ex.examine(&mut site);
+    // No mm_users reference, but a guarantee that holds: suspect, not wrong.
+    if site.verdict == Verdict::Wrong && site.guarantees.iter().any(|g| g.effective) {
+        site.verdict = Verdict::Suspect;
+    }
     match site.verdict {
         Verdict::Wrong => site.findings.push(Rule::BorrowWithoutMmUsers),
+        Verdict::Suspect => site.findings.push(Rule::UnprovenGuarantee),
         Verdict::Unresolved => site.findings.push(Rule::UnresolvedOrigin),
-        _ => {}
+        Verdict::Ok => {}
+    }
+    if site.contradiction.is_some() {
+        site.findings.push(Rule::ContradictingComment);
     }
     match site.pairing {
         Pairing::Unpaired { .. } => site.findings.push(Rule::UnpairedBorrow),
@@ -397,7 +420,7 @@ fn fix(ix: &Index, site: &Site) -> Option<String> {
         format!("{}:{}", f.path, f.lines.line_col(l.offset).0)
     };
     let mut fixes = Vec::new();
-    if site.verdict == Verdict::Wrong {
+    if matches!(site.verdict, Verdict::Wrong | Verdict::Suspect) {
         let worst = &site.chains[0];
         let store = worst.steps.iter().find(|s| s.note.starts_with("stored:"));
         let drop = worst

@@ -121,6 +121,7 @@ impl<'a> Tracer<'a> {
                         loc,
                         note: format!("`{e}`: the running task's own address space"),
                     }],
+                    owner_origin: true,
                     ..Default::default()
                 }]
             }
@@ -362,7 +363,7 @@ impl<'a> Tracer<'a> {
     }
 
     /// The struct type of an expression, if it can be told.
-    fn struct_of(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<String> {
+    pub fn struct_of(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<String> {
         match e {
             Expr::Ident(v) => {
                 let ty = self.ix.body(at).var_type(v, offset)?;

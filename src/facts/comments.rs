@@ -21,7 +21,8 @@ pub fn comment_spans(text: &str) -> Vec<Span> {
                 i += 1;
             }
             (b'/', Some(b'*')) => {
-                let end = memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |p| i + 2 + p + 2);
+                let end =
+                    memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |p| i + 2 + p + 2);
                 out.push((i, end));
                 i = end;
             }

@@ -25,6 +25,8 @@ pub enum Expr {
     Null,
     /// `!inner`.
     Not(Box<Expr>),
+    /// `&inner`.
+    AddrOf(Box<Expr>),
     /// `left op right`.
     Binary {
         op: String,
@@ -109,6 +111,7 @@ impl Expr {
                 args: args.iter().map(|a| a.substitute(map)).collect(),
             },
             Expr::Not(e) => Expr::Not(Box::new(e.substitute(map))),
+            Expr::AddrOf(e) => Expr::AddrOf(Box::new(e.substitute(map))),
             Expr::Binary { op, left, right } => Expr::Binary {
                 op: op.clone(),
                 left: Box::new(left.substitute(map)),
@@ -163,6 +166,7 @@ impl fmt::Display for Expr {
             }
             Expr::Null => f.write_str("NULL"),
             Expr::Not(e) => write!(f, "!{e}"),
+            Expr::AddrOf(e) => write!(f, "&{e}"),
             Expr::Binary { op, left, right } => write!(f, "{left} {op} {right}"),
         }
     }

@@ -541,6 +541,13 @@ impl<'a> Cx<'a> {
                     _ => Expr::Other(normalize_text(self.text(n))),
                 }
             }
+            "pointer_expression" => {
+                let op = field(n, "operator").map(|o| self.text(o)).unwrap_or("");
+                match (op, field(n, "argument")) {
+                    ("&", Some(a)) => Expr::AddrOf(Box::new(self.expr(a, d))),
+                    _ => Expr::Other(normalize_text(self.text(n))),
+                }
+            }
             "binary_expression" => {
                 let (Some(l), Some(r)) = (field(n, "left"), field(n, "right")) else {
                     return Expr::Other(normalize_text(self.text(n)));
@@ -639,7 +646,10 @@ mod tests {
     fn struct_fields_have_types() {
         let f = facts("struct a { struct mm_struct *mm; int n; };\n");
         let fd = &f.structs[0].fields[0];
-        assert_eq!((fd.name.as_str(), fd.ty.as_str()), ("mm", "struct mm_struct *"));
+        assert_eq!(
+            (fd.name.as_str(), fd.ty.as_str()),
+            ("mm", "struct mm_struct *")
+        );
         assert_eq!(fd.offset, 11);
     }
 }

@@ -35,6 +35,35 @@ fn message(s: &Site, rule: Rule) -> String {
             ),
             _ => String::new(),
         },
+        Rule::UnprovenGuarantee => {
+            let kinds: Vec<&str> = s
+                .guarantees
+                .iter()
+                .filter(|g| g.effective)
+                .map(|g| g.kind.as_str())
+                .collect();
+            format!(
+                "`{}({})`{via} holds no mm_users reference and relies on {} ({})",
+                s.api,
+                s.mm,
+                kinds.join(" and "),
+                if s.documented() {
+                    "documented"
+                } else {
+                    "no comment proves it"
+                }
+            )
+        }
+        Rule::ContradictingComment => match &s.contradiction {
+            Some(c) => format!(
+                "`{}({})`{via} borrows an mm whose {} comment says \"{}\"",
+                s.api,
+                s.mm,
+                c.place.as_str(),
+                shorten(&c.text, 100)
+            ),
+            None => String::new(),
+        },
         Rule::MismatchedUnuse => match &s.pairing {
             Pairing::Mismatched { other, .. } => format!(
                 "`{}({})`{via} is ended with an unuse of `{other}`",
@@ -45,6 +74,23 @@ fn message(s: &Site, rule: Rule) -> String {
     }
 }
 
+/// `text` cut to at most `max` characters, with an ellipsis.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    format!("{}...", cut.trim_end())
+}
+
+/// How a finding is labelled: a guarantee proven in a comment is a note.
+pub fn severity(s: &Site, rule: Rule) -> &'static str {
+    match rule {
+        Rule::UnprovenGuarantee if s.documented() => "note",
+        _ => "warning",
+    }
+}
+
 /// Renders one line per finding.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -52,7 +98,8 @@ pub fn render(report: &Report) -> String {
         let (file, line, col) = position(report, s.loc);
         for &rule in &s.findings {
             out.push_str(&format!(
-                "{file}:{line}:{col}: warning: {} [{}]\n",
+                "{file}:{line}:{col}: {}: {} [{}]\n",
+                severity(s, rule),
                 message(s, rule),
                 rule.name()
             ));

@@ -60,9 +60,14 @@ pub fn render(report: &Report, all: bool, color: bool) -> String {
         .iter()
         .filter(|x| x.verdict == Verdict::Unresolved)
         .count();
+    let suspect = report
+        .sites
+        .iter()
+        .filter(|x| x.verdict == Verdict::Suspect)
+        .count();
     let _ = writeln!(
         out,
-        "{}: {} borrow site{}, {} with findings ({wrong} wrong, {unresolved} unresolved); {} files walked, {} parsed, {:.2}s",
+        "{}: {} borrow site{}, {} with findings ({wrong} wrong, {suspect} suspect, {unresolved} unresolved); {} files walked, {} parsed, {:.2}s",
         st.bold("mmaudit"),
         s.sites,
         if s.sites == 1 { "" } else { "s" },
@@ -87,7 +92,10 @@ fn render_site(report: &Report, site: &Site, st: &Style, out: &mut String) {
     let head = match site.findings.first() {
         Some(rule) => format!(
             "{}[{}]: {}",
-            st.paint("1;33", "warning"),
+            match crate::render::gcc::severity(site, *rule) {
+                "note" => st.paint("1;36", "note"),
+                other => st.paint("1;33", other),
+            },
             rule.code(),
             st.bold(&crate::render::gcc::finding_message(site, *rule))
         ),
@@ -127,6 +135,44 @@ fn render_site(report: &Report, site: &Site, st: &Style, out: &mut String) {
         );
     }
     render_chains(report, &site.chains, st, out);
+    for g in &site.guarantees {
+        let (file, line, _) = position(report, g.loc);
+        let _ = writeln!(
+            out,
+            "   {} {} {} ({}): {} ({file}:{line})",
+            st.blue("="),
+            st.bold("guarantee:"),
+            g.kind.as_str(),
+            if g.effective {
+                "holds"
+            } else {
+                "does not hold"
+            },
+            g.note
+        );
+    }
+    for c in &site.comments {
+        let (file, line, _) = position(report, c.loc);
+        let _ = writeln!(
+            out,
+            "   {} {} {file}:{line} ({}): \"{}\"",
+            st.blue("="),
+            st.bold("comment:"),
+            c.place.as_str(),
+            crate::render::gcc::shorten(&c.text, 160)
+        );
+    }
+    if let Some(c) = &site.contradiction {
+        let (file, line, _) = position(report, c.loc);
+        let _ = writeln!(
+            out,
+            "   {} {} {file}:{line} ({}) says \"{}\", yet the mm reaches this borrow",
+            st.blue("="),
+            st.bold("contradicted:"),
+            c.place.as_str(),
+            crate::render::gcc::shorten(&c.text, 160)
+        );
+    }
     if let Some(fix) = &site.fix {
         let _ = writeln!(out, "   {} {} {fix}", st.blue("="), st.bold("help:"));
     }

@@ -4,7 +4,7 @@
 //! renamed or removed. `version` changes only if that promise is broken.
 
 use super::position;
-use crate::report::{Pairing, Report, Site, Stats};
+use crate::report::{Pairing, Report, Site, Stats, Verdict};
 use serde::Serialize;
 
 /// The version of the JSON contract.
@@ -43,6 +43,36 @@ struct JsonSite<'a> {
     unuse: Option<JsonLoc<'a>>,
     /// Rule names of the findings at this site.
     findings: Vec<&'a str>,
+    /// "error" (wrong), "warning", "note" (a guarantee a comment proves)
+    /// or "none".
+    severity: &'a str,
+    /// Every guarantee in `guarantees`, with its evidence and whether it
+    /// holds (`effective`).
+    guarantee_details: Vec<JsonGuarantee<'a>>,
+    /// The lifetime comments found (what `documented` is based on).
+    comments: Vec<JsonComment<'a>>,
+    /// A comment that the flow into the borrow contradicts.
+    contradiction: Option<JsonComment<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonGuarantee<'a> {
+    kind: &'a str,
+    effective: bool,
+    file: &'a str,
+    line: u32,
+    column: u32,
+    note: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonComment<'a> {
+    /// "borrow" | "store" | "field" | "macro".
+    place: &'a str,
+    file: &'a str,
+    line: u32,
+    column: u32,
+    text: &'a str,
 }
 
 #[derive(Serialize)]
@@ -100,8 +130,14 @@ fn site<'a>(report: &'a Report, s: &'a Site) -> JsonSite<'a> {
         mm: &s.mm,
         verdict: s.verdict.as_str(),
         reference: s.reference.as_str(),
-        guarantees: vec![],
-        documented: false,
+        guarantees: s
+            .guarantees
+            .iter()
+            .map(|g| g.kind.as_str().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        documented: s.documented(),
         paths: s
             .chains
             .iter()
@@ -139,6 +175,51 @@ fn site<'a>(report: &'a Report, s: &'a Site) -> JsonSite<'a> {
         pairing: s.pairing.as_str(),
         unuse,
         findings: s.findings.iter().map(|r| r.name()).collect(),
+        severity: severity(s),
+        guarantee_details: s
+            .guarantees
+            .iter()
+            .map(|g| {
+                let (file, line, column) = position(report, g.loc);
+                JsonGuarantee {
+                    kind: g.kind.as_str(),
+                    effective: g.effective,
+                    file,
+                    line,
+                    column,
+                    note: &g.note,
+                }
+            })
+            .collect(),
+        comments: s.comments.iter().map(|c| comment(report, c)).collect(),
+        contradiction: s.contradiction.as_ref().map(|c| comment(report, c)),
+    }
+}
+
+fn comment<'a>(report: &'a Report, c: &'a crate::report::LifetimeComment) -> JsonComment<'a> {
+    let (file, line, column) = position(report, c.loc);
+    JsonComment {
+        place: c.place.as_str(),
+        file,
+        line,
+        column,
+        text: &c.text,
+    }
+}
+
+/// The site's severity: its worst finding's.
+fn severity(s: &Site) -> &'static str {
+    match s.verdict {
+        Verdict::Wrong => "error",
+        _ if s
+            .findings
+            .iter()
+            .any(|r| super::gcc::severity(s, *r) == "warning") =>
+        {
+            "warning"
+        }
+        _ if !s.findings.is_empty() => "note",
+        _ => "none",
     }
 }
 
