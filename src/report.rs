@@ -106,6 +106,13 @@ pub struct FieldKey {
     pub path: String,
 }
 
+impl FieldKey {
+    /// The name of the field itself: `mm` for `snap[].mm`.
+    pub fn last_field(&self) -> &str {
+        self.path.rsplit(['.', '>']).next().unwrap_or(&self.path)
+    }
+}
+
 impl std::fmt::Display for FieldKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "struct {}.{}", self.struct_name, self.path)

@@ -112,6 +112,14 @@ const fn rule(name: &'static str, role: Role, arity: usize) -> ApiRule {
     }
 }
 
+/// An API that registers an mmu_notifier on its second argument.
+const fn notifier_rule(name: &'static str, role: Role) -> ApiRule {
+    ApiRule {
+        mm_arg: 1,
+        ..rule(name, role, 2)
+    }
+}
+
 /// Every kernel API mmaudit knows about.
 pub static RULES: &[ApiRule] = &[
     ApiRule {
@@ -136,22 +144,10 @@ pub static RULES: &[ApiRule] = &[
     rule("mmdrop_async", Role::DropsMmCount, 1),
     rule("mmdrop_lazy_tlb", Role::DropsMmCount, 1),
     // Alternative guarantees (see `analysis::guarantees`).
-    ApiRule {
-        mm_arg: 1,
-        ..rule("mmu_notifier_register", Role::RegistersNotifier, 2)
-    },
-    ApiRule {
-        mm_arg: 1,
-        ..rule("__mmu_notifier_register", Role::RegistersNotifier, 2)
-    },
-    ApiRule {
-        mm_arg: 1,
-        ..rule("mmu_notifier_get", Role::GetsNotifier, 2)
-    },
-    ApiRule {
-        mm_arg: 1,
-        ..rule("mmu_notifier_get_locked", Role::GetsNotifier, 2)
-    },
+    notifier_rule("mmu_notifier_register", Role::RegistersNotifier),
+    notifier_rule("__mmu_notifier_register", Role::RegistersNotifier),
+    notifier_rule("mmu_notifier_get", Role::GetsNotifier),
+    notifier_rule("mmu_notifier_get_locked", Role::GetsNotifier),
     rule("cancel_work_sync", Role::StopsWork, 1),
     rule("cancel_delayed_work_sync", Role::StopsWork, 1),
     rule("flush_work", Role::StopsWork, 1),

@@ -84,7 +84,12 @@ fn every_borrow_in_debian_6_1_is_reported_and_the_lookalike_is_not() {
         &report,
         &[
             ("vas-api.c", "wrong", "task_liveness", true),
-            ("kvm/xen.c", "wrong", "caller_context mmu_notifier_release", false),
+            (
+                "kvm/xen.c",
+                "wrong",
+                "caller_context mmu_notifier_release",
+                false,
+            ),
             ("idxd/cdev.c", "wrong", "", false),
             ("function/f_fs.c", "suspect", "aio_teardown", false),
             ("legacy/inode.c", "suspect", "aio_teardown", true),
@@ -131,7 +136,12 @@ fn macro_sites_in_debian_6_12_are_judged_from_their_far_end_callers() {
         &report,
         &[
             ("vas-api.c", "wrong", "task_liveness", true),
-            ("kvm/xen.c", "wrong", "caller_context mmu_notifier_release", false),
+            (
+                "kvm/xen.c",
+                "wrong",
+                "caller_context mmu_notifier_release",
+                false,
+            ),
             ("idxd/cdev.c", "wrong", "", false),
             ("bcachefs/fs-io-direct.c", "suspect", "aio_teardown", false),
         ],
@@ -164,7 +174,11 @@ fn expect_guarantees(report: &mmaudit::report::Report, expected: &[(&str, &str, 
         })
         .collect();
     got.sort();
-    assert_eq!(got.len(), expected.len(), "sites without mm_users: {got:#?}");
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "sites without mm_users: {got:#?}"
+    );
     for (path, verdict, kinds, documented) in expected {
         assert!(
             got.iter().any(|g| g.0.ends_with(path)

@@ -306,7 +306,7 @@ impl<'a> Examiner<'a> {
         }
         // Otherwise: the registering function stores into the same field.
         let body = self.ix.body(reg.at);
-        let last = key.path.rsplit(['.', '>']).next().unwrap_or(&key.path);
+        let last = key.last_field();
         body.events.iter().any(|e| {
             matches!(&e.kind, EventKind::Assign { lhs: Expr::Field { base, field, .. }, .. }
                 if field == last
@@ -352,12 +352,7 @@ impl<'a> Examiner<'a> {
             .iter()
             .flat_map(|b| self.work_fields_of(b))
             .collect();
-        let field_last = key
-            .path
-            .rsplit(['.', '>'])
-            .next()
-            .unwrap_or(&key.path)
-            .to_string();
+        let field_last = key.last_field().to_string();
         let mut seen = HashSet::new();
         let stops = self.stops(rel, &field_last, 0, &mut seen);
         let stop = stops.iter().find(|s| match &s.kind {

@@ -953,12 +953,7 @@ impl<'a> Tracer<'a> {
         }
         for key in fields {
             let names_struct = crate::prefilter::WordFinder::new(&[key.struct_name.as_str()]);
-            let last = key
-                .path
-                .rsplit(['.', '>'])
-                .next()
-                .unwrap_or(&key.path)
-                .to_string();
+            let last = key.last_field().to_string();
             self.demand(Demand::FieldCall(last.clone()));
             for &c in self.ix.calls_through_field(&last) {
                 let ev = self.ix.event(c);

@@ -152,31 +152,42 @@ fn render_site(report: &Report, site: &Site, st: &Style, out: &mut String) {
         );
     }
     for c in &site.comments {
-        let (file, line, _) = position(report, c.loc);
-        let _ = writeln!(
-            out,
-            "   {} {} {file}:{line} ({}): \"{}\"",
-            st.blue("="),
-            st.bold("comment:"),
-            c.place.as_str(),
-            crate::render::gcc::shorten(&c.text, 160)
-        );
+        comment_line(report, "comment:", c, "", st, out);
     }
     if let Some(c) = &site.contradiction {
-        let (file, line, _) = position(report, c.loc);
-        let _ = writeln!(
+        comment_line(
+            report,
+            "contradicted:",
+            c,
+            ", yet the mm reaches this borrow",
+            st,
             out,
-            "   {} {} {file}:{line} ({}) says \"{}\", yet the mm reaches this borrow",
-            st.blue("="),
-            st.bold("contradicted:"),
-            c.place.as_str(),
-            crate::render::gcc::shorten(&c.text, 160)
         );
     }
     if let Some(fix) = &site.fix {
         let _ = writeln!(out, "   {} {} {fix}", st.blue("="), st.bold("help:"));
     }
     out.push('\n');
+}
+
+/// `= label file:line (place): "text"` and a suffix.
+fn comment_line(
+    report: &Report,
+    label: &str,
+    c: &crate::report::LifetimeComment,
+    suffix: &str,
+    st: &Style,
+    out: &mut String,
+) {
+    let (file, line, _) = position(report, c.loc);
+    let _ = writeln!(
+        out,
+        "   {} {} {file}:{line} ({}): \"{}\"{suffix}",
+        st.blue("="),
+        st.bold(label),
+        c.place.as_str(),
+        crate::render::gcc::shorten(&c.text, 160)
+    );
 }
 
 /// The chains of one site, grouped so that a site with many callers stays
