@@ -12,6 +12,8 @@ pub enum Format {
     Json,
     /// One `file:line:col: warning: ...` line per finding.
     Gcc,
+    /// SARIF 2.1.0, for code-scanning services.
+    Sarif,
 }
 
 /// When to use colour.

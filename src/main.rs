@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         Format::Human => render::human::render(&report, args.all, color),
         Format::Json => render::json::render(&report),
         Format::Gcc => render::gcc::render(&report),
+        Format::Sarif => render::sarif::render(&report),
     };
     let code = if report.has_findings() && !args.exit_zero {
         ExitCode::from(1)

@@ -411,4 +411,42 @@ impl Report {
     pub fn has_findings(&self) -> bool {
         self.sites.iter().any(|s| !s.findings.is_empty())
     }
+
+    /// A key for each finding that survives line shifts: rule, file,
+    /// function, macro, mm expression, and an ordinal among sites with the
+    /// same key (in file order). Baselines and SARIF fingerprints use it.
+    pub fn finding_keys(&self) -> Vec<Vec<String>> {
+        let mut seen: std::collections::HashMap<String, usize> = Default::default();
+        self.sites
+            .iter()
+            .map(|s| {
+                s.findings
+                    .iter()
+                    .map(|r| {
+                        let base = format!(
+                            "{}|{}|{}|{}|{}",
+                            r.name(),
+                            self.files[s.loc.file as usize].path,
+                            s.function.as_deref().unwrap_or("-"),
+                            s.macro_name.as_deref().unwrap_or("-"),
+                            s.mm
+                        );
+                        let n = seen.entry(base.clone()).or_default();
+                        *n += 1;
+                        format!("{base}|{n}")
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// A stable 64-bit FNV-1a hash, as 16 hex digits.
+pub fn stable_hash(s: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }

@@ -4,6 +4,7 @@
 pub mod gcc;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::report::{Loc, Report};
 
