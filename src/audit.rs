@@ -24,11 +24,36 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
+/// What the audit is doing, for a progress display.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress {
+    /// Walking the tree: files seen so far.
+    Walking { files: u64 },
+    /// Parsing a round of files.
+    Parsing { round: u32, files: usize },
+    /// Searching the files the prefilter dropped again.
+    Sweeping { files: usize },
+}
+
+/// Receives [`Progress`] reports, from any thread.
+pub type ProgressFn = std::sync::Arc<dyn Fn(Progress) + Send + Sync>;
+
 /// Settings of one audit.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// Worker threads (0: one per core).
     pub jobs: usize,
+    /// Where to report progress, if anywhere.
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("jobs", &self.jobs)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 /// At most this many parse rounds (each follows chains one hop further).
@@ -53,7 +78,12 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         .build()
         .context("cannot start worker threads")?;
 
-    let walked = walk::walk(root, jobs);
+    let report = |p: Progress| {
+        if let Some(f) = &opts.progress {
+            f(p);
+        }
+    };
+    let walked = walk::walk(root, jobs, &|files| report(Progress::Walking { files }));
     let mut stats = Stats {
         files_walked: walked.files_walked,
         bytes_scanned: walked.bytes_scanned,
@@ -76,6 +106,10 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
 
     loop {
         stats.rounds += 1;
+        report(Progress::Parsing {
+            round: stats.rounds,
+            files: to_parse.len(),
+        });
         let parsed: Vec<(usize, Option<FileFacts>)> = pool.install(|| {
             to_parse
                 .par_iter()
@@ -117,6 +151,9 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             let pending: BTreeSet<Demand> = asked.difference(&swept).cloned().collect();
             if !pending.is_empty() {
                 stats.sweeps += 1;
+                report(Progress::Sweeping {
+                    files: dropped.len(),
+                });
                 swept.extend(pending.iter().cloned());
                 let (found, errors) = sweep(&mut dropped, &DemandMatcher::new(&pending), &pool);
                 stats.skipped.extend(errors);

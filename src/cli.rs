@@ -53,6 +53,16 @@ pub struct Args {
     /// Exit 0 even when there are findings.
     #[arg(long)]
     pub exit_zero: bool,
+    /// Report only findings not recorded in FILE. If FILE does not exist,
+    /// record the current findings in it (outside the audited tree).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: record the current findings even if FILE exists.
+    #[arg(long, requires = "baseline")]
+    pub update_baseline: bool,
+    /// No progress bar, no summary line, no notes: only the report.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Print what a rule (code like MM001 or name) checks, and exit.
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,

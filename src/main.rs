@@ -1,12 +1,15 @@
 //! The `mmaudit` binary: parse arguments, run the audit, render, exit.
 
 use clap::Parser;
-use mmaudit::audit::{Options, audit};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mmaudit::audit::{Options, Progress, ProgressFn, audit};
+use mmaudit::baseline::Baseline;
 use mmaudit::cli::{Args, ColorChoice, Format};
 use mmaudit::render;
 use mmaudit::report::Rule;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -29,13 +32,39 @@ fn main() -> ExitCode {
         };
     }
     let root = args.path.clone().expect("clap requires a path");
-    let report = match audit(&root, &Options { jobs: args.jobs }) {
+    let bar = progress_bar(&args);
+    let opts = Options {
+        jobs: args.jobs,
+        progress: bar.clone().map(|b| {
+            let f: ProgressFn = Arc::new(move |p| match p {
+                Progress::Walking { files } => b.set_message(format!("walking: {files} files")),
+                Progress::Parsing { round, files } => {
+                    b.set_message(format!("round {round}: parsing {files} files"))
+                }
+                Progress::Sweeping { files } => {
+                    b.set_message(format!("searching {files} more files for callers"))
+                }
+            });
+            f
+        }),
+    };
+    let audited = audit(&root, &opts);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut report = match audited {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mmaudit: error: {e:#}");
             return ExitCode::from(2);
         }
     };
+    if let Some(path) = &args.baseline {
+        if let Err(e) = baseline(&args, &root, path, &mut report) {
+            eprintln!("mmaudit: error: {e:#}");
+            return ExitCode::from(2);
+        }
+    }
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -44,6 +73,7 @@ fn main() -> ExitCode {
         }
     };
     let text = match args.format {
+        Format::Human if args.quiet => render::human::render_sites(&report, args.all, color),
         Format::Human => render::human::render(&report, args.all, color),
         Format::Json => render::json::render(&report),
         Format::Gcc => render::gcc::render(&report),
@@ -55,6 +85,57 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     };
     emit(&text, code)
+}
+
+/// A spinner on stderr for whole-tree runs: only on a terminal, never with
+/// --quiet.
+fn progress_bar(args: &Args) -> Option<ProgressBar> {
+    if args.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} mmaudit: {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
+/// Applies the baseline at `path`, or records one there.
+fn baseline(
+    args: &Args,
+    root: &std::path::Path,
+    path: &std::path::Path,
+    report: &mut mmaudit::report::Report,
+) -> anyhow::Result<()> {
+    if path.exists() && !args.update_baseline {
+        Baseline::load(path)?.apply(report);
+        return Ok(());
+    }
+    // mmaudit never writes into the tree it audits.
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let dir = std::fs::canonicalize(dir)
+        .map_err(|e| anyhow::anyhow!("cannot write the baseline {}: {e}", path.display()))?;
+    if std::fs::canonicalize(root).is_ok_and(|r| dir.starts_with(r)) {
+        anyhow::bail!(
+            "the baseline {} would be written inside the audited tree; put it elsewhere",
+            path.display()
+        );
+    }
+    let b = Baseline::of(report);
+    b.save(path)?;
+    if !args.quiet {
+        eprintln!(
+            "mmaudit: recorded {} findings in the baseline {}",
+            b.len(),
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

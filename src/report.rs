@@ -388,6 +388,8 @@ pub struct Stats {
     pub sites: u64,
     /// Sites with at least one finding.
     pub findings: u64,
+    /// Findings left out because a baseline records them.
+    pub baselined: u64,
     /// Wall time of the audit, milliseconds (not in snapshot tests).
     pub elapsed_ms: u64,
     /// Files that could not be audited.

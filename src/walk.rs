@@ -85,8 +85,12 @@ pub fn decode(bytes: Vec<u8>) -> String {
     }
 }
 
+/// How often (in files) the walk reports progress.
+const PROGRESS_EVERY: u64 = 2048;
+
 /// Walks `root` with `threads` threads and keeps what the prefilter passes.
-pub fn walk(root: &Path, threads: usize) -> WalkOutput {
+/// `progress` is told the number of files seen, now and then.
+pub fn walk(root: &Path, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> WalkOutput {
     let prefilter = Prefilter::new();
     let kept = Mutex::new(Vec::new());
     let dropped = Mutex::new(Vec::new());
@@ -122,7 +126,10 @@ pub fn walk(root: &Path, threads: usize) -> WalkOutput {
                 if !entry.file_type().is_some_and(|t| t.is_file()) || !is_c_source(path) {
                     return WalkState::Continue;
                 }
-                walked.fetch_add(1, Ordering::Relaxed);
+                let n = walked.fetch_add(1, Ordering::Relaxed) + 1;
+                if n % PROGRESS_EVERY == 0 {
+                    progress(n);
+                }
                 let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
                 if size > MAX_FILE_BYTES {
                     skipped.lock().unwrap().push(Skipped {
@@ -200,7 +207,7 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join("b.c"), "int x;").unwrap();
         std::fs::write(dir.path().join("c.txt"), "kthread_use_mm").unwrap();
-        let out = walk(dir.path(), 2);
+        let out = walk(dir.path(), 2, &|_| {});
         assert_eq!(out.files_walked, 2);
         assert_eq!(out.candidates.len(), 1);
         assert_eq!(out.candidates[0].file.path, "a.c");

@@ -11,7 +11,14 @@ fn run(name: &str) -> Report {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name);
-    let mut report = audit(&root, &Options { jobs: 2 }).expect("fixture audits");
+    let mut report = audit(
+        &root,
+        &Options {
+            jobs: 2,
+            ..Options::default()
+        },
+    )
+    .expect("fixture audits");
     report.root = format!("tests/fixtures/{name}");
     report.stats.elapsed_ms = 0;
     report

@@ -40,6 +40,13 @@ impl Style {
 
 /// Renders the sites with findings (all sites with `all`), then a summary.
 pub fn render(report: &Report, all: bool, color: bool) -> String {
+    let mut out = render_sites(report, all, color);
+    out.push_str(&summary(report, color));
+    out
+}
+
+/// Renders the sites with findings (all sites with `all`), no summary.
+pub fn render_sites(report: &Report, all: bool, color: bool) -> String {
     let st = Style { color };
     let mut out = String::new();
     for site in report
@@ -49,6 +56,13 @@ pub fn render(report: &Report, all: bool, color: bool) -> String {
     {
         render_site(report, site, &st, &mut out);
     }
+    out
+}
+
+/// The closing summary lines.
+pub fn summary(report: &Report, color: bool) -> String {
+    let st = Style { color };
+    let mut out = String::new();
     let s = &report.stats;
     let wrong = report
         .sites
@@ -76,6 +90,14 @@ pub fn render(report: &Report, all: bool, color: bool) -> String {
         s.files_parsed,
         s.elapsed_ms as f64 / 1000.0
     );
+    if s.baselined > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} findings recorded in the baseline are not shown",
+            st.bold("note:"),
+            s.baselined
+        );
+    }
     if !s.skipped.is_empty() {
         let _ = writeln!(
             out,

@@ -1,0 +1,102 @@
+//! The binary as users run it: baselines, quiet output, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mmaudit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mmaudit"))
+        .args(args)
+        .output()
+        .expect("mmaudit runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A small tree: one wrong site (no reference) and one ok site.
+fn tree() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("drv.c");
+    std::fs::write(
+        &file,
+        "struct drv { struct mm_struct *mm; };\n\
+         void drv_open(struct drv *d)\n{\n\td->mm = current->mm;\n}\n\
+         void drv_work(struct drv *d)\n{\n\tkthread_use_mm(d->mm);\n\tkthread_unuse_mm(d->mm);\n}\n\
+         void drv_peek(struct task_struct *t)\n{\n\tstruct mm_struct *mm = get_task_mm(t);\n\n\
+         \tif (!mm)\n\t\treturn;\n\tkthread_use_mm(mm);\n\tkthread_unuse_mm(mm);\n\tmmput(mm);\n}\n",
+    )
+    .unwrap();
+    (dir, file)
+}
+
+fn edit(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains(from));
+    std::fs::write(file, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn a_baseline_hides_old_findings_and_shows_exactly_the_new_one() {
+    let (tree, file) = tree();
+    let root = tree.path().to_str().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let base = store.path().join("base.json");
+    let base = base.to_str().unwrap();
+
+    // First run records the finding (and still reports it).
+    let first = mmaudit(&[root, "--format", "gcc", "--baseline", base]);
+    assert_eq!(first.status.code(), Some(1));
+    assert_eq!(stdout(&first).lines().count(), 1);
+    assert!(Path::new(base).exists());
+
+    // Same tree: nothing new.
+    let again = mmaudit(&[root, "--format", "gcc", "--baseline", base]);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    assert_eq!(stdout(&again), "");
+
+    // Lines shift above the old finding: still nothing new.
+    edit(&file, "struct drv {", "/* a new comment */\n\nstruct drv {");
+    let shifted = mmaudit(&[root, "--format", "gcc", "--baseline", base]);
+    assert_eq!(stdout(&shifted), "");
+
+    // A one-line change makes the ok site wrong: exactly that one is shown.
+    edit(&file, "get_task_mm(t);", "t->active_mm;");
+    let changed = mmaudit(&[root, "--format", "gcc", "--baseline", base]);
+    assert_eq!(changed.status.code(), Some(1));
+    let out = stdout(&changed);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with("drv.c:19:2: "), "{out}");
+}
+
+#[test]
+fn a_baseline_is_never_written_into_the_audited_tree() {
+    let (tree, _) = tree();
+    let inside = tree.path().join("base.json");
+    let o = mmaudit(&[
+        tree.path().to_str().unwrap(),
+        "--baseline",
+        inside.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!inside.exists());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("inside the audited tree"));
+}
+
+#[test]
+fn quiet_prints_only_the_findings() {
+    let (tree, _) = tree();
+    let o = mmaudit(&[tree.path().to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("warning[MM001]"));
+    assert!(!out.contains("borrow sites"), "{out}");
+    assert!(o.stderr.is_empty());
+}
+
+#[test]
+fn a_bad_path_is_an_error_with_status_2() {
+    let o = mmaudit(&["/nonexistent/tree"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read"));
+}
