@@ -127,7 +127,7 @@ pub fn walk(root: &Path, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Wal
                     return WalkState::Continue;
                 }
                 let n = walked.fetch_add(1, Ordering::Relaxed) + 1;
-                if n % PROGRESS_EVERY == 0 {
+                if n.is_multiple_of(PROGRESS_EVERY) {
                     progress(n);
                 }
                 let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
