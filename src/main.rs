@@ -59,11 +59,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(path) = &args.baseline {
-        if let Err(e) = baseline(&args, &root, path, &mut report) {
-            eprintln!("mmaudit: error: {e:#}");
-            return ExitCode::from(2);
-        }
+    if let Some(path) = &args.baseline
+        && let Err(e) = baseline(&args, &root, path, &mut report)
+    {
+        eprintln!("mmaudit: error: {e:#}");
+        return ExitCode::from(2);
     }
     let color = match args.color {
         ColorChoice::Always => true,
