@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod cli;
 pub mod facts;
 pub mod index;
+pub mod kbuild;
 pub mod parse;
 pub mod prefilter;
 pub mod render;

@@ -5,6 +5,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mmaudit::audit::{Options, Progress, ProgressFn, audit};
 use mmaudit::baseline::Baseline;
 use mmaudit::cli::{Args, ColorChoice, Format};
+use mmaudit::kbuild;
 use mmaudit::render;
 use mmaudit::report::Rule;
 use std::io::{IsTerminal, Write};
@@ -12,6 +13,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 fn main() -> ExitCode {
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(file) = kbuild::source_arg(&raw) {
+        return single_file(&raw, &file);
+    }
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) => {
@@ -72,19 +77,73 @@ fn main() -> ExitCode {
             std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
         }
     };
-    let text = match args.format {
-        Format::Human if args.quiet => render::human::render_sites(&report, args.all, color),
-        Format::Human => render::human::render(&report, args.all, color),
-        Format::Json => render::json::render(&report),
-        Format::Gcc => render::gcc::render(&report),
-        Format::Sarif => render::sarif::render(&report),
-    };
+    let text = render_report(&report, &args, color);
     let code = if report.has_findings() && !args.exit_zero {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     };
     emit(&text, code)
+}
+
+/// `mmaudit [flags] file.c`: the sites of one file, with whole-tree
+/// context. If the arguments are not mmaudit's own (a kbuild checker call
+/// passes the compiler's), it is kbuild mode: gcc lines, paths relative to
+/// the tree, exit 0 whatever is found (a non-zero exit breaks the build).
+fn single_file(raw: &[std::ffi::OsString], file: &std::path::Path) -> ExitCode {
+    let (args, kbuild_mode) = match Args::try_parse_from(raw) {
+        Ok(a) => (a, false),
+        Err(_) => (
+            Args::parse_from(["mmaudit", "--quiet", "--format", "gcc", "."]),
+            true,
+        ),
+    };
+    let fail = |msg: String| {
+        eprintln!("mmaudit: {msg}");
+        if kbuild_mode {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        }
+    };
+    let srctree = std::env::var_os("srctree").map(std::path::PathBuf::from);
+    let Some(root) = kbuild::tree_root(file, srctree.as_deref()) else {
+        return fail(format!(
+            "cannot find the kernel tree that holds {} (set srctree)",
+            file.display()
+        ));
+    };
+    let rel = kbuild::relative(file, &root).unwrap_or_default();
+    if kbuild::cannot_matter(file) {
+        return ExitCode::SUCCESS;
+    }
+    let opts = Options {
+        jobs: args.jobs,
+        progress: None,
+    };
+    let mut report = match audit(&root, &opts) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("error: {e:#}")),
+    };
+    kbuild::keep_file(&mut report, &rel);
+    let text = render_report(&report, &args, false);
+    let code = if report.has_findings() && !args.exit_zero && !kbuild_mode {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    emit(&text, code)
+}
+
+/// The report in the chosen format.
+fn render_report(report: &mmaudit::report::Report, args: &Args, color: bool) -> String {
+    match args.format {
+        Format::Human if args.quiet => render::human::render_sites(report, args.all, color),
+        Format::Human => render::human::render(report, args.all, color),
+        Format::Json => render::json::render(report),
+        Format::Gcc => render::gcc::render(report),
+        Format::Sarif => render::sarif::render(report),
+    }
 }
 
 /// A spinner on stderr for whole-tree runs: only on a terminal, never with

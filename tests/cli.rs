@@ -100,3 +100,82 @@ fn a_bad_path_is_an_error_with_status_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read"));
 }
+
+/// The argument list kbuild's `cmd_checksrc` passes: sparse's flags, the
+/// compiler's, then the source file (absolute, as with `O=`).
+fn kbuild_args(file: &Path) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "-D__linux__",
+        "-Dlinux",
+        "-D__STDC__",
+        "-Dunix",
+        "-D__unix__",
+        "-Wbitwise",
+        "-Wno-return-void",
+        "-Wno-unknown-attribute",
+        "--arch=x86",
+        "-mlittle-endian",
+        "-m64",
+        "-Wp,-MMD,drivers/x/.drv.o.d",
+        "-nostdinc",
+        "-I./arch/x86/include",
+        "-I./include",
+        "-include",
+        "./include/linux/kconfig.h",
+        "-D__KERNEL__",
+        "-std=gnu11",
+        "-O2",
+        "-DKBUILD_MODNAME=\"drv\"",
+        "-c",
+        "-o",
+        "drivers/x/drv.o",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.push(file.to_str().unwrap().to_string());
+    a
+}
+
+#[test]
+fn kbuild_checker_mode_prints_the_files_findings_and_exits_0() {
+    // A tree with the kernel's root files, the same driver in drivers/x/,
+    // and a second driver with a finding of its own elsewhere.
+    let (tree, _) = tree();
+    let root = tree.path();
+    for m in ["Kbuild", "Kconfig", "Makefile", "MAINTAINERS"] {
+        std::fs::write(root.join(m), "").unwrap();
+    }
+    std::fs::create_dir_all(root.join("drivers/x")).unwrap();
+    std::fs::rename(root.join("drv.c"), root.join("drivers/x/drv.c")).unwrap();
+    std::fs::write(
+        root.join("other.c"),
+        "struct o { struct mm_struct *mm; };\nvoid o_set(struct o *p) { p->mm = current->mm; }\n\
+         void o_run(struct o *p) { kthread_use_mm(p->mm); kthread_unuse_mm(p->mm); }\n",
+    )
+    .unwrap();
+    let file = root.join("drivers/x/drv.c");
+    let args = kbuild_args(&file);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = Command::new(env!("CARGO_BIN_EXE_mmaudit"))
+        .args(&args)
+        .env_remove("srctree")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The same lines as a whole-tree run, for this file only.
+    let whole = mmaudit(&[root.to_str().unwrap(), "--format", "gcc"]);
+    let expected: String = stdout(&whole)
+        .lines()
+        .filter(|l| l.starts_with("drivers/x/drv.c:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(stdout(&o), expected);
+    assert!(stdout(&whole).contains("other.c:"));
+}

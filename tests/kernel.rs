@@ -146,6 +146,38 @@ fn macro_sites_in_debian_6_12_are_judged_from_their_far_end_callers() {
             ("bcachefs/fs-io-direct.c", "suspect", "aio_teardown", false),
         ],
     );
+    // `make C=1 CHECK=mmaudit` on the idxd directory runs mmaudit once per
+    // file with kbuild's arguments: it must print what a whole-tree run
+    // prints for that file.
+    let rel = "drivers/dma/idxd/cdev.c";
+    let whole: String = mmaudit::render::gcc::render(&report)
+        .lines()
+        .filter(|l| l.starts_with(&format!("{rel}:")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!whole.is_empty());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmaudit"))
+        .args([
+            "-D__linux__",
+            "-Wbitwise",
+            "--arch=x86",
+            "-m64",
+            "-nostdinc",
+            "-I./arch/x86/include",
+            "-include",
+            "./include/linux/kconfig.h",
+            "-D__KERNEL__",
+            "-DKBUILD_MODNAME=\"idxd\"",
+            "-c",
+            "-o",
+            "drivers/dma/idxd/cdev.o",
+        ])
+        .arg(root.join(rel))
+        .env("srctree", &root)
+        .output()
+        .expect("mmaudit runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), whole);
 }
 
 /// Every site without an mm_users reference, as reviewed by hand: the file
