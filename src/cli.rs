@@ -14,6 +14,8 @@ pub enum Format {
     Gcc,
     /// SARIF 2.1.0, for code-scanning services.
     Sarif,
+    /// One self-contained HTML page with a picture of every chain.
+    Html,
 }
 
 /// When to use colour.

@@ -143,6 +143,7 @@ fn render_report(report: &mmaudit::report::Report, args: &Args, color: bool) -> 
         Format::Json => render::json::render(report),
         Format::Gcc => render::gcc::render(report),
         Format::Sarif => render::sarif::render(report),
+        Format::Html => render::html::render(report),
     }
 }
 

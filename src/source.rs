@@ -65,6 +65,11 @@ impl LineIndex {
         (line as u32, col as u32)
     }
 
+    /// How many lines there are (a last line without newline counts).
+    pub fn line_count(&self) -> u32 {
+        self.starts.len() as u32
+    }
+
     /// Byte offset where the 1-based line starts.
     pub fn line_start(&self, line: u32) -> usize {
         self.starts[(line.max(1) as usize - 1).min(self.starts.len() - 1)]

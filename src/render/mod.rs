@@ -2,6 +2,7 @@
 //! only resolve locations to `file:line:col` and format.
 
 pub mod gcc;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod sarif;
