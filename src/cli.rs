@@ -65,6 +65,10 @@ pub struct Args {
     /// No progress bar, no summary line, no notes: only the report.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Add kernel APIs from a TOML file: `[[api]]` tables with `name`,
+    /// `role`, `arity`, and `mm_arg`/`pair` where needed (see README).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
     /// Print what a rule (code like MM001 or name) checks, and exit.
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,

@@ -36,6 +36,10 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Err(e) = load_rules(&args) {
+        eprintln!("mmaudit: error: {e}");
+        return ExitCode::from(2);
+    }
     let root = args.path.clone().expect("clap requires a path");
     let bar = progress_bar(&args);
     let opts = Options {
@@ -106,6 +110,9 @@ fn single_file(raw: &[std::ffi::OsString], file: &std::path::Path) -> ExitCode {
             ExitCode::from(2)
         }
     };
+    if let Err(e) = load_rules(&args) {
+        return fail(format!("error: {e}"));
+    }
     let srctree = std::env::var_os("srctree").map(std::path::PathBuf::from);
     let Some(root) = kbuild::tree_root(file, srctree.as_deref()) else {
         return fail(format!(
@@ -133,6 +140,18 @@ fn single_file(raw: &[std::ffi::OsString], file: &std::path::Path) -> ExitCode {
         ExitCode::SUCCESS
     };
     emit(&text, code)
+}
+
+/// Adds the APIs of `--rules FILE` to the rule table.
+fn load_rules(args: &Args) -> Result<(), String> {
+    let Some(path) = &args.rules else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the rules file {}: {e}", path.display()))?;
+    let rules =
+        mmaudit::rules::parse_rules(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    mmaudit::rules::install_extra(rules)
 }
 
 /// The report in the chosen format.

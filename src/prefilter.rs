@@ -16,21 +16,39 @@ pub struct Hit {
 /// Multi-literal matcher for the flow tokens.
 pub struct Prefilter {
     ac: AhoCorasick,
-    borrow_pattern: usize,
+    /// Patterns that mark a borrow (the borrow token, added borrow APIs).
+    borrow_patterns: Vec<usize>,
+    /// Finds a borrow pattern after the first flow token.
+    borrow_ac: AhoCorasick,
 }
 
 impl Prefilter {
-    /// Builds the matcher from [`rules::FLOW_TOKENS`].
+    /// Builds the matcher from [`rules::FLOW_TOKENS`] and the names of
+    /// any rules added at run time.
     pub fn new() -> Prefilter {
+        let mut tokens: Vec<&str> = rules::FLOW_TOKENS.to_vec();
+        tokens.extend(rules::extra_names());
+        let mut borrow: Vec<&str> = vec![rules::BORROW_TOKEN];
+        borrow.extend(rules::extra_borrow_names());
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
-            .build(rules::FLOW_TOKENS)
+            .build(&tokens)
             .expect("flow tokens are valid patterns");
-        let borrow_pattern = rules::FLOW_TOKENS
+        let borrow_patterns = tokens
             .iter()
-            .position(|t| *t == rules::BORROW_TOKEN)
-            .expect("the borrow token is a flow token");
-        Prefilter { ac, borrow_pattern }
+            .enumerate()
+            .filter(|(_, t)| borrow.contains(t))
+            .map(|(i, _)| i)
+            .collect();
+        let borrow_ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&borrow)
+            .expect("borrow names are valid patterns");
+        Prefilter {
+            ac,
+            borrow_patterns,
+            borrow_ac,
+        }
     }
 
     /// `None` if the file can take no part in an mm's flow.
@@ -38,13 +56,11 @@ impl Prefilter {
         let mut iter = self.ac.find_iter(bytes);
         let first = iter.next()?;
         let mut hit = Hit {
-            borrow: first.pattern().as_usize() == self.borrow_pattern,
+            borrow: self.borrow_patterns.contains(&first.pattern().as_usize()),
         };
         if !hit.borrow {
-            // The file matters; only look further for the borrow token.
-            hit.borrow =
-                memchr::memmem::find(&bytes[first.end()..], rules::BORROW_TOKEN.as_bytes())
-                    .is_some();
+            // The file matters; only look further for a borrow.
+            hit.borrow = self.borrow_ac.is_match(&bytes[first.end()..]);
         }
         Some(hit)
     }

@@ -50,7 +50,8 @@ impl RefKind {
 }
 
 /// What an API does to, or needs from, an mm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Starts a borrow window on its argument (`kthread_use_mm`).
     BorrowStart,
@@ -239,15 +240,103 @@ pub const NO_REFERENCE_PHRASES: &[&str] = &[
     "only as a cookie",
 ];
 
+/// Rules added at run time (`--rules FILE`), once, before any audit.
+static EXTRA: std::sync::OnceLock<Vec<ApiRule>> = std::sync::OnceLock::new();
+
+/// Every rule: the built-in table, then the added ones.
+pub fn all() -> impl Iterator<Item = &'static ApiRule> {
+    RULES.iter().chain(EXTRA.get().into_iter().flatten())
+}
+
 /// Looks up a rule by the called name and the number of arguments; a call
 /// with the wrong argument count is not the API.
 pub fn lookup(name: &str, argc: usize) -> Option<&'static ApiRule> {
-    RULES.iter().find(|r| r.name == name && r.arity == argc)
+    all().find(|r| r.name == name && r.arity == argc)
 }
 
 /// Looks up a rule by name only (for macro bodies and prefilters).
 pub fn by_name(name: &str) -> Option<&'static ApiRule> {
-    RULES.iter().find(|r| r.name == name)
+    all().find(|r| r.name == name)
+}
+
+/// The names of the APIs that start a borrow and do not contain
+/// [`BORROW_TOKEN`] (added ones): the prefilter looks for them too.
+pub fn extra_borrow_names() -> Vec<&'static str> {
+    EXTRA
+        .get()
+        .into_iter()
+        .flatten()
+        .filter(|r| r.role == Role::BorrowStart && !r.name.contains(BORROW_TOKEN))
+        .map(|r| r.name)
+        .collect()
+}
+
+/// The names of every added API (the prefilter keeps files naming them).
+pub fn extra_names() -> Vec<&'static str> {
+    EXTRA.get().into_iter().flatten().map(|r| r.name).collect()
+}
+
+/// One `[[api]]` entry of a rules file: the same fields as [`ApiRule`].
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiEntry {
+    name: String,
+    role: Role,
+    arity: usize,
+    #[serde(default)]
+    mm_arg: usize,
+    pair: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    api: Vec<ApiEntry>,
+}
+
+/// Parses a rules file (TOML, `[[api]]` tables in the form of the built-in
+/// table) into rules.
+pub fn parse_rules(text: &str) -> Result<Vec<ApiRule>, String> {
+    let file: RulesFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let mut out = Vec::new();
+    for e in file.api {
+        if e.name.is_empty()
+            || !e
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(format!("`{}` is not a C identifier", e.name));
+        }
+        if e.arity > 0 && e.mm_arg >= e.arity {
+            return Err(format!(
+                "{}: mm_arg {} but arity {}",
+                e.name, e.mm_arg, e.arity
+            ));
+        }
+        if e.role == Role::BorrowStart && e.pair.is_none() {
+            return Err(format!(
+                "{}: a borrow_start needs the `pair` that ends it",
+                e.name
+            ));
+        }
+        out.push(ApiRule {
+            name: leak(e.name),
+            role: e.role,
+            arity: e.arity,
+            mm_arg: e.mm_arg,
+            pair: e.pair.map(leak),
+        });
+    }
+    Ok(out)
+}
+
+/// Adds rules for the rest of the process. Only the first call counts.
+pub fn install_extra(rules: Vec<ApiRule>) -> Result<(), String> {
+    EXTRA
+        .set(rules)
+        .map_err(|_| "extra rules were already installed".to_string())
 }
 
 /// The literal byte strings that a file must contain to hold a borrow site.
@@ -283,6 +372,20 @@ mod tests {
             assert_eq!(end.role, Role::BorrowEnd, "{}", r.name);
             assert!(r.name.contains(BORROW_TOKEN));
         }
+    }
+
+    #[test]
+    fn rules_files_are_checked() {
+        let ok = parse_rules(
+            "[[api]]\nname = \"my_use\"\nrole = \"borrow_start\"\narity = 1\npair = \"my_unuse\"\n",
+        )
+        .unwrap();
+        assert_eq!(ok[0].role, Role::BorrowStart);
+        assert!(parse_rules("[[api]]\nname = \"x\"\nrole = \"eats_mm\"\narity = 1\n").is_err());
+        assert!(
+            parse_rules("[[api]]\nname = \"x\"\nrole = \"borrow_start\"\narity = 1\n").is_err()
+        );
+        assert!(parse_rules("[[api]]\nname = \"a b\"\nrole = \"mmput\"\narity = 1\n").is_err());
     }
 
     #[test]

@@ -179,3 +179,43 @@ fn kbuild_checker_mode_prints_the_files_findings_and_exits_0() {
     assert_eq!(stdout(&o), expected);
     assert!(stdout(&whole).contains("other.c:"));
 }
+
+#[test]
+fn a_rules_file_adds_apis() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("drv.c"),
+        "struct d { struct mm_struct *mm; };\n\
+         void d_open(struct d *p)\n{\n\tp->mm = acquire_space(current);\n}\n\
+         void d_run(struct d *p)\n{\n\tenter_space(p->mm);\n\tleave_space(p->mm);\n}\n",
+    )
+    .unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let rules = store.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "# A driver's own wrappers around kthread_use_mm().\n\
+         [[api]]\nname = \"enter_space\"\nrole = \"borrow_start\"\narity = 1\npair = \"leave_space\"\n\n\
+         [[api]]\nname = \"leave_space\"\nrole = \"borrow_end\"\narity = 1\n\n\
+         [[api]]\nname = \"acquire_space\"\nrole = \"returns_mm_users\"\narity = 1\n",
+    )
+    .unwrap();
+    let root = dir.path().to_str().unwrap();
+    let without = mmaudit(&[root, "--format", "json"]);
+    assert_eq!(without.status.code(), Some(0));
+    assert!(stdout(&without).contains("\"sites\": []"));
+    let with = mmaudit(&[root, "--format", "json", "--rules", rules.to_str().unwrap()]);
+    let out = stdout(&with);
+    assert_eq!(with.status.code(), Some(0), "{out}");
+    assert!(out.contains("\"api\": \"enter_space\""), "{out}");
+    assert!(out.contains("\"verdict\": \"ok\""), "{out}");
+
+    std::fs::write(
+        &rules,
+        "[[api]]\nname = \"x\"\nrole = \"eats_mm\"\narity = 1\n",
+    )
+    .unwrap();
+    let bad = mmaudit(&[root, "--rules", rules.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("rules.toml"));
+}

@@ -40,9 +40,8 @@ impl<'a> Examiner<'a> {
     /// An examiner over the index.
     pub fn new(ix: &'a Index, tracer: &'a Tracer<'a>) -> Examiner<'a> {
         let mut registrations = Vec::new();
-        for r in rules::RULES
-            .iter()
-            .filter(|r| matches!(r.role, Role::RegistersNotifier | Role::GetsNotifier))
+        for r in
+            rules::all().filter(|r| matches!(r.role, Role::RegistersNotifier | Role::GetsNotifier))
         {
             registrations.extend(ix.calls_of(r.name).iter().copied().filter(|c| {
                 matches!(&ix.event(*c).kind, EventKind::Call { args, .. } if args.len() == r.arity)
@@ -268,9 +267,8 @@ impl<'a> Examiner<'a> {
         if c.fields.is_empty() {
             return out;
         }
-        for r in rules::RULES
-            .iter()
-            .filter(|r| matches!(r.role, Role::RegistersNotifier | Role::GetsNotifier))
+        for r in
+            rules::all().filter(|r| matches!(r.role, Role::RegistersNotifier | Role::GetsNotifier))
         {
             self.tracer.demand(Demand::Ident(r.name.to_string()));
         }

@@ -828,9 +828,7 @@ impl<'a> Tracer<'a> {
     /// Where the field is released (`mmput`/`mmdrop` of it), if anywhere.
     fn teardown(&self, key: &FieldKey, storer: BodyRef) -> Option<Step> {
         let mut found: Option<(Loc, String)> = None;
-        for r in rules::RULES
-            .iter()
-            .filter(|r| matches!(r.role, Role::DropsMmUsers | Role::DropsMmCount))
+        for r in rules::all().filter(|r| matches!(r.role, Role::DropsMmUsers | Role::DropsMmCount))
         {
             for &er in self.ix.calls_of(r.name) {
                 let ev = self.ix.event(er);
