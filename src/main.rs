@@ -31,7 +31,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS,
             ),
             None => {
-                eprintln!("mmaudit: no rule named {rule:?} (try MM001 ... MM004)");
+                eprintln!("mmaudit: no rule named {rule:?} (try MM001 ... MM006)");
                 ExitCode::from(2)
             }
         };
