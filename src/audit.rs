@@ -148,7 +148,11 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         // what is still wanted (a caller passing NULL or a field with
         // another name mentions no mm token at all).
         if to_parse.is_empty() && more_rounds && stats.sweeps < MAX_SWEEPS {
-            let pending: BTreeSet<Demand> = asked.difference(&swept).cloned().collect();
+            let pending: BTreeSet<Demand> = asked
+                .difference(&swept)
+                .filter(|d| can_be_in_dropped_file(d))
+                .cloned()
+                .collect();
             if !pending.is_empty() {
                 stats.sweeps += 1;
                 report(Progress::Sweeping {
@@ -179,6 +183,17 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             });
         }
     }
+}
+
+/// False if every text that satisfies the demand holds a flow token: the
+/// prefilter kept all such files, so no dropped file can.
+fn can_be_in_dropped_file(d: &Demand) -> bool {
+    let forms = match d {
+        Demand::Ident(s) | Demand::StructDef(s) => vec![s.clone()],
+        Demand::FieldCall(s) | Demand::FieldStore(s) => vec![format!("->{s}"), format!(".{s}")],
+    };
+    let flow = crate::rules::FLOW_TOKENS;
+    !forms.iter().all(|f| flow.iter().any(|t| f.contains(t)))
 }
 
 /// How many times the dropped files may be searched again.
@@ -309,6 +324,17 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn demands_that_hold_a_flow_token_are_not_swept() {
+        assert!(!can_be_in_dropped_file(&Demand::FieldStore("mm".into())));
+        assert!(!can_be_in_dropped_file(&Demand::FieldCall("mmap".into())));
+        assert!(!can_be_in_dropped_file(&Demand::Ident(
+            "mm_struct_of".into()
+        )));
+        assert!(can_be_in_dropped_file(&Demand::FieldCall("load".into())));
+        assert!(can_be_in_dropped_file(&Demand::Ident("kq_init".into())));
+    }
 
     #[test]
     fn demands_match_their_syntax() {
