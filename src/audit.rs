@@ -89,8 +89,17 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         bytes_scanned: walked.bytes_scanned,
         files_prefiltered: walked.candidates.len() as u64,
         skipped: walked.skipped,
+        warnings: walked.warnings,
         ..Stats::default()
     };
+    if stats.files_walked == 0 {
+        let why = if stats.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} could not be read)", stats.skipped.len())
+        };
+        bail!("no .c or .h files under {}{why}", root.display());
+    }
     let mut to_parse: Vec<usize> = walked
         .candidates
         .iter()
@@ -110,22 +119,23 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             round: stats.rounds,
             files: to_parse.len(),
         });
-        let parsed: Vec<(usize, Option<FileFacts>)> = pool.install(|| {
+        let parsed: Vec<(usize, Result<FileFacts, String>)> = pool.install(|| {
             to_parse
                 .par_iter()
-                .map(|&i| (i, file_facts(&files[i])))
+                .map(|&i| (i, isolated_file_facts(&files[i])))
                 .collect()
         });
         for (i, f) in parsed {
             stats.files_parsed += 1;
             stats.bytes_parsed += files[i].text.len() as u64;
-            if f.is_none() {
+            let f = f.unwrap_or_else(|reason| {
                 stats.skipped.push(walk::Skipped {
                     file: files[i].path.clone(),
-                    reason: "the parser gave up".into(),
+                    reason,
                 });
-            }
-            facts[i] = Some(f.unwrap_or_default());
+                FileFacts::default()
+            });
+            facts[i] = Some(f);
         }
         let ix = Index::new(files, facts);
         let (sites, demands) = analysis::analyze(&ix);
@@ -277,6 +287,25 @@ impl<'d> DemandMatcher<'d> {
                 .iter()
                 .any(|d| meets(t, m.start(), m.end(), d))
         })
+    }
+}
+
+/// [`file_facts`], with a panic caught and turned into a reason: one odd
+/// file must not stop the audit of the tree.
+fn isolated_file_facts(file: &SourceFile) -> Result<FileFacts, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| file_facts(file))) {
+        Ok(Some(f)) => Ok(f),
+        Ok(None) => Err("the parser gave up".into()),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(format!(
+                "internal error while reading it (please report): {msg}"
+            ))
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod baseline;
 pub mod cli;
 pub mod facts;
+pub mod fuzzing;
 pub mod index;
 pub mod kbuild;
 pub mod parse;

@@ -55,6 +55,8 @@ pub enum Pairing {
     /// Never unused on purpose: the thread keeps a fresh `mm_users`
     /// reference for the rest of its life and drops it when it exits.
     Adopted,
+    /// Not known: the borrow was not analyzed.
+    Unknown,
 }
 
 impl Pairing {
@@ -65,6 +67,7 @@ impl Pairing {
             Pairing::Unpaired { .. } => "unpaired",
             Pairing::Mismatched { .. } => "mismatched",
             Pairing::Adopted => "adopted",
+            Pairing::Unknown => "unknown",
         }
     }
 }
@@ -394,6 +397,8 @@ pub struct Stats {
     pub elapsed_ms: u64,
     /// Files that could not be audited.
     pub skipped: Vec<Skipped>,
+    /// Files audited with a caveat (not UTF-8).
+    pub warnings: Vec<Skipped>,
 }
 
 /// A whole audit.

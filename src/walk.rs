@@ -49,6 +49,8 @@ pub struct WalkOutput {
     pub dropped: Vec<Dropped>,
     /// Files that could not be read.
     pub skipped: Vec<Skipped>,
+    /// Files read, but not as they are (not UTF-8).
+    pub warnings: Vec<Skipped>,
     /// `.c`/`.h` files seen.
     pub files_walked: u64,
     /// Bytes scanned by the prefilter.
@@ -95,6 +97,7 @@ pub fn walk(root: &Path, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Wal
     let kept = Mutex::new(Vec::new());
     let dropped = Mutex::new(Vec::new());
     let skipped = Mutex::new(Vec::new());
+    let warnings = Mutex::new(Vec::new());
     let walked = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     let rel = |p: &Path| {
@@ -123,7 +126,22 @@ pub fn walk(root: &Path, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Wal
                     }
                 };
                 let path = entry.path();
-                if !entry.file_type().is_some_and(|t| t.is_file()) || !is_c_source(path) {
+                if !is_c_source(path) {
+                    return WalkState::Continue;
+                }
+                let kind = entry.file_type();
+                if !kind.is_some_and(|t| t.is_file()) {
+                    // A directory named `x.c` is walked into; anything else
+                    // with a C name is said, not read (a FIFO would block).
+                    let reason = match kind {
+                        Some(t) if t.is_dir() => return WalkState::Continue,
+                        Some(t) if t.is_symlink() => "symbolic link, not followed",
+                        _ => "not a regular file (device, FIFO or socket)",
+                    };
+                    skipped.lock().unwrap().push(Skipped {
+                        file: rel(path),
+                        reason: reason.into(),
+                    });
                     return WalkState::Continue;
                 }
                 let n = walked.fetch_add(1, Ordering::Relaxed) + 1;
@@ -149,7 +167,20 @@ pub fn walk(root: &Path, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Wal
                     }
                 };
                 bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                if memchr::memchr(0, &data).is_some() {
+                    skipped.lock().unwrap().push(Skipped {
+                        file: rel(path),
+                        reason: "binary (holds NUL bytes), not C source".into(),
+                    });
+                    return WalkState::Continue;
+                }
                 if let Some(hit) = prefilter.check(&data) {
+                    if std::str::from_utf8(&data).is_err() {
+                        warnings.lock().unwrap().push(Skipped {
+                            file: rel(path),
+                            reason: "not UTF-8: invalid bytes read as `?`".into(),
+                        });
+                    }
                     let file = SourceFile::new(rel(path), path.to_path_buf(), decode(data));
                     kept.lock().unwrap().push(Candidate { file, hit });
                 } else {
@@ -167,7 +198,10 @@ pub fn walk(root: &Path, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Wal
     dropped.sort_by(|a, b| a.path.cmp(&b.path));
     let mut skipped = skipped.into_inner().unwrap();
     skipped.sort();
+    let mut warnings = warnings.into_inner().unwrap();
+    warnings.sort();
     WalkOutput {
+        warnings,
         candidates,
         dropped,
         skipped,

@@ -43,16 +43,26 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
             else {
                 continue;
             };
-            match body.kind {
-                BodyKind::Function { .. } => sites.push(direct_site(
-                    ix, &examiner, &tracer, r, ev.span.0, rule, &args[0],
-                )),
-                BodyKind::Macro => sites.extend(macro_sites(
-                    ix, &examiner, &tracer, r, ev.span.0, rule, &args[0],
-                )),
+            // A bug hit by one site must not take the others down with it.
+            let judged =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match body.kind {
+                    BodyKind::Function { .. } => {
+                        vec![direct_site(
+                            ix, &examiner, &tracer, r, ev.span.0, rule, &args[0],
+                        )]
+                    }
+                    BodyKind::Macro => {
+                        macro_sites(ix, &examiner, &tracer, r, ev.span.0, rule, &args[0])
+                    }
+                }));
+            match judged {
+                Ok(s) => sites.extend(s),
+                Err(_) => sites.push(internal_error_site(ix, r, ev.span.0, rule, &args[0])),
             }
         }
     }
+    let unread = unread_sites(ix, &sites);
+    sites.extend(unread);
     sites.sort_by(|a, b| {
         let ka = (&ix.file(a.loc.file).path, a.loc.offset, a.macro_loc);
         let kb = (&ix.file(b.loc.file).path, b.loc.offset, b.macro_loc);
@@ -60,6 +70,131 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
     });
     drop(examiner);
     (sites, tracer.into_demands())
+}
+
+/// The site of a borrow whose analysis panicked: unresolved, with the
+/// reason, so that it is not lost.
+fn internal_error_site(
+    ix: &Index,
+    r: BodyRef,
+    offset: usize,
+    rule: &'static ApiRule,
+    mm: &Expr,
+) -> Site {
+    let loc = Loc {
+        file: r.file,
+        offset,
+    };
+    Site {
+        loc,
+        function: Some(ix.body(r).name.clone()),
+        macro_name: None,
+        macro_loc: None,
+        api: rule.name,
+        mm: mm.text(),
+        verdict: Verdict::Unresolved,
+        reference: RefKind::Unknown,
+        chains: vec![Chain {
+            reference: RefKind::Unknown,
+            steps: vec![Step {
+                loc,
+                note: "mmaudit hit an internal error on this site (please report it)".into(),
+            }],
+            ..Default::default()
+        }],
+        pairing: Pairing::Unknown,
+        fix: None,
+        findings: vec![Rule::UnresolvedOrigin],
+        guarantees: vec![],
+        comments: vec![],
+        contradiction: None,
+    }
+}
+
+/// Borrow calls that sit in code the extractor could not read (parser
+/// ERROR regions, nesting past the depth limit): found by text, reported as
+/// unresolved with the reason, so that nothing is dropped silently.
+fn unread_sites(ix: &Index, found: &[Site]) -> Vec<Site> {
+    let names: Vec<&'static rules::ApiRule> = rules::all()
+        .filter(|r| r.role == Role::BorrowStart)
+        .collect();
+    let mut out = Vec::new();
+    for (fid, facts) in ix.facts.iter().enumerate() {
+        let Some(facts) = facts else { continue };
+        if facts.unread.is_empty() {
+            continue;
+        }
+        let file = ix.file(fid as crate::source::FileId);
+        let text = file.text.as_bytes();
+        let line_of = |o: usize| file.lines.line_col(o).0;
+        let known: std::collections::HashSet<u32> = found
+            .iter()
+            .flat_map(|s| [Some(s.loc), s.macro_loc])
+            .flatten()
+            .filter(|l| l.file as usize == fid)
+            .map(|l| line_of(l.offset))
+            .collect();
+        let mut lines_done = std::collections::HashSet::new();
+        for &(start, end) in &facts.unread {
+            for rule in &names {
+                let pat = rule.name.as_bytes();
+                let mut from = start;
+                while let Some(p) = memchr::memmem::find(&text[from..end.min(text.len())], pat) {
+                    let at = from + p;
+                    from = at + pat.len();
+                    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+                    let bounded = (at == 0 || !ident(text[at - 1]))
+                        && text.get(from).is_none_or(|&b| !ident(b));
+                    let call = text[from..]
+                        .iter()
+                        .find(|b| !b.is_ascii_whitespace())
+                        .is_some_and(|&b| b == b'(');
+                    let in_comment = facts.comments.iter().any(|c| c.0 <= at && at < c.1);
+                    let line = line_of(at);
+                    if !bounded || !call || in_comment || known.contains(&line) {
+                        continue;
+                    }
+                    if !lines_done.insert(line) {
+                        continue;
+                    }
+                    let loc = Loc {
+                        file: fid as crate::source::FileId,
+                        offset: at,
+                    };
+                    let function = ix.body_at(loc.file, at).map(|b| ix.body(b).name.clone());
+                    out.push(Site {
+                        loc,
+                        function,
+                        macro_name: None,
+                        macro_loc: None,
+                        api: rule.name,
+                        mm: "?".into(),
+                        verdict: Verdict::Unresolved,
+                        reference: RefKind::Unknown,
+                        chains: vec![Chain {
+                            reference: RefKind::Unknown,
+                            steps: vec![Step {
+                                loc,
+                                note: format!(
+                                    "`{}` is in code mmaudit could not read (a syntax error, an unknown \
+                                     macro, or nesting deeper than it follows): not analyzed",
+                                    rule.name
+                                ),
+                            }],
+                            ..Default::default()
+                        }],
+                        pairing: Pairing::Unknown,
+                        fix: None,
+                        findings: vec![Rule::UnresolvedOrigin],
+                        guarantees: vec![],
+                        comments: vec![],
+                        contradiction: None,
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 fn direct_site(

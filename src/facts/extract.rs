@@ -33,6 +33,9 @@ pub fn extract(text: &str, parsed: &str, tree: &tree_sitter::Tree) -> FileFacts 
     facts
 }
 
+/// At most this many unread regions are recorded per file.
+const MAX_UNREAD: usize = 4096;
+
 struct Cx<'a> {
     /// The bytes the tree was parsed from.
     src: &'a [u8],
@@ -71,10 +74,12 @@ impl<'a> Cx<'a> {
     /// initializers wherever they are (inside `#ifdef`, ERROR nodes ...).
     fn visit_top(&mut self, n: Node, depth: usize) {
         if depth > MAX_DEPTH {
+            self.unread(n);
             return;
         }
         if n.is_error() {
             self.facts.error_nodes += 1;
+            self.unread(n);
         }
         match n.kind() {
             "function_definition" => return self.function(n),
@@ -302,13 +307,30 @@ impl<'a> Cx<'a> {
         });
     }
 
+    /// Records a region whose facts were not extracted.
+    fn unread(&mut self, n: Node) {
+        let span = self.span(n);
+        // Nested regions add nothing; the list stays small.
+        if self.facts.unread.len() < MAX_UNREAD
+            && !self
+                .facts
+                .unread
+                .iter()
+                .any(|u| u.0 <= span.0 && span.1 <= u.1)
+        {
+            self.facts.unread.push(span);
+        }
+    }
+
     /// Walks statements and expressions inside a body.
     fn walk_stmt(&mut self, n: Node, b: &mut Body, depth: usize) {
         if depth > MAX_DEPTH {
+            self.unread(n);
             return;
         }
         if n.is_error() {
             self.facts.error_nodes += 1;
+            self.unread(n);
         }
         match n.kind() {
             "declaration" => self.declaration(n, b, depth),

@@ -37,6 +37,10 @@ pub struct FileFacts {
     pub error_nodes: usize,
     /// Every comment: its span in the file.
     pub comments: Vec<Span>,
+    /// Regions not turned into facts: ERROR nodes of the parser, and
+    /// subtrees nested deeper than the extractor follows. A borrow found
+    /// there by text is reported as unresolved, never dropped.
+    pub unread: Vec<Span>,
 }
 
 /// Whether a body is a C function or a macro.

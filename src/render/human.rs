@@ -98,6 +98,14 @@ pub fn summary(report: &Report, color: bool) -> String {
             s.baselined
         );
     }
+    if !s.warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} {} files are not UTF-8; their invalid bytes were read as `?`",
+            st.bold("note:"),
+            s.warnings.len()
+        );
+    }
     if !s.skipped.is_empty() {
         let _ = writeln!(
             out,
@@ -330,10 +338,38 @@ fn render_steps(report: &Report, steps: &[crate::report::Step], st: &Style, out:
     }
 }
 
+/// Longest source line shown as is; longer ones are cut around the column.
+const MAX_LINE_CHARS: usize = 200;
+
+/// The line's text for display (tabs widened) and the display column of
+/// byte column `col`, cut to a window around it when the line is long.
+fn display_line(text: &str, col: usize) -> (String, usize) {
+    let mut byte = col.saturating_sub(1).min(text.len());
+    while !text.is_char_boundary(byte) {
+        byte -= 1;
+    }
+    let widen = |s: &str| s.replace('\t', "    ");
+    let (before, after) = text.split_at(byte);
+    let (before, after) = (widen(before), widen(after));
+    let (nb, na) = (before.chars().count(), after.chars().count());
+    if nb + na <= MAX_LINE_CHARS {
+        return (format!("{before}{after}"), nb);
+    }
+    let keep_before = nb.min(MAX_LINE_CHARS / 3);
+    let head: String = before.chars().skip(nb - keep_before).collect();
+    let tail: String = after.chars().take(MAX_LINE_CHARS - keep_before).collect();
+    let lead = if keep_before < nb { "..." } else { "" };
+    let trail = if tail.chars().count() < na { "..." } else { "" };
+    (
+        format!("{lead}{head}{tail}{trail}"),
+        lead.len() + keep_before,
+    )
+}
+
 fn source_line(report: &Report, loc: Loc) -> String {
     let f = &report.files[loc.file as usize];
-    let (line, _) = f.lines.line_col(loc.offset);
-    f.line_text(line).replace('\t', "    ")
+    let (line, col) = f.lines.line_col(loc.offset);
+    display_line(f.line_text(line), col as usize).0
 }
 
 fn snippet(report: &Report, loc: Loc, label: &str, st: &Style, out: &mut String) {
@@ -342,17 +378,15 @@ fn snippet(report: &Report, loc: Loc, label: &str, st: &Style, out: &mut String)
     let text = f.line_text(line);
     let width = line.to_string().len();
     let pad = " ".repeat(width);
-    // Columns count bytes; tabs are widened for display.
-    let prefix = &text[..(col as usize - 1).min(text.len())];
-    let indent: usize = prefix.chars().map(|c| if c == '\t' { 4 } else { 1 }).sum();
-    let callee_len = text[prefix.len()..].find('(').unwrap_or(1).max(1);
+    let (shown, indent) = display_line(text, col as usize);
+    let rest: String = shown.chars().skip(indent).collect();
+    let callee_len = rest.find('(').unwrap_or(1).max(1);
     let _ = writeln!(out, "{pad} {}", st.blue("|"));
     let _ = writeln!(
         out,
-        "{} {} {}",
+        "{} {} {shown}",
         st.blue(&line.to_string()),
-        st.blue("|"),
-        text.replace('\t', "    ")
+        st.blue("|")
     );
     let _ = writeln!(
         out,
@@ -361,4 +395,27 @@ fn snippet(report: &Report, loc: Loc, label: &str, st: &Style, out: &mut String)
         " ".repeat(indent),
         st.paint("1;33", &"^".repeat(callee_len))
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_cut_around_the_column() {
+        let line = format!("{}kthread_use_mm(mm);{}", "{".repeat(600), "}".repeat(600));
+        let (shown, at) = display_line(&line, 601);
+        assert!(shown.chars().count() <= MAX_LINE_CHARS + 6);
+        assert!(
+            shown
+                .chars()
+                .skip(at)
+                .collect::<String>()
+                .starts_with("kthread_use_mm(")
+        );
+        let (short, at) = display_line("\tx = f(é);", 2);
+        assert_eq!((short.as_str(), at), ("    x = f(é);", 4));
+        // A column inside a multi-byte character does not panic.
+        let _ = display_line("aé", 3);
+    }
 }

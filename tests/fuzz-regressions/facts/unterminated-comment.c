@@ -1,0 +1,1 @@
+void f(struct mm_struct *mm) { kthread_use_mm(mm); /* never closed
