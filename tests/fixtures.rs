@@ -474,3 +474,28 @@ fn a_field_comment_that_denies_a_reference_is_contradicted() {
     );
     insta::assert_snapshot!("contradicting_comment_gcc", render::gcc::render(&r));
 }
+
+#[test]
+fn path_explosion_is_capped_and_the_worst_path_still_decides() {
+    let r = check(
+        "diamond_callers",
+        &["a_0 - mm: wrong none paired [borrow-without-mm-users]"],
+    );
+    let chains = &r.sites[0].chains;
+    assert!(
+        chains.len() <= mmaudit::analysis::trace::MAX_CHAINS,
+        "{}",
+        chains.len()
+    );
+    // The path from start_bad() is kept: it is among the worst.
+    assert!(
+        chains
+            .iter()
+            .any(|c| c.via.as_ref().is_some_and(|v| v.function == "start_bad"))
+    );
+    assert!(
+        chains
+            .iter()
+            .any(|c| c.steps.iter().any(|s| s.note.contains("not listed")))
+    );
+}

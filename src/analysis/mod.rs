@@ -492,7 +492,7 @@ fn mark_null_not_borrowed(chains: &mut [Chain], guard: Option<(Loc, String)>) {
     }
 }
 
-fn severity(r: RefKind) -> u8 {
+pub(crate) fn severity(r: RefKind) -> u8 {
     match r {
         RefKind::None => 4,
         RefKind::MmCount => 3,

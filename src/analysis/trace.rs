@@ -24,6 +24,41 @@ pub const NULL_NOTE: &str = "`NULL`: no mm at all";
 
 /// How many hops (assignments, stores, calls) a chain may have.
 pub const MAX_DEPTH: u32 = 12;
+/// How many chains one parameter or field may hand back. Chains multiply
+/// along a path (two callers at each of ten levels make 1024), so each
+/// level keeps its worst ones; the verdict, decided by the worst, is exact.
+pub const MAX_CHAINS: usize = 64;
+
+/// Dedups `chains` and keeps the [`MAX_CHAINS`] worst; the rest are summed
+/// up in one chain with the reference of the worst of them.
+fn cap_chains(chains: Vec<Chain>, loc: Loc) -> Vec<Chain> {
+    let mut seen = HashSet::new();
+    let mut chains: Vec<Chain> = chains
+        .into_iter()
+        .filter(|c| seen.insert(c.clone()))
+        .collect();
+    if chains.len() <= MAX_CHAINS {
+        return chains;
+    }
+    chains.sort_by_key(|c| std::cmp::Reverse(super::severity(c.reference)));
+    let rest = chains.split_off(MAX_CHAINS - 1);
+    // Worst first: the first dropped chain is no better than any kept one.
+    let worst = rest[0].reference;
+    chains.push(Chain {
+        reference: worst,
+        steps: vec![Step {
+            loc,
+            note: format!(
+                "{} more paths, each holding `{}` or better, not listed",
+                rest.len(),
+                worst.as_str()
+            ),
+        }],
+        ..Default::default()
+    });
+    chains
+}
+
 /// How many callers or stores one step may fan out to.
 pub const MAX_FANOUT: usize = 64;
 
@@ -538,7 +573,7 @@ impl<'a> Tracer<'a> {
         for c in &mut out {
             c.steps.extend(excluded.iter().cloned());
         }
-        out
+        cap_chains(out, loc)
     }
 
     /// A flag field tested around a store: `(struct, field, value)` for
@@ -920,6 +955,7 @@ impl<'a> Tracer<'a> {
             ));
         }
         self.in_progress.borrow_mut().remove(&key);
+        let out = cap_chains(out, loc);
         if self.chains_cut.get() == cuts_before {
             self.param_memo.borrow_mut().insert(key, out.clone());
         }
