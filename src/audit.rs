@@ -107,8 +107,10 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         .filter(|(_, c)| c.hit.borrow)
         .map(|(i, _)| i)
         .collect();
-    let mut files: Vec<SourceFile> = walked.candidates.into_iter().map(|c| c.file).collect();
-    let mut facts: Vec<Option<FileFacts>> = (0..files.len()).map(|_| None).collect();
+    let files: Vec<SourceFile> = walked.candidates.into_iter().map(|c| c.file).collect();
+    let facts: Vec<Option<FileFacts>> = (0..files.len()).map(|_| None).collect();
+    // Built once and extended each round (files parsed, files swept in).
+    let mut ix = Index::new(files, facts);
     let mut dropped = walked.dropped;
     let mut asked: BTreeSet<Demand> = BTreeSet::new();
     let mut swept: BTreeSet<Demand> = BTreeSet::new();
@@ -122,22 +124,23 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         let parsed: Vec<(usize, Result<FileFacts, String>)> = pool.install(|| {
             to_parse
                 .par_iter()
-                .map(|&i| (i, isolated_file_facts(&files[i])))
+                .map(|&i| (i, isolated_file_facts(&ix.files[i])))
                 .collect()
         });
+        let mut batch = Vec::with_capacity(parsed.len());
         for (i, f) in parsed {
             stats.files_parsed += 1;
-            stats.bytes_parsed += files[i].text.len() as u64;
+            stats.bytes_parsed += ix.files[i].text.len() as u64;
             let f = f.unwrap_or_else(|reason| {
                 stats.skipped.push(walk::Skipped {
-                    file: files[i].path.clone(),
+                    file: ix.files[i].path.clone(),
                     reason,
                 });
                 FileFacts::default()
             });
-            facts[i] = Some(f);
+            batch.push((i, f));
         }
-        let ix = Index::new(files, facts);
+        ix.add_facts(batch);
         let (sites, demands) = analysis::analyze(&ix);
         let new: BTreeSet<Demand> = demands.difference(&asked).cloned().collect();
         asked.extend(new.iter().cloned());
@@ -153,7 +156,6 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                     .collect()
             })
         };
-        (files, facts) = (ix.files, ix.facts);
         // The kept files hold nothing more: look in the dropped ones for
         // what is still wanted (a caller passing NULL or a field with
         // another name mentions no mm token at all).
@@ -173,9 +175,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                 stats.skipped.extend(errors);
                 stats.files_swept += found.len() as u64;
                 for file in found {
-                    to_parse.push(files.len());
-                    files.push(file);
-                    facts.push(None);
+                    to_parse.push(ix.add_file(file) as usize);
                 }
             }
         }
@@ -189,7 +189,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                 root,
                 sites,
                 stats,
-                files,
+                files: ix.files,
             });
         }
     }

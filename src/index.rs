@@ -64,12 +64,24 @@ impl Index {
             arg_idents: HashMap::new(),
             structs: HashMap::new(),
         };
-        for (fid, facts) in ix.facts.iter().enumerate() {
-            let Some(facts) = facts else { continue };
-            let file = fid as FileId;
+        for fid in 0..ix.facts.len() {
+            ix.index_file(fid as FileId);
+        }
+        ix.sort();
+        ix
+    }
+
+    /// Adds the tables of one file's facts. Call [`Index::sort`] after a
+    /// batch, so that look-ups list entries in file order.
+    fn index_file(&mut self, file: FileId) {
+        // Taken out while the tables borrow `self`, then put back.
+        let Some(facts) = self.facts[file as usize].take() else {
+            return;
+        };
+        {
             for (bi, body) in facts.bodies.iter().enumerate() {
                 let at = BodyRef { file, body: bi };
-                ix.bodies_by_name
+                self.bodies_by_name
                     .entry(body.name.clone())
                     .or_default()
                     .push(at);
@@ -77,28 +89,28 @@ impl Index {
                     let er = EventRef { at, event: ei };
                     if let EventKind::Call { args, .. } = &ev.kind {
                         for a in args.iter().filter_map(Expr::as_ident) {
-                            ix.arg_idents.entry(a.to_string()).or_default().push(er);
+                            self.arg_idents.entry(a.to_string()).or_default().push(er);
                         }
                     }
                     match &ev.kind {
                         EventKind::Call {
                             callee: Expr::Ident(n),
                             ..
-                        } => ix.calls_by_name.entry(n.clone()).or_default().push(er),
+                        } => self.calls_by_name.entry(n.clone()).or_default().push(er),
                         EventKind::Call {
                             callee: Expr::Field { field, .. },
                             ..
-                        } => ix.calls_by_field.entry(field.clone()).or_default().push(er),
+                        } => self.calls_by_field.entry(field.clone()).or_default().push(er),
                         EventKind::Assign {
                             lhs: Expr::Field { field, .. },
                             rhs,
                         } => {
-                            ix.stores_by_field
+                            self.stores_by_field
                                 .entry(field.clone())
                                 .or_default()
                                 .push(StoreRef::Assign(er));
                             if let Expr::Ident(v) = rhs {
-                                ix.fn_values
+                                self.fn_values
                                     .entry(v.clone())
                                     .or_default()
                                     .push(StoreRef::Assign(er));
@@ -110,27 +122,60 @@ impl Index {
             }
             for (ii, init) in facts.field_inits.iter().enumerate() {
                 let s = StoreRef::Init(file, ii);
-                ix.stores_by_field
+                self.stores_by_field
                     .entry(init.field.clone())
                     .or_default()
                     .push(s);
                 if let Expr::Ident(v) = &init.value {
-                    ix.fn_values.entry(v.clone()).or_default().push(s);
+                    self.fn_values.entry(v.clone()).or_default().push(s);
                 }
             }
             for st in &facts.structs {
                 // The first definition with fields wins (forward declarations
                 // have none); the order of files is fixed, so this is stable.
-                let e = ix
+                // The first definition with fields in file order wins
+                // (forward declarations have none), whatever the order in
+                // which files were parsed.
+                let e = self
                     .structs
                     .entry(st.name.clone())
                     .or_insert_with(|| (file, st.clone()));
-                if e.1.fields.is_empty() {
+                let better = !st.fields.is_empty() && (e.1.fields.is_empty() || file < e.0);
+                if better {
                     *e = (file, st.clone());
                 }
             }
         }
-        ix
+        self.facts[file as usize] = Some(facts);
+    }
+
+    /// Puts every look-up list in file order, as if built in one go.
+    fn sort(&mut self) {
+        self.bodies_by_name.values_mut().for_each(|v| v.sort_unstable());
+        self.calls_by_name.values_mut().for_each(|v| v.sort_unstable());
+        self.calls_by_field.values_mut().for_each(|v| v.sort_unstable());
+        self.stores_by_field.values_mut().for_each(|v| v.sort_unstable());
+        self.fn_values.values_mut().for_each(|v| v.sort_unstable());
+        self.arg_idents.values_mut().for_each(|v| v.sort_unstable());
+    }
+
+    /// Adds the facts of files parsed in a later round.
+    pub fn add_facts(&mut self, parsed: Vec<(usize, FileFacts)>) {
+        let ids: Vec<FileId> = parsed.iter().map(|(i, _)| *i as FileId).collect();
+        for (i, f) in parsed {
+            self.facts[i] = Some(f);
+        }
+        for id in ids {
+            self.index_file(id);
+        }
+        self.sort();
+    }
+
+    /// Adds a file (not parsed yet); returns its id.
+    pub fn add_file(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        self.facts.push(None);
+        (self.files.len() - 1) as FileId
     }
 
     /// The body behind a reference.
