@@ -295,7 +295,10 @@ impl<'d> DemandMatcher<'d> {
 fn isolated_file_facts(file: &SourceFile) -> Result<FileFacts, String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| file_facts(file))) {
         Ok(Some(f)) => Ok(f),
-        Ok(None) => Err("the parser gave up".into()),
+        Ok(None) => Err(format!(
+            "the parser gave up (or ran past {} s)",
+            parse::PARSE_TIME_LIMIT.as_secs()
+        )),
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<&str>()

@@ -100,7 +100,11 @@ impl Index {
                         EventKind::Call {
                             callee: Expr::Field { field, .. },
                             ..
-                        } => self.calls_by_field.entry(field.clone()).or_default().push(er),
+                        } => self
+                            .calls_by_field
+                            .entry(field.clone())
+                            .or_default()
+                            .push(er),
                         EventKind::Assign {
                             lhs: Expr::Field { field, .. },
                             rhs,
@@ -151,10 +155,18 @@ impl Index {
 
     /// Puts every look-up list in file order, as if built in one go.
     fn sort(&mut self) {
-        self.bodies_by_name.values_mut().for_each(|v| v.sort_unstable());
-        self.calls_by_name.values_mut().for_each(|v| v.sort_unstable());
-        self.calls_by_field.values_mut().for_each(|v| v.sort_unstable());
-        self.stores_by_field.values_mut().for_each(|v| v.sort_unstable());
+        self.bodies_by_name
+            .values_mut()
+            .for_each(|v| v.sort_unstable());
+        self.calls_by_name
+            .values_mut()
+            .for_each(|v| v.sort_unstable());
+        self.calls_by_field
+            .values_mut()
+            .for_each(|v| v.sort_unstable());
+        self.stores_by_field
+            .values_mut()
+            .for_each(|v| v.sort_unstable());
         self.fn_values.values_mut().for_each(|v| v.sort_unstable());
         self.arg_idents.values_mut().for_each(|v| v.sort_unstable());
     }

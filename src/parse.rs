@@ -131,12 +131,23 @@ fn skip_parenthesised(bytes: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Parses C source. Returns `None` only if tree-sitter itself gives up
-/// (it is then reported as a skipped file, never a panic).
+/// How long one file may take to parse before the parser is stopped (the
+/// file is then reported as skipped): no input may hang an audit.
+pub const PARSE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Parses C source. Returns `None` if tree-sitter gives up or runs past
+/// [`PARSE_TIME_LIMIT`] (a skipped file, never a panic or a hang).
 pub fn parse_c(text: &str) -> Option<Tree> {
     let mut parser = Parser::new();
     parser.set_language(&tree_sitter_c::LANGUAGE.into()).ok()?;
-    parser.parse(text, None)
+    let start = std::time::Instant::now();
+    let bytes = text.as_bytes();
+    let mut too_long = |_: &tree_sitter::ParseState| start.elapsed() > PARSE_TIME_LIMIT;
+    parser.parse_with_options(
+        &mut |offset, _| bytes.get(offset..).unwrap_or_default(),
+        None,
+        Some(tree_sitter::ParseOptions::new().progress_callback(&mut too_long)),
+    )
 }
 
 #[cfg(test)]

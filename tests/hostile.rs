@@ -256,3 +256,25 @@ fn inputs_the_fuzzers_kept_still_pass() {
     }
     assert!(n > 0, "no fuzz regression inputs found");
 }
+
+#[test]
+fn macros_that_multiply_expansions_stay_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut src = String::from("#define A0(m) kthread_use_mm(m); kthread_unuse_mm(m)\n");
+    for i in 1..8 {
+        src += &format!("#define A{i}(m) A{}(m); A{}(m)\n", i - 1, i - 1);
+    }
+    src += "void f(struct task_struct *t)\n{\n\tstruct mm_struct *mm = get_task_mm(t);\n";
+    src += &"\tA7(mm);\n".repeat(300);
+    src += "\tmmput(mm);\n}\n";
+    std::fs::write(dir.path().join("bomb.c"), src).unwrap();
+    let r = run(dir.path(), 2);
+    // 2^6 paths through the macros times 300 uses would be 19200 sites.
+    assert!(r.sites.len() < 4200, "{} sites", r.sites.len());
+    assert!(r.sites.iter().any(|s| {
+        s.chains[0]
+            .steps
+            .iter()
+            .any(|st| st.note.contains("expansions of"))
+    }));
+}

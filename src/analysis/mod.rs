@@ -323,6 +323,9 @@ fn macro_sites(
 
 /// How many macros may wrap a borrowing macro before the chain is cut.
 const MAX_MACRO_NESTING: u32 = 8;
+/// How many expansions of one borrowing macro are judged; macros that
+/// expand a macro twice, eight deep, would otherwise multiply sites.
+const MAX_EXPANSIONS: usize = 4096;
 
 /// One place where a borrowing macro ends up expanded in a function,
 /// possibly through other macros that expand it.
@@ -361,6 +364,21 @@ fn expansions(
     tracer.demand(Demand::Ident(mac.name.clone()));
     let before = out.len();
     for &call in ix.calls_of(&mac.name) {
+        if out.len() >= MAX_EXPANSIONS {
+            out.push(Expansion {
+                host: m,
+                offset: mac.name_offset,
+                mm: mm.clone(),
+                steps: vec![],
+                guard: None,
+                null_guard: None,
+                unexpanded: Some(format!(
+                    "more than {MAX_EXPANSIONS} expansions of `{}`, the rest not followed",
+                    mac.name
+                )),
+            });
+            break;
+        }
         let ev = ix.event(call);
         let host = ix.body(call.at);
         let crate::facts::EventKind::Call { args, .. } = &ev.kind else {

@@ -109,7 +109,7 @@ pub fn summary(report: &Report, color: bool) -> String {
     if !s.skipped.is_empty() {
         let _ = writeln!(
             out,
-            "{} {} files could not be audited (see --format json)",
+            "{} {} files were not audited (links, binaries, unreadable or unparsable files: see `stats.skipped` in --format json)",
             st.bold("note:"),
             s.skipped.len()
         );
