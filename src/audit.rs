@@ -11,6 +11,7 @@
 //! This ends when nothing new is wanted.
 
 use crate::analysis::{self, Demand};
+use crate::cache::Cache;
 use crate::facts::{self, FileFacts};
 use crate::index::Index;
 use crate::parse;
@@ -20,7 +21,7 @@ use crate::walk;
 use aho_corasick::{AhoCorasick, MatchKind};
 use anyhow::{Context, bail};
 use rayon::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -45,6 +46,8 @@ pub struct Options {
     pub jobs: usize,
     /// Where to report progress, if anywhere.
     pub progress: Option<ProgressFn>,
+    /// The incremental cache's directory (`None`: no cache).
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Options {
@@ -52,6 +55,7 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("jobs", &self.jobs)
             .field("progress", &self.progress.is_some())
+            .field("cache_dir", &self.cache_dir)
             .finish()
     }
 }
@@ -83,7 +87,12 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             f(p);
         }
     };
-    let walked = walk::walk(root, jobs, &|files| report(Progress::Walking { files }));
+    let cache = opts.cache_dir.as_deref().map(|d| Cache::open(d, root));
+    let walked = walk::walk(root, jobs, cache.as_ref(), &|files| {
+        report(Progress::Walking { files })
+    });
+    let classes = walked.classes;
+    let mut sweep_log: HashMap<String, Vec<String>> = HashMap::new();
     let mut stats = Stats {
         files_walked: walked.files_walked,
         bytes_scanned: walked.bytes_scanned,
@@ -124,7 +133,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         let parsed: Vec<(usize, Result<FileFacts, String>)> = pool.install(|| {
             to_parse
                 .par_iter()
-                .map(|&i| (i, isolated_file_facts(&ix.files[i])))
+                .map(|&i| (i, isolated_file_facts(&ix.files[i], cache.as_ref())))
                 .collect()
         });
         let mut batch = Vec::with_capacity(parsed.len());
@@ -171,7 +180,13 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                     files: dropped.len(),
                 });
                 swept.extend(pending.iter().cloned());
-                let (found, errors) = sweep(&mut dropped, &DemandMatcher::new(&pending), &pool);
+                let (found, errors) = sweep(
+                    &mut dropped,
+                    &pending,
+                    &pool,
+                    cache.as_ref(),
+                    &mut sweep_log,
+                );
                 stats.skipped.extend(errors);
                 stats.files_swept += found.len() as u64;
                 for file in found {
@@ -180,6 +195,9 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             }
         }
         if to_parse.is_empty() {
+            if let Some(c) = &cache {
+                c.save(classes, sweep_log);
+            }
             stats.sites = sites.len() as u64;
             stats.findings = sites.iter().filter(|s| !s.findings.is_empty()).count() as u64;
             stats.elapsed_ms = start.elapsed().as_millis() as u64;
@@ -211,38 +229,75 @@ const MAX_SWEEPS: u32 = 4;
 
 /// Reads the dropped files again and takes out those that can satisfy a
 /// demand. Returns them (sorted by path) and the files that could not be
-/// read this time.
+/// read this time; records in `log`, per demand, every dropped file that
+/// satisfies it (for the cache).
+///
+/// With a cache that knows every pending demand, only the files it lists
+/// and the files new or changed since are read.
 fn sweep(
     dropped: &mut Vec<walk::Dropped>,
-    matcher: &DemandMatcher,
+    pending: &BTreeSet<Demand>,
     pool: &rayon::ThreadPool,
+    cache: Option<&Cache>,
+    log: &mut HashMap<String, Vec<String>>,
 ) -> (Vec<SourceFile>, Vec<walk::Skipped>) {
-    let results: Vec<Result<Option<SourceFile>, walk::Skipped>> = pool.install(|| {
+    let matcher = DemandMatcher::new(pending);
+    let pending: Vec<&Demand> = pending.iter().collect();
+    // Per demand, the dropped files it matched last time.
+    let known: Option<Vec<HashSet<&str>>> = cache.and_then(|c| {
+        pending
+            .iter()
+            .map(|d| c.sweep(d).map(|v| v.iter().map(String::as_str).collect()))
+            .collect()
+    });
+    type Outcome = Result<(Vec<usize>, Option<SourceFile>), walk::Skipped>;
+    let results: Vec<Outcome> = pool.install(|| {
         dropped
             .par_iter()
-            .map(|d| match std::fs::read(&d.abs_path) {
-                Ok(data) if matcher.hit(&data) => Ok(Some(SourceFile::new(
-                    d.path.clone(),
-                    d.abs_path.clone(),
-                    walk::decode(data),
-                ))),
-                Ok(_) => Ok(None),
-                Err(err) => Err(walk::Skipped {
+            .map(|d| {
+                let listed: Option<Vec<usize>> = known.as_ref().filter(|_| !d.fresh).map(|k| {
+                    (0..pending.len())
+                        .filter(|&i| k[i].contains(d.path.as_str()))
+                        .collect()
+                });
+                if listed.as_ref().is_some_and(Vec::is_empty) {
+                    return Ok((vec![], None));
+                }
+                let data = std::fs::read(&d.abs_path).map_err(|err| walk::Skipped {
                     file: d.path.clone(),
                     reason: format!("unreadable on a second read: {err}"),
-                }),
+                })?;
+                let hits = match listed {
+                    Some(l) => l,
+                    None => matcher.hits(&data, &pending),
+                };
+                let file = (!hits.is_empty()).then(|| {
+                    SourceFile::new(d.path.clone(), d.abs_path.clone(), walk::decode(data))
+                });
+                Ok((hits, file))
             })
             .collect()
     });
     let mut found = Vec::new();
     let mut errors = Vec::new();
     let mut keep = Vec::with_capacity(dropped.len());
+    let mut per_demand: Vec<Vec<String>> = vec![Vec::new(); pending.len()];
     for (d, r) in dropped.drain(..).zip(results) {
         match r {
-            Ok(Some(f)) => found.push(f),
-            Ok(None) => keep.push(d),
+            Ok((hits, file)) => {
+                for i in hits {
+                    per_demand[i].push(d.path.clone());
+                }
+                match file {
+                    Some(f) => found.push(f),
+                    None => keep.push(d),
+                }
+            }
             Err(e) => errors.push(e),
         }
+    }
+    for (d, files) in pending.iter().zip(per_demand) {
+        log.insert(crate::cache::demand_key(d), files);
     }
     *dropped = keep;
     (found, errors)
@@ -288,13 +343,37 @@ impl<'d> DemandMatcher<'d> {
                 .any(|d| meets(t, m.start(), m.end(), d))
         })
     }
+
+    /// The indexes (in `order`) of every demand the text satisfies.
+    fn hits(&self, t: &[u8], order: &[&Demand]) -> Vec<usize> {
+        let Some(ac) = &self.ac else { return vec![] };
+        let mut out = BTreeSet::new();
+        for m in ac.find_iter(t) {
+            for d in &self.kinds[m.pattern().as_usize()] {
+                if meets(t, m.start(), m.end(), d)
+                    && let Some(i) = order.iter().position(|o| o == d)
+                {
+                    out.insert(i);
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
 }
 
 /// [`file_facts`], with a panic caught and turned into a reason: one odd
 /// file must not stop the audit of the tree.
-fn isolated_file_facts(file: &SourceFile) -> Result<FileFacts, String> {
+fn isolated_file_facts(file: &SourceFile, cache: Option<&Cache>) -> Result<FileFacts, String> {
+    if let Some(f) = cache.and_then(|c| c.facts(&file.text)) {
+        return Ok(f);
+    }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| file_facts(file))) {
-        Ok(Some(f)) => Ok(f),
+        Ok(Some(f)) => {
+            if let Some(c) = cache {
+                c.store_facts(&file.text, &f);
+            }
+            Ok(f)
+        }
         Ok(None) => Err(format!(
             "the parser gave up (or ran past {} s)",
             parse::PARSE_TIME_LIMIT.as_secs()

@@ -62,6 +62,13 @@ pub struct Args {
     /// With --baseline: record the current findings even if FILE exists.
     #[arg(long, requires = "baseline")]
     pub update_baseline: bool,
+    /// Where the incremental cache lives (default: $XDG_CACHE_HOME/mmaudit
+    /// or ~/.cache/mmaudit). Never inside the audited tree.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the incremental cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
     /// No progress bar, no summary line, no notes: only the report.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod baseline;
+pub mod cache;
 pub mod cli;
 pub mod facts;
 pub mod fuzzing;

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
     let bar = progress_bar(&args);
     let opts = Options {
         jobs: args.jobs,
+        cache_dir: cache_dir(&args, &root),
         progress: bar.clone().map(|b| {
             let f: ProgressFn = Arc::new(move |p| match p {
                 Progress::Walking { files } => b.set_message(format!("walking: {files} files")),
@@ -126,6 +127,7 @@ fn single_file(raw: &[std::ffi::OsString], file: &std::path::Path) -> ExitCode {
     }
     let opts = Options {
         jobs: args.jobs,
+        cache_dir: cache_dir(&args, &root),
         progress: None,
     };
     let mut report = match audit(&root, &opts) {
@@ -140,6 +142,32 @@ fn single_file(raw: &[std::ffi::OsString], file: &std::path::Path) -> ExitCode {
         ExitCode::SUCCESS
     };
     emit(&text, code)
+}
+
+/// The cache directory to use: none with --no-cache, or when it would be
+/// inside the audited tree (mmaudit never writes there).
+fn cache_dir(args: &Args, root: &std::path::Path) -> Option<std::path::PathBuf> {
+    if args.no_cache {
+        return None;
+    }
+    let dir = args
+        .cache_dir
+        .clone()
+        .or_else(mmaudit::cache::default_dir)?;
+    let abs = std::path::absolute(&dir).ok()?;
+    let root = std::fs::canonicalize(root).ok()?;
+    let inside =
+        abs.starts_with(&root) || std::fs::canonicalize(&abs).is_ok_and(|d| d.starts_with(&root));
+    if inside {
+        if !args.quiet {
+            eprintln!(
+                "mmaudit: note: not using the cache {}: it is inside the audited tree",
+                dir.display()
+            );
+        }
+        return None;
+    }
+    Some(dir)
 }
 
 /// Adds the APIs of `--rules FILE` to the rule table.

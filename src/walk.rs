@@ -2,9 +2,11 @@
 //! passed through the prefilter. Only files that can matter are kept in
 //! memory; the rest are dropped as soon as they are scanned.
 
+use crate::cache::{Cache, FileClass, FileMeta};
 use crate::prefilter::{Hit, Prefilter};
 use crate::source::SourceFile;
 use ignore::{WalkBuilder, WalkState};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +40,9 @@ pub struct Dropped {
     pub path: String,
     /// Path on disk.
     pub abs_path: std::path::PathBuf,
+    /// Read in this run (new or changed since the cache's run), so cached
+    /// sweep results say nothing about it.
+    pub fresh: bool,
 }
 
 /// What the walk produced.
@@ -51,6 +56,8 @@ pub struct WalkOutput {
     pub skipped: Vec<Skipped>,
     /// Files read, but not as they are (not UTF-8).
     pub warnings: Vec<Skipped>,
+    /// Every walked file's identity and prefilter verdict (for the cache).
+    pub classes: HashMap<String, (FileMeta, FileClass)>,
     /// `.c`/`.h` files seen.
     pub files_walked: u64,
     /// Bytes scanned by the prefilter.
@@ -92,12 +99,18 @@ const PROGRESS_EVERY: u64 = 2048;
 
 /// Walks `root` with `threads` threads and keeps what the prefilter passes.
 /// `progress` is told the number of files seen, now and then.
-pub fn walk(root: &Path, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> WalkOutput {
+pub fn walk(
+    root: &Path,
+    threads: usize,
+    cache: Option<&Cache>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> WalkOutput {
     let prefilter = Prefilter::new();
     let kept = Mutex::new(Vec::new());
     let dropped = Mutex::new(Vec::new());
     let skipped = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
+    let classes = Mutex::new(HashMap::new());
     let walked = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     let rel = |p: &Path| {
@@ -148,16 +161,8 @@ pub fn walk(root: &Path, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Wal
                 if n.is_multiple_of(PROGRESS_EVERY) {
                     progress(n);
                 }
-                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                if size > MAX_FILE_BYTES {
-                    skipped.lock().unwrap().push(Skipped {
-                        file: rel(path),
-                        reason: format!("larger than {} MiB", MAX_FILE_BYTES >> 20),
-                    });
-                    return WalkState::Continue;
-                }
-                let data = match std::fs::read(path) {
-                    Ok(d) => d,
+                let meta = match entry.metadata() {
+                    Ok(m) => FileMeta::of(&m),
                     Err(err) => {
                         skipped.lock().unwrap().push(Skipped {
                             file: rel(path),
@@ -166,10 +171,41 @@ pub fn walk(root: &Path, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Wal
                         return WalkState::Continue;
                     }
                 };
-                bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-                if memchr::memchr(0, &data).is_some() {
+                if meta.size > MAX_FILE_BYTES {
                     skipped.lock().unwrap().push(Skipped {
                         file: rel(path),
+                        reason: format!("larger than {} MiB", MAX_FILE_BYTES >> 20),
+                    });
+                    return WalkState::Continue;
+                }
+                bytes.fetch_add(meta.size, Ordering::Relaxed);
+                let name = rel(path);
+                // Unchanged since the cache's run and dropped then: not read.
+                if let Some(FileClass::Dropped) = cache.and_then(|c| c.class(&name, &meta)) {
+                    classes
+                        .lock()
+                        .unwrap()
+                        .insert(name.clone(), (meta, FileClass::Dropped));
+                    dropped.lock().unwrap().push(Dropped {
+                        path: name,
+                        abs_path: path.to_path_buf(),
+                        fresh: false,
+                    });
+                    return WalkState::Continue;
+                }
+                let data = match std::fs::read(path) {
+                    Ok(d) => d,
+                    Err(err) => {
+                        skipped.lock().unwrap().push(Skipped {
+                            file: name,
+                            reason: err.to_string(),
+                        });
+                        return WalkState::Continue;
+                    }
+                };
+                if memchr::memchr(0, &data).is_some() {
+                    skipped.lock().unwrap().push(Skipped {
+                        file: name,
                         reason: "binary (holds NUL bytes), not C source".into(),
                     });
                     return WalkState::Continue;
@@ -177,16 +213,25 @@ pub fn walk(root: &Path, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Wal
                 if let Some(hit) = prefilter.check(&data) {
                     if std::str::from_utf8(&data).is_err() {
                         warnings.lock().unwrap().push(Skipped {
-                            file: rel(path),
+                            file: name.clone(),
                             reason: "not UTF-8: invalid bytes read as `?`".into(),
                         });
                     }
-                    let file = SourceFile::new(rel(path), path.to_path_buf(), decode(data));
+                    classes.lock().unwrap().insert(
+                        name.clone(),
+                        (meta, FileClass::Candidate { borrow: hit.borrow }),
+                    );
+                    let file = SourceFile::new(name, path.to_path_buf(), decode(data));
                     kept.lock().unwrap().push(Candidate { file, hit });
                 } else {
+                    classes
+                        .lock()
+                        .unwrap()
+                        .insert(name.clone(), (meta, FileClass::Dropped));
                     dropped.lock().unwrap().push(Dropped {
-                        path: rel(path),
+                        path: name,
                         abs_path: path.to_path_buf(),
+                        fresh: true,
                     });
                 }
                 WalkState::Continue
@@ -202,6 +247,7 @@ pub fn walk(root: &Path, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Wal
     warnings.sort();
     WalkOutput {
         warnings,
+        classes: classes.into_inner().unwrap(),
         candidates,
         dropped,
         skipped,
@@ -241,7 +287,7 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join("b.c"), "int x;").unwrap();
         std::fs::write(dir.path().join("c.txt"), "kthread_use_mm").unwrap();
-        let out = walk(dir.path(), 2, &|_| {});
+        let out = walk(dir.path(), 2, None, &|_| {});
         assert_eq!(out.files_walked, 2);
         assert_eq!(out.candidates.len(), 1);
         assert_eq!(out.candidates[0].file.path, "a.c");

@@ -1,0 +1,193 @@
+//! The incremental cache: what a re-run can take from the last run instead
+//! of reading and parsing again. It lives outside the audited tree (the
+//! user's cache directory, or `--cache-dir`) and holds three things:
+//!
+//! - per tree, the prefilter's verdict on every file, keyed by its metadata
+//!   (size, modification time, inode): an unchanged dropped file is not
+//!   read again;
+//! - per tree, which dropped files each sweep demand matched: a re-run
+//!   re-reads only the dropped files that changed;
+//! - shared by all trees, each parsed file's facts, keyed by a hash of its
+//!   content (and of this mmaudit's version).
+//!
+//! Cached and uncached runs give the same report: every entry is either
+//! proven current (same metadata, same content hash) or not used.
+
+use crate::analysis::Demand;
+use crate::facts::FileFacts;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Changes whenever facts or cached tables change shape or meaning.
+const FORMAT: &str = concat!("mmaudit-cache-1-", env!("CARGO_PKG_VERSION"));
+
+/// What the cached data depends on: the format and the running program
+/// itself (a hash of its executable), so that any change to mmaudit's code,
+/// released or not, starts afresh instead of trusting stale facts.
+fn build_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let exe = std::env::current_exe()
+            .and_then(std::fs::read)
+            .map(|b| xxhash_rust::xxh3::xxh3_64(&b))
+            .unwrap_or_default();
+        format!("{FORMAT}-{exe:016x}")
+    })
+}
+
+/// A file's identity on disk, short of reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileMeta {
+    /// Length in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i128,
+    /// Inode number (a replaced file gets a new one).
+    pub ino: u64,
+}
+
+impl FileMeta {
+    /// The identity of a file from its metadata.
+    pub fn of(m: &std::fs::Metadata) -> FileMeta {
+        use std::os::unix::fs::MetadataExt;
+        FileMeta {
+            size: m.len(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ino: m.ino(),
+        }
+    }
+}
+
+/// What the prefilter said about a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileClass {
+    /// Kept (it mentions an mm); `borrow` if it names a borrow API.
+    Candidate { borrow: bool },
+    /// Dropped.
+    Dropped,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct TreeTables {
+    format: String,
+    /// Path -> identity and prefilter verdict.
+    walk: HashMap<String, (FileMeta, FileClass)>,
+    /// Demand (as text) -> the dropped files it matched, sorted.
+    sweeps: HashMap<String, Vec<String>>,
+}
+
+/// The cache for one audited tree.
+pub struct Cache {
+    tree_file: PathBuf,
+    facts_dir: PathBuf,
+    old: TreeTables,
+}
+
+/// A demand as a stable key.
+pub fn demand_key(d: &Demand) -> String {
+    format!("{d:?}")
+}
+
+impl Cache {
+    /// Opens (or starts) the cache for `root` under `dir`. A missing,
+    /// unreadable or outdated cache is an empty one.
+    pub fn open(dir: &Path, root: &Path) -> Cache {
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        let key = xxhash_rust::xxh3::xxh3_64(root.to_string_lossy().as_bytes());
+        let tree_file = dir.join("trees").join(format!("{key:016x}.bin"));
+        let old = std::fs::read(&tree_file)
+            .ok()
+            .and_then(|b| bincode::deserialize::<TreeTables>(&b).ok())
+            .filter(|t| t.format == build_key())
+            .unwrap_or_default();
+        Cache {
+            tree_file,
+            facts_dir: dir.join("facts"),
+            old,
+        }
+    }
+
+    /// The prefilter's verdict from the last run, if the file is unchanged.
+    pub fn class(&self, path: &str, meta: &FileMeta) -> Option<FileClass> {
+        self.old
+            .walk
+            .get(path)
+            .filter(|(m, _)| m == meta)
+            .map(|(_, c)| *c)
+    }
+
+    /// The dropped files the demand matched last time.
+    pub fn sweep(&self, d: &Demand) -> Option<&[String]> {
+        self.old.sweeps.get(&demand_key(d)).map(Vec::as_slice)
+    }
+
+    fn facts_path(&self, text: &str) -> PathBuf {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(build_key().as_bytes());
+        h.update(text.as_bytes());
+        self.facts_dir.join(format!("{:032x}.bin", h.digest128()))
+    }
+
+    /// The facts of a file with this content, if cached.
+    pub fn facts(&self, text: &str) -> Option<FileFacts> {
+        let bytes = std::fs::read(self.facts_path(text)).ok()?;
+        bincode::deserialize(&bytes).ok()
+    }
+
+    /// Stores the facts of a file with this content (best effort).
+    pub fn store_facts(&self, text: &str, facts: &FileFacts) {
+        let path = self.facts_path(text);
+        if path.exists() {
+            return;
+        }
+        if let Ok(bytes) = bincode::serialize(facts) {
+            let _ = write_atomically(&path, &bytes);
+        }
+    }
+
+    /// Saves this run's tables (best effort: a cache that cannot be written
+    /// only makes the next run slower).
+    pub fn save(
+        &self,
+        walk: HashMap<String, (FileMeta, FileClass)>,
+        mut sweeps: HashMap<String, Vec<String>>,
+    ) {
+        for (k, v) in &self.old.sweeps {
+            sweeps.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        let tables = TreeTables {
+            format: build_key().into(),
+            walk,
+            sweeps,
+        };
+        if tables.walk == self.old.walk && tables.sweeps == self.old.sweeps {
+            return;
+        }
+        if let Ok(bytes) = bincode::serialize(&tables) {
+            let _ = write_atomically(&self.tree_file, &bytes);
+        }
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    // Unique per process and per write: threads may store the same file.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/mmaudit`, else
+/// `$HOME/.cache/mmaudit`.
+pub fn default_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("mmaudit"))
+}

@@ -1,0 +1,69 @@
+//! The incremental cache changes how fast a run is, never what it says:
+//! cold, warm and uncached runs give byte-identical JSON (`elapsed_ms`
+//! aside), also after a file changes.
+
+use mmaudit::audit::{Options, audit};
+use mmaudit::render;
+use std::path::Path;
+use std::process::Command;
+
+fn json(root: &Path, cache: Option<&Path>) -> String {
+    let mut r = audit(
+        root,
+        &Options {
+            jobs: 2,
+            cache_dir: cache.map(Path::to_path_buf),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    r.stats.elapsed_ms = 0;
+    render::json::render(&r)
+}
+
+#[test]
+fn cached_runs_give_the_same_json_as_uncached_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("tree");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    assert!(
+        Command::new("cp")
+            .arg("-a")
+            .arg(&fixtures)
+            .arg(&root)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let cache = dir.path().join("cache");
+
+    let uncached = json(&root, None);
+    let cold = json(&root, Some(&cache));
+    assert!(
+        cache.join("facts").read_dir().unwrap().count() > 10,
+        "facts were cached"
+    );
+    let warm = json(&root, Some(&cache));
+    assert_eq!(uncached, cold);
+    assert_eq!(uncached, warm);
+
+    // A one-file change: the cache must not hide it. The NULL caller file
+    // of ops_header is one the prefilter drops (the sweep finds it).
+    let quiet = root.join("ops_header/quiet.c");
+    let text = std::fs::read_to_string(&quiet).unwrap();
+    std::fs::write(&quiet, text.replace("e->ops->load(e, NULL)", "0")).unwrap();
+    let changed_uncached = json(&root, None);
+    assert_ne!(changed_uncached, uncached);
+    assert_eq!(json(&root, Some(&cache)), changed_uncached);
+
+    // And a file that did not mention an mm now does.
+    let other = root.join("many_callers/extra.c");
+    std::fs::write(
+        &other,
+        "struct job;\nint extra_caller(struct job *j) { return copy_remote(NULL, 0); }\n",
+    )
+    .unwrap();
+    let added_uncached = json(&root, None);
+    assert_ne!(added_uncached, changed_uncached);
+    assert_eq!(json(&root, Some(&cache)), added_uncached);
+}
