@@ -15,8 +15,8 @@
 
 use crate::analysis::Demand;
 use crate::facts::FileFacts;
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Changes whenever facts or cached tables change shape or meaning.
@@ -150,9 +150,11 @@ impl Cache {
     /// only makes the next run slower).
     pub fn save(
         &self,
-        walk: HashMap<String, (FileMeta, FileClass)>,
-        mut sweeps: HashMap<String, Vec<String>>,
+        walk: std::collections::HashMap<String, (FileMeta, FileClass)>,
+        sweeps: std::collections::HashMap<String, Vec<String>>,
     ) {
+        let walk: HashMap<String, (FileMeta, FileClass)> = walk.into_iter().collect();
+        let mut sweeps: HashMap<String, Vec<String>> = sweeps.into_iter().collect();
         for (k, v) in &self.old.sweeps {
             sweeps.entry(k.clone()).or_insert_with(|| v.clone());
         }

@@ -210,7 +210,12 @@ pub fn walk(
                     });
                     return WalkState::Continue;
                 }
-                if let Some(hit) = prefilter.check(&data) {
+                // A kept file whose identity is unchanged keeps its verdict.
+                let cached_hit = match cache.and_then(|c| c.class(&name, &meta)) {
+                    Some(FileClass::Candidate { borrow }) => Some(Hit { borrow }),
+                    _ => None,
+                };
+                if let Some(hit) = cached_hit.or_else(|| prefilter.check(&data)) {
                     if std::str::from_utf8(&data).is_err() {
                         warnings.lock().unwrap().push(Skipped {
                             file: name.clone(),
