@@ -84,6 +84,21 @@ pub struct Cache {
     old: TreeTables,
 }
 
+/// What the per-tree tables depend on: the build, and the rule table (the
+/// prefilter's verdicts change with `--rules`). Facts do not use rules.
+fn tree_format() -> String {
+    let rules: Vec<String> = crate::rules::all()
+        .map(|r| {
+            format!(
+                "{}:{:?}:{}:{}:{:?}",
+                r.name, r.role, r.arity, r.mm_arg, r.pair
+            )
+        })
+        .collect();
+    let h = xxhash_rust::xxh3::xxh3_64(rules.join(";").as_bytes());
+    format!("{}-rules{h:016x}", build_key())
+}
+
 /// A demand as a stable key.
 pub fn demand_key(d: &Demand) -> String {
     format!("{d:?}")
@@ -96,10 +111,11 @@ impl Cache {
         let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         let key = xxhash_rust::xxh3::xxh3_64(root.to_string_lossy().as_bytes());
         let tree_file = dir.join("trees").join(format!("{key:016x}.bin"));
+        let format = tree_format();
         let old = std::fs::read(&tree_file)
             .ok()
             .and_then(|b| bincode::deserialize::<TreeTables>(&b).ok())
-            .filter(|t| t.format == build_key())
+            .filter(|t| t.format == format)
             .unwrap_or_default();
         Cache {
             tree_file,
@@ -159,7 +175,7 @@ impl Cache {
             sweeps.entry(k.clone()).or_insert_with(|| v.clone());
         }
         let tables = TreeTables {
-            format: build_key().into(),
+            format: tree_format(),
             walk,
             sweeps,
         };
