@@ -113,6 +113,18 @@ pub fn walk(
     let classes = Mutex::new(HashMap::new());
     let walked = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
+    // A file the prefilter drops (now, or in the cache's run).
+    let drop_file = |name: String, meta: FileMeta, path: &Path, fresh: bool| {
+        classes
+            .lock()
+            .unwrap()
+            .insert(name.clone(), (meta, FileClass::Dropped));
+        dropped.lock().unwrap().push(Dropped {
+            path: name,
+            abs_path: path.to_path_buf(),
+            fresh,
+        });
+    };
     let rel = |p: &Path| {
         p.strip_prefix(root)
             .unwrap_or(p)
@@ -182,15 +194,7 @@ pub fn walk(
                 let name = rel(path);
                 // Unchanged since the cache's run and dropped then: not read.
                 if let Some(FileClass::Dropped) = cache.and_then(|c| c.class(&name, &meta)) {
-                    classes
-                        .lock()
-                        .unwrap()
-                        .insert(name.clone(), (meta, FileClass::Dropped));
-                    dropped.lock().unwrap().push(Dropped {
-                        path: name,
-                        abs_path: path.to_path_buf(),
-                        fresh: false,
-                    });
+                    drop_file(name, meta, path, false);
                     return WalkState::Continue;
                 }
                 let data = match std::fs::read(path) {
@@ -229,15 +233,7 @@ pub fn walk(
                     let file = SourceFile::new(name, path.to_path_buf(), decode(data));
                     kept.lock().unwrap().push(Candidate { file, hit });
                 } else {
-                    classes
-                        .lock()
-                        .unwrap()
-                        .insert(name.clone(), (meta, FileClass::Dropped));
-                    dropped.lock().unwrap().push(Dropped {
-                        path: name,
-                        abs_path: path.to_path_buf(),
-                        fresh: true,
-                    });
+                    drop_file(name, meta, path, true);
                 }
                 WalkState::Continue
             })
