@@ -26,6 +26,32 @@ fn kernel_tree(version: &str) -> PathBuf {
 /// not the definition, not a prototype.
 fn text_search(root: &Path) -> BTreeSet<(String, u32)> {
     let mut found = BTreeSet::new();
+    for path in c_files(root) {
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        if !text.contains("kthread_use_mm(") {
+            continue;
+        }
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim_start();
+            let code = !(t.starts_with('*') || t.starts_with("/*") || t.starts_with("//"));
+            let decl = t.starts_with("void kthread_use_mm(") || t.starts_with("EXPORT_SYMBOL");
+            if code && !decl && t.contains("kthread_use_mm(") {
+                found.insert((rel.clone(), i as u32 + 1));
+            }
+        }
+    }
+    found
+}
+
+/// Every regular `.c`/`.h` file below `root` (links not followed).
+fn c_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap().flatten() {
@@ -36,29 +62,11 @@ fn text_search(root: &Path) -> BTreeSet<(String, u32)> {
             } else if ft.is_file()
                 && matches!(path.extension().and_then(|e| e.to_str()), Some("c" | "h"))
             {
-                let bytes = std::fs::read(&path).unwrap();
-                let text = String::from_utf8_lossy(&bytes);
-                if !text.contains("kthread_use_mm(") {
-                    continue;
-                }
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .to_string();
-                for (i, line) in text.lines().enumerate() {
-                    let t = line.trim_start();
-                    let code = !(t.starts_with('*') || t.starts_with("/*") || t.starts_with("//"));
-                    let decl =
-                        t.starts_with("void kthread_use_mm(") || t.starts_with("EXPORT_SYMBOL");
-                    if code && !decl && t.contains("kthread_use_mm(") {
-                        found.insert((rel.clone(), i as u32 + 1));
-                    }
-                }
+                out.push(path);
             }
         }
     }
-    found
+    out
 }
 
 #[test]
@@ -257,23 +265,12 @@ fn a_tree_with_hundreds_of_truncated_files_is_audited_without_panic() {
     // files that mention an mm.
     let mut borrow = Vec::new();
     let mut flow = Vec::new();
-    let mut stack = vec![root.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            let t = e.file_type().unwrap();
-            if t.is_dir() {
-                stack.push(p);
-            } else if t.is_file()
-                && matches!(p.extension().and_then(|x| x.to_str()), Some("c" | "h"))
-            {
-                let text = std::fs::read(&p).unwrap();
-                if memchr::memmem::find(&text, b"kthread_use_mm(").is_some() {
-                    borrow.push(p);
-                } else if memchr::memmem::find(&text, b"mm_struct").is_some() {
-                    flow.push(p);
-                }
-            }
+    for p in c_files(&root) {
+        let text = std::fs::read(&p).unwrap();
+        if memchr::memmem::find(&text, b"kthread_use_mm(").is_some() {
+            borrow.push(p);
+        } else if memchr::memmem::find(&text, b"mm_struct").is_some() {
+            flow.push(p);
         }
     }
     borrow.sort();

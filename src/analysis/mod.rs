@@ -72,34 +72,26 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
     (sites, tracer.into_demands())
 }
 
-/// The site of a borrow whose analysis panicked: unresolved, with the
-/// reason, so that it is not lost.
-fn internal_error_site(
-    ix: &Index,
-    r: BodyRef,
-    offset: usize,
-    rule: &'static ApiRule,
-    mm: &Expr,
+/// A site that could not be analyzed, with why: unresolved, one step.
+fn unanalyzed_site(
+    loc: Loc,
+    function: Option<String>,
+    api: &'static str,
+    mm: String,
+    why: String,
 ) -> Site {
-    let loc = Loc {
-        file: r.file,
-        offset,
-    };
     Site {
         loc,
-        function: Some(ix.body(r).name.clone()),
+        function,
         macro_name: None,
         macro_loc: None,
-        api: rule.name,
-        mm: mm.text(),
+        api,
+        mm,
         verdict: Verdict::Unresolved,
         reference: RefKind::Unknown,
         chains: vec![Chain {
             reference: RefKind::Unknown,
-            steps: vec![Step {
-                loc,
-                note: "mmaudit hit an internal error on this site (please report it)".into(),
-            }],
+            steps: vec![Step { loc, note: why }],
             ..Default::default()
         }],
         pairing: Pairing::Unknown,
@@ -109,6 +101,27 @@ fn internal_error_site(
         comments: vec![],
         contradiction: None,
     }
+}
+
+/// The site of a borrow whose analysis panicked: unresolved, with the
+/// reason, so that it is not lost.
+fn internal_error_site(
+    ix: &Index,
+    r: BodyRef,
+    offset: usize,
+    rule: &'static ApiRule,
+    mm: &Expr,
+) -> Site {
+    unanalyzed_site(
+        Loc {
+            file: r.file,
+            offset,
+        },
+        Some(ix.body(r).name.clone()),
+        rule.name,
+        mm.text(),
+        "mmaudit hit an internal error on this site (please report it)".into(),
+    )
 }
 
 /// Borrow calls that sit in code the extractor could not read (parser
@@ -162,34 +175,17 @@ fn unread_sites(ix: &Index, found: &[Site]) -> Vec<Site> {
                         offset: at,
                     };
                     let function = ix.body_at(loc.file, at).map(|b| ix.body(b).name.clone());
-                    out.push(Site {
+                    out.push(unanalyzed_site(
                         loc,
                         function,
-                        macro_name: None,
-                        macro_loc: None,
-                        api: rule.name,
-                        mm: "?".into(),
-                        verdict: Verdict::Unresolved,
-                        reference: RefKind::Unknown,
-                        chains: vec![Chain {
-                            reference: RefKind::Unknown,
-                            steps: vec![Step {
-                                loc,
-                                note: format!(
-                                    "`{}` is in code mmaudit could not read (a syntax error, an unknown \
-                                     macro, or nesting deeper than it follows): not analyzed",
-                                    rule.name
-                                ),
-                            }],
-                            ..Default::default()
-                        }],
-                        pairing: Pairing::Unknown,
-                        fix: None,
-                        findings: vec![Rule::UnresolvedOrigin],
-                        guarantees: vec![],
-                        comments: vec![],
-                        contradiction: None,
-                    });
+                        rule.name,
+                        "?".into(),
+                        format!(
+                            "`{}` is in code mmaudit could not read (a syntax error, an unknown \
+                             macro, or nesting deeper than it follows): not analyzed",
+                            rule.name
+                        ),
+                    ));
                 }
             }
         }
