@@ -144,6 +144,19 @@ fn single_file(raw: &[std::ffi::OsString], file: &std::path::Path) -> ExitCode {
     emit(&text, code)
 }
 
+/// True if `path`, which need not exist yet, is inside the tree at `root`
+/// (links resolved as far as the path exists).
+fn inside_tree(path: &std::path::Path, root: &std::path::Path) -> bool {
+    let (Ok(root), Ok(abs)) = (std::fs::canonicalize(root), std::path::absolute(path)) else {
+        return false;
+    };
+    abs.starts_with(&root)
+        || abs
+            .ancestors()
+            .find_map(|a| std::fs::canonicalize(a).ok())
+            .is_some_and(|d| d.starts_with(&root))
+}
+
 /// The cache directory to use: none with --no-cache, or when it would be
 /// inside the audited tree (mmaudit never writes there).
 fn cache_dir(args: &Args, root: &std::path::Path) -> Option<std::path::PathBuf> {
@@ -154,11 +167,7 @@ fn cache_dir(args: &Args, root: &std::path::Path) -> Option<std::path::PathBuf> 
         .cache_dir
         .clone()
         .or_else(mmaudit::cache::default_dir)?;
-    let abs = std::path::absolute(&dir).ok()?;
-    let root = std::fs::canonicalize(root).ok()?;
-    let inside =
-        abs.starts_with(&root) || std::fs::canonicalize(&abs).is_ok_and(|d| d.starts_with(&root));
-    if inside {
+    if inside_tree(&dir, root) {
         if !args.quiet {
             eprintln!(
                 "mmaudit: note: not using the cache {}: it is inside the audited tree",
@@ -221,13 +230,7 @@ fn baseline(
         return Ok(());
     }
     // mmaudit never writes into the tree it audits.
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let dir = std::fs::canonicalize(dir)
-        .map_err(|e| anyhow::anyhow!("cannot write the baseline {}: {e}", path.display()))?;
-    if std::fs::canonicalize(root).is_ok_and(|r| dir.starts_with(r)) {
+    if inside_tree(path, root) {
         anyhow::bail!(
             "the baseline {} would be written inside the audited tree; put it elsewhere",
             path.display()

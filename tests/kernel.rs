@@ -49,6 +49,20 @@ fn text_search(root: &Path) -> BTreeSet<(String, u32)> {
     found
 }
 
+/// The `(file, line)` of every borrow the report has: where a direct site
+/// is, and for a macro site the borrow inside the macro body.
+fn reported_lines(report: &mmaudit::report::Report) -> BTreeSet<(String, u32)> {
+    report
+        .sites
+        .iter()
+        .map(|s| {
+            let loc = s.macro_loc.unwrap_or(s.loc);
+            let f = &report.files[loc.file as usize];
+            (f.path.clone(), f.lines.line_col(loc.offset).0)
+        })
+        .collect()
+}
+
 /// Every regular `.c`/`.h` file below `root` (links not followed).
 fn c_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -78,14 +92,7 @@ fn every_borrow_in_debian_6_1_is_reported_and_the_lookalike_is_not() {
         "the text search found too few sites: {expected:?}"
     );
     let report = audit(&root, &Options::default()).expect("audit runs");
-    let mut reported = BTreeSet::new();
-    for s in &report.sites {
-        // Direct sites are reported where they are; macro sites also name
-        // the borrow inside the macro body.
-        let loc = s.macro_loc.unwrap_or(s.loc);
-        let f = &report.files[loc.file as usize];
-        reported.insert((f.path.clone(), f.lines.line_col(loc.offset).0));
-    }
+    let reported = reported_lines(&report);
     let missing: Vec<_> = expected.difference(&reported).collect();
     assert!(missing.is_empty(), "not reported: {missing:?}");
     expect_guarantees(
@@ -309,12 +316,7 @@ fn a_tree_with_hundreds_of_truncated_files_is_audited_without_panic() {
     // Every borrow that survived the cut is reported, as a site of its own
     // or as an unresolved one.
     let expected = text_search(&root);
-    let mut reported = BTreeSet::new();
-    for s in &report.sites {
-        let loc = s.macro_loc.unwrap_or(s.loc);
-        let f = &report.files[loc.file as usize];
-        reported.insert((f.path.clone(), f.lines.line_col(loc.offset).0));
-    }
+    let reported = reported_lines(&report);
     let missing: Vec<_> = expected.difference(&reported).collect();
     assert!(
         missing.is_empty(),

@@ -345,6 +345,21 @@ struct Expansion {
     unexpanded: Option<String>,
 }
 
+impl Expansion {
+    /// A chain of expansions that ends in a macro, with why.
+    fn unexpanded(host: BodyRef, offset: usize, mm: &Expr, why: String) -> Expansion {
+        Expansion {
+            host,
+            offset,
+            mm: mm.clone(),
+            steps: vec![],
+            guard: None,
+            null_guard: None,
+            unexpanded: Some(why),
+        }
+    }
+}
+
 /// Every function expansion of macro `m`, whose body borrows `mm`
 /// (written in `m`'s parameters), following macros that expand macros.
 fn expansions(
@@ -361,18 +376,15 @@ fn expansions(
     let before = out.len();
     for &call in ix.calls_of(&mac.name) {
         if out.len() >= MAX_EXPANSIONS {
-            out.push(Expansion {
-                host: m,
-                offset: mac.name_offset,
-                mm: mm.clone(),
-                steps: vec![],
-                guard: None,
-                null_guard: None,
-                unexpanded: Some(format!(
+            out.push(Expansion::unexpanded(
+                m,
+                mac.name_offset,
+                mm,
+                format!(
                     "more than {MAX_EXPANSIONS} expansions of `{}`, the rest not followed",
                     mac.name
-                )),
-            });
+                ),
+            ));
             break;
         }
         let ev = ix.event(call);
@@ -414,17 +426,12 @@ fn expansions(
                 let guard = tracer.guard(call.at, &mm_here, ev.span.0);
                 let start = out.len();
                 if nesting >= MAX_MACRO_NESTING {
-                    out.push(Expansion {
-                        host: call.at,
-                        offset: ev.span.0,
-                        mm: mm_here.clone(),
-                        steps: vec![],
-                        guard: None,
-                        null_guard: None,
-                        unexpanded: Some(format!(
-                            "more than {MAX_MACRO_NESTING} nested macros, not followed"
-                        )),
-                    });
+                    out.push(Expansion::unexpanded(
+                        call.at,
+                        ev.span.0,
+                        &mm_here,
+                        format!("more than {MAX_MACRO_NESTING} nested macros, not followed"),
+                    ));
                 } else {
                     expansions(ix, tracer, call.at, &mm_here, nesting + 1, out);
                 }
@@ -441,18 +448,15 @@ fn expansions(
         }
     }
     if out.len() == before {
-        out.push(Expansion {
-            host: m,
-            offset: mac.name_offset,
-            mm: mm.clone(),
-            steps: vec![],
-            guard: None,
-            null_guard: None,
-            unexpanded: Some(format!(
+        out.push(Expansion::unexpanded(
+            m,
+            mac.name_offset,
+            mm,
+            format!(
                 "macro `{}` is not expanded anywhere in the audited tree",
                 mac.name
-            )),
-        });
+            ),
+        ));
     }
 }
 

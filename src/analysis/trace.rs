@@ -81,6 +81,18 @@ fn unknown(loc: Loc, note: String) -> Chain {
     }
 }
 
+/// The chain of a NULL constant: no mm, so no reference.
+fn null_chain(loc: Loc) -> Chain {
+    Chain {
+        reference: RefKind::None,
+        steps: vec![Step {
+            loc,
+            note: NULL_NOTE.into(),
+        }],
+        ..Default::default()
+    }
+}
+
 fn prepend(mut chains: Vec<Chain>, step: Step) -> Vec<Chain> {
     for c in &mut chains {
         c.steps.insert(0, step.clone());
@@ -137,14 +149,7 @@ impl<'a> Tracer<'a> {
             }];
         }
         match e {
-            Expr::Null => vec![Chain {
-                reference: RefKind::None,
-                steps: vec![Step {
-                    loc,
-                    note: NULL_NOTE.into(),
-                }],
-                ..Default::default()
-            }],
+            Expr::Null => vec![null_chain(loc)],
             Expr::Field {
                 base,
                 field,
@@ -728,33 +733,16 @@ impl<'a> Tracer<'a> {
             loc,
             note: format!("stored: `{lhs}` = `{rhs}`"),
         };
-        let Some(at) = at else {
-            let chains = match rhs {
-                Expr::Null => vec![Chain {
-                    reference: RefKind::None,
-                    steps: vec![Step {
-                        loc,
-                        note: NULL_NOTE.into(),
-                    }],
-                    ..Default::default()
-                }],
-                _ => vec![unknown(
-                    loc,
-                    format!("{key} is initialized statically to `{rhs}`"),
-                )],
-            };
-            return chains;
-        };
+        // Clearing the field, at run time or in a static initializer.
         if rhs == Expr::Null {
-            return vec![Chain {
-                reference: RefKind::None,
-                steps: vec![Step {
-                    loc,
-                    note: NULL_NOTE.into(),
-                }],
-                ..Default::default()
-            }];
+            return vec![null_chain(loc)];
         }
+        let Some(at) = at else {
+            return vec![unknown(
+                loc,
+                format!("{key} is initialized statically to `{rhs}`"),
+            )];
+        };
         let mut chains = self.trace(at, &rhs, offset, depth);
         let body = self.ix.body(at);
         let names = [lhs.text(), rhs.text()];
