@@ -13,6 +13,7 @@
 use crate::analysis::{self, Demand};
 use crate::cache::Cache;
 use crate::facts::{self, FileFacts};
+use crate::idents::{self, Form, IdentSet};
 use crate::index::Index;
 use crate::parse;
 use crate::report::{Report, Stats};
@@ -116,7 +117,13 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         .filter(|(_, c)| c.hit.borrow)
         .map(|(i, _)| i)
         .collect();
-    let files: Vec<SourceFile> = walked.candidates.into_iter().map(|c| c.file).collect();
+    // The identifiers of each kept file (`None`: swept in, parsed at once).
+    let mut sets: Vec<Option<IdentSet>> = Vec::with_capacity(walked.candidates.len());
+    let mut files: Vec<SourceFile> = Vec::with_capacity(walked.candidates.len());
+    for c in walked.candidates {
+        files.push(c.file);
+        sets.push(Some(c.idents));
+    }
     let facts: Vec<Option<FileFacts>> = (0..files.len()).map(|_| None).collect();
     // Built once and extended each round (files parsed, files swept in).
     let mut ix = Index::new(files, facts);
@@ -161,7 +168,11 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             pool.install(|| {
                 (0..ix.files.len())
                     .into_par_iter()
-                    .filter(|&i| ix.facts[i].is_none() && matcher.hit(ix.files[i].text.as_bytes()))
+                    .filter(|&i| {
+                        ix.facts[i].is_none()
+                            && sets[i].as_ref().is_none_or(|s| matcher.may_hit(s))
+                            && matcher.hit(ix.files[i].text.as_bytes())
+                    })
                     .collect()
             })
         };
@@ -191,6 +202,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                 stats.files_swept += found.len() as u64;
                 for file in found {
                     to_parse.push(ix.add_file(file) as usize);
+                    sets.push(None);
                 }
             }
         }
@@ -255,11 +267,17 @@ fn sweep(
         dropped
             .par_iter()
             .map(|d| {
-                let listed: Option<Vec<usize>> = known.as_ref().filter(|_| !d.fresh).map(|k| {
-                    (0..pending.len())
-                        .filter(|&i| k[i].contains(d.path.as_str()))
-                        .collect()
-                });
+                if let Some(set) = &d.idents
+                    && !matcher.may_hit(set)
+                {
+                    return Ok((vec![], None));
+                }
+                let listed: Option<Vec<usize>> =
+                    known.as_ref().filter(|_| d.idents.is_none()).map(|k| {
+                        (0..pending.len())
+                            .filter(|&i| k[i].contains(d.path.as_str()))
+                            .collect()
+                    });
                 if listed.as_ref().is_some_and(Vec::is_empty) {
                     return Ok((vec![], None));
                 }
@@ -306,6 +324,8 @@ fn sweep(
 /// Finds, in a file's bytes, an occurrence that satisfies one of a set of
 /// demands.
 struct DemandMatcher<'d> {
+    /// The identifier-set key of each demand.
+    keys: Vec<u64>,
     ac: Option<AhoCorasick>,
     /// The demands of each pattern.
     kinds: Vec<Vec<&'d Demand>>,
@@ -332,7 +352,14 @@ impl<'d> DemandMatcher<'d> {
                 .build(&names)
                 .expect("identifiers are valid patterns")
         });
-        DemandMatcher { ac, kinds }
+        let keys = demands.iter().map(demand_key).collect();
+        DemandMatcher { keys, ac, kinds }
+    }
+
+    /// False if a file with these identifiers certainly satisfies none of
+    /// the demands (see [`idents`]).
+    fn may_hit(&self, set: &IdentSet) -> bool {
+        self.keys.iter().any(|&k| set.may_hold(k))
     }
 
     fn hit(&self, t: &[u8]) -> bool {
@@ -359,6 +386,16 @@ impl<'d> DemandMatcher<'d> {
         }
         out.into_iter().collect()
     }
+}
+
+/// The identifier-set key that every text satisfying `d` holds.
+fn demand_key(d: &Demand) -> u64 {
+    let (name, form) = match d {
+        Demand::Ident(s) => (s, Form::Word),
+        Demand::FieldCall(s) | Demand::FieldStore(s) => (s, Form::Member),
+        Demand::StructDef(s) => (s, Form::StructTag),
+    };
+    idents::key(name.as_bytes(), form)
 }
 
 /// [`file_facts`], with a panic caught and turned into a reason: one odd
@@ -427,7 +464,10 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
                 .iter()
                 .rposition(|b| !b.is_ascii_whitespace())
                 .map_or(before, |p| &before[..=p]);
-            trimmed.ends_with(b"struct") && after.is_some_and(|a| t[a] == b'{')
+            let keyword = trimmed.len() >= 6
+                && trimmed.ends_with(b"struct")
+                && !(trimmed.len() > 6 && is_ident(trimmed[trimmed.len() - 7]));
+            keyword && after.is_some_and(|a| t[a] == b'{')
         }
     }
 }

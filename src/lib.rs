@@ -8,6 +8,7 @@ pub mod cache;
 pub mod cli;
 pub mod facts;
 pub mod fuzzing;
+pub mod idents;
 pub mod index;
 pub mod kbuild;
 pub mod parse;

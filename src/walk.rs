@@ -3,6 +3,7 @@
 //! memory; the rest are dropped as soon as they are scanned.
 
 use crate::cache::{Cache, FileClass, FileMeta};
+use crate::idents::IdentSet;
 use crate::prefilter::{Hit, Prefilter};
 use crate::source::SourceFile;
 use ignore::{WalkBuilder, WalkState};
@@ -21,6 +22,8 @@ pub struct Candidate {
     pub file: SourceFile,
     /// What the prefilter saw.
     pub hit: Hit,
+    /// The identifiers it holds.
+    pub idents: IdentSet,
 }
 
 /// A file that could not be audited, and why.
@@ -40,9 +43,10 @@ pub struct Dropped {
     pub path: String,
     /// Path on disk.
     pub abs_path: std::path::PathBuf,
-    /// Read in this run (new or changed since the cache's run), so cached
-    /// sweep results say nothing about it.
-    pub fresh: bool,
+    /// The identifiers it holds, if it was read in this run (new or
+    /// changed since the cache's run, or no cache); cached sweep results
+    /// say nothing about such a file.
+    pub idents: Option<IdentSet>,
 }
 
 /// What the walk produced.
@@ -114,7 +118,7 @@ pub fn walk(
     let walked = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     // A file the prefilter drops (now, or in the cache's run).
-    let drop_file = |name: String, meta: FileMeta, path: &Path, fresh: bool| {
+    let drop_file = |name: String, meta: FileMeta, path: &Path, idents: Option<IdentSet>| {
         classes
             .lock()
             .unwrap()
@@ -122,7 +126,7 @@ pub fn walk(
         dropped.lock().unwrap().push(Dropped {
             path: name,
             abs_path: path.to_path_buf(),
-            fresh,
+            idents,
         });
     };
     let rel = |p: &Path| {
@@ -194,7 +198,7 @@ pub fn walk(
                 let name = rel(path);
                 // Unchanged since the cache's run and dropped then: not read.
                 if let Some(FileClass::Dropped) = cache.and_then(|c| c.class(&name, &meta)) {
-                    drop_file(name, meta, path, false);
+                    drop_file(name, meta, path, None);
                     return WalkState::Continue;
                 }
                 let data = match std::fs::read(path) {
@@ -219,6 +223,7 @@ pub fn walk(
                     Some(FileClass::Candidate { borrow }) => Some(Hit { borrow }),
                     _ => None,
                 };
+                let idents = IdentSet::of(&data);
                 if let Some(hit) = cached_hit.or_else(|| prefilter.check(&data)) {
                     if std::str::from_utf8(&data).is_err() {
                         warnings.lock().unwrap().push(Skipped {
@@ -231,9 +236,9 @@ pub fn walk(
                         (meta, FileClass::Candidate { borrow: hit.borrow }),
                     );
                     let file = SourceFile::new(name, path.to_path_buf(), decode(data));
-                    kept.lock().unwrap().push(Candidate { file, hit });
+                    kept.lock().unwrap().push(Candidate { file, hit, idents });
                 } else {
-                    drop_file(name, meta, path, true);
+                    drop_file(name, meta, path, Some(idents));
                 }
                 WalkState::Continue
             })

@@ -1,0 +1,316 @@
+//! What identifiers a file holds, as a Bloom filter built while the walk
+//! has the file's bytes anyway.
+//!
+//! The analysis asks for names late (callers, fields, struct definitions);
+//! without this, every such question meant reading again each file the
+//! prefilter dropped. With it, only the files whose set may hold a
+//! demanded name are read again, and the answer is then checked on the
+//! text (`audit::meets`), so a false positive costs one read and a false
+//! negative cannot happen: every key a text can satisfy is inserted.
+//!
+//! Three forms of an identifier are told apart, as the demands need:
+//! any use ([`Form::Word`]), a member after `->` or `.` ([`Form::Member`]),
+//! and the tag of a definition `struct name {` ([`Form::StructTag`]).
+
+/// The form of an identifier occurrence that a key stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// Any whole-word occurrence.
+    Word,
+    /// Right after `->` or `.`.
+    Member,
+    /// After the keyword `struct` and before `{` (whitespace between).
+    StructTag,
+}
+
+impl Form {
+    fn salt(self) -> u64 {
+        match self {
+            Form::Word => 0,
+            Form::Member => 0x6d65_6d62_6572_2e2e,
+            Form::StructTag => 0x7374_7275_6374_7b7b,
+        }
+    }
+}
+
+/// The key of `name` in the form `form`.
+pub fn key(name: &[u8], form: Form) -> u64 {
+    finish(raw_hash(name, 0, name.len()) ^ form.salt())
+}
+
+/// Filter bits per byte of text is 1/`BYTES_PER_BIT`. Kernel C has about
+/// one identifier per 15 bytes and each recurs about four times in a file,
+/// so this gives some 16 bits per distinct identifier: with three bits set
+/// per key, about 0.5% false positives per question.
+const BYTES_PER_BIT: usize = 4;
+/// Smallest filter, in 64-bit words.
+const MIN_WORDS: usize = 4;
+
+/// A Bloom filter of a file's identifier keys. It is blocked: the three
+/// bits of a key lie in one 64-bit word, so an insertion touches one word.
+#[derive(Clone, Debug)]
+pub struct IdentSet {
+    words: Box<[u64]>,
+}
+
+impl IdentSet {
+    /// The set of every key in `data`.
+    pub fn of(data: &[u8]) -> IdentSet {
+        let n = (data.len() / BYTES_PER_BIT / 64).max(MIN_WORDS);
+        let mut words = vec![0u64; n].into_boxed_slice();
+        keys(data, |k| {
+            let (w, bits) = slot(k, n);
+            words[w] |= bits;
+        });
+        IdentSet { words }
+    }
+
+    /// False if `key` was certainly not inserted.
+    pub fn may_hold(&self, key: u64) -> bool {
+        let (w, bits) = slot(key, self.words.len());
+        self.words[w] & bits == bits
+    }
+
+    /// Heap bytes held.
+    pub fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+}
+
+/// The word (of `n`) and the bits a key sets: the word from the high half
+/// of the key (multiply-shift, so `n` need not be a power of two), the bits
+/// from three 6-bit fields of the low half.
+#[inline(always)]
+fn slot(k: u64, n: usize) -> (usize, u64) {
+    let w = ((k >> 32) * n as u64) >> 32;
+    let bits = (1u64 << (k & 63)) | (1u64 << ((k >> 6) & 63)) | (1u64 << ((k >> 12) & 63));
+    (w as usize, bits)
+}
+
+#[inline(always)]
+fn finish(x: u64) -> u64 {
+    // A folded multiply: one widening multiplication mixes every input bit
+    // into both halves.
+    let p = u128::from(x) * 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835u128.wrapping_shr(64);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+#[inline(always)]
+fn load8(d: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// A hash of `d[s..e]` before finishing: its first and last eight bytes
+/// and its length. Without branches on the length (which varies at random
+/// from one identifier to the next), except near the end of the text.
+#[inline(always)]
+fn raw_hash(d: &[u8], s: usize, e: usize) -> u64 {
+    let n = e - s;
+    let len = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    if s + 8 > d.len() || e < 8 {
+        return short_tail_hash(d, s, e, len);
+    }
+    // The first min(n, 8) bytes; the last eight only when n > 8 (else they
+    // would take in bytes before the identifier).
+    let first_mask = u64::MAX >> (8 * (8 - n.min(8)));
+    let last_mask = 0u64.wrapping_sub(u64::from(n > 8));
+    let first = load8(d, s) & first_mask;
+    let last = load8(d, e - 8) & last_mask;
+    first ^ last.rotate_left(23) ^ len
+}
+
+/// [`raw_hash`] where eight bytes cannot be loaded around the identifier.
+#[cold]
+fn short_tail_hash(d: &[u8], s: usize, e: usize, len: u64) -> u64 {
+    let n = e - s;
+    let mut b = [0u8; 8];
+    let k = n.min(8);
+    b[..k].copy_from_slice(&d[s..s + k]);
+    let first = u64::from_le_bytes(b);
+    let last = if n > 8 { load8(d, e - 8) } else { 0 };
+    first ^ last.rotate_left(23) ^ len
+}
+
+/// Calls `f` with the key of every identifier occurrence in `d`, in each
+/// form it takes there.
+#[inline(always)]
+pub fn keys(d: &[u8], mut f: impl FnMut(u64)) {
+    // The identifier before the current one, and whether it was `struct`.
+    let mut prev_end = 0usize;
+    let mut prev_struct = false;
+    spans(d, |s, e| {
+        let raw = raw_hash(d, s, e);
+        f(finish(raw));
+        if (s >= 1 && d[s - 1] == b'.') || (s >= 2 && &d[s - 2..s] == b"->") {
+            f(finish(raw ^ Form::Member.salt()));
+        }
+        if prev_struct && d[prev_end..s].iter().all(u8::is_ascii_whitespace) {
+            let next = d[e..].iter().find(|b| !b.is_ascii_whitespace());
+            if next == Some(&b'{') {
+                f(finish(raw ^ Form::StructTag.salt()));
+            }
+        }
+        prev_struct = &d[s..e] == b"struct";
+        prev_end = e;
+    });
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Calls `f(start, end)` for every maximal run of identifier bytes that
+/// does not start with a digit (numbers are not names).
+#[inline(always)]
+pub fn spans(d: &[u8], mut f: impl FnMut(usize, usize)) {
+    #[inline(always)]
+    fn emit(d: &[u8], s: usize, e: usize, f: &mut impl FnMut(usize, usize)) {
+        if !d[s].is_ascii_digit() {
+            f(s, e)
+        }
+    }
+    let mut open: Option<usize> = None;
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        // 64 bytes at a time: a mask of identifier bytes, whose edges are
+        // the starts and ends of runs.
+        let mut prev = 0u64;
+        while i + 64 <= d.len() {
+            let m = simd::ident_mask(&d[i..i + 64]);
+            let mut edges = m ^ ((m << 1) | prev);
+            prev = m >> 63;
+            while edges != 0 {
+                let p = i + edges.trailing_zeros() as usize;
+                edges &= edges - 1;
+                match open.take() {
+                    None => open = Some(p),
+                    Some(s) => emit(d, s, p, &mut f),
+                }
+            }
+            i += 64;
+        }
+    }
+    while i < d.len() {
+        match (open, is_ident_byte(d[i])) {
+            (None, true) => open = Some(i),
+            (Some(s), false) => {
+                emit(d, s, i, &mut f);
+                open = None;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if let Some(s) = open {
+        emit(d, s, d.len(), &mut f);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use std::arch::x86_64::*;
+
+    /// Bit `i` set if `b[i]` is `[A-Za-z0-9_]`; `b` is 64 bytes. SSE2 is
+    /// part of x86_64, so no run-time check is needed.
+    #[inline]
+    pub fn ident_mask(b: &[u8]) -> u64 {
+        assert!(b.len() >= 64);
+        let mut m = 0u64;
+        for k in 0..4 {
+            // SAFETY: SSE2 is always present on x86_64, and the load reads
+            // 16 bytes inside `b` (asserted above); loadu needs no alignment.
+            let r = unsafe {
+                let v = _mm_loadu_si128(b.as_ptr().add(16 * k) as *const __m128i);
+                let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+                let alpha = in_range(lower, b'a', 26);
+                let digit = in_range(v, b'0', 10);
+                let under = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), under))
+            };
+            m |= u64::from(r as u16) << (16 * k);
+        }
+        m
+    }
+
+    /// Lanes of `v` in `lo..lo + n` (unsigned), by shifting the range to
+    /// the bottom of the signed order.
+    #[inline]
+    unsafe fn in_range(v: __m128i, lo: u8, n: u8) -> __m128i {
+        unsafe {
+            let shifted = _mm_add_epi8(v, _mm_set1_epi8(0x80u8.wrapping_sub(lo) as i8));
+            _mm_cmplt_epi8(shifted, _mm_set1_epi8(0x80u8.wrapping_add(n) as i8))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar_spans(d: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = vec![];
+        let mut i = 0;
+        while i < d.len() {
+            if is_ident_byte(d[i]) {
+                let s = i;
+                while i < d.len() && is_ident_byte(d[i]) {
+                    i += 1;
+                }
+                if !d[s].is_ascii_digit() {
+                    out.push((s, i));
+                }
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn spans_agree_with_a_plain_scan() {
+        // Every byte value, runs across the 64-byte blocks, a run at the end.
+        let mut d: Vec<u8> = (0..=255u8).collect();
+        d.extend(b"x".repeat(130));
+        d.extend(b" 0x12ab foo_1->bar.baz \xff\xfeq9 _z");
+        for cut in [0, 1, 63, 64, 65, 127, 200, d.len()] {
+            let part = &d[..cut];
+            let mut got = vec![];
+            spans(part, |s, e| got.push((s, e)));
+            assert_eq!(got, scalar_spans(part), "cut at {cut}");
+        }
+    }
+
+    fn set(text: &str) -> IdentSet {
+        IdentSet::of(text.as_bytes())
+    }
+
+    #[test]
+    fn forms_are_told_apart() {
+        let s = set(
+            "int f(void) { ops->load(x); return y.count; }\nstruct foo {\n int a; };\nstruct bar *b;",
+        );
+        for w in ["f", "ops", "load", "x", "y", "count", "foo", "bar", "b"] {
+            assert!(s.may_hold(key(w.as_bytes(), Form::Word)), "{w}");
+        }
+        assert!(s.may_hold(key(b"load", Form::Member)));
+        assert!(s.may_hold(key(b"count", Form::Member)));
+        assert!(s.may_hold(key(b"foo", Form::StructTag)));
+        // Absent names and forms (a false positive here would be a 1 in
+        // millions coincidence of these fixed hashes, not flakiness).
+        assert!(!s.may_hold(key(b"ops", Form::Member)));
+        assert!(!s.may_hold(key(b"bar", Form::StructTag)));
+        assert!(!s.may_hold(key(b"unload", Form::Word)));
+        assert!(!s.may_hold(key(b"0x12", Form::Word)));
+    }
+
+    #[test]
+    fn long_and_short_names_at_the_end_of_the_text() {
+        let s = set("a very_long_identifier_name_here");
+        assert!(s.may_hold(key(b"a", Form::Word)));
+        assert!(s.may_hold(key(b"very_long_identifier_name_here", Form::Word)));
+        assert!(!s.may_hold(key(b"very_long_identifier_name_her", Form::Word)));
+    }
+}
