@@ -230,7 +230,9 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
 fn can_be_in_dropped_file(d: &Demand) -> bool {
     let forms = match d {
         Demand::Ident(s) | Demand::StructDef(s) => vec![s.clone()],
-        Demand::FieldCall(s) | Demand::FieldStore(s) => vec![format!("->{s}"), format!(".{s}")],
+        Demand::FieldCall(s, _) | Demand::FieldStore(s, _) => {
+            vec![format!("->{s}"), format!(".{s}")]
+        }
     };
     let flow = crate::rules::FLOW_TOKENS;
     !forms.iter().all(|f| flow.iter().any(|t| f.contains(t)))
@@ -335,8 +337,8 @@ impl<'d> DemandMatcher<'d> {
     fn new(demands: &'d BTreeSet<Demand>) -> DemandMatcher<'d> {
         let name = |d: &'d Demand| match d {
             Demand::Ident(s)
-            | Demand::FieldCall(s)
-            | Demand::FieldStore(s)
+            | Demand::FieldCall(s, _)
+            | Demand::FieldStore(s, _)
             | Demand::StructDef(s) => s.as_str(),
         };
         let mut names: Vec<&str> = demands.iter().map(name).filter(|s| !s.is_empty()).collect();
@@ -392,7 +394,7 @@ impl<'d> DemandMatcher<'d> {
 fn demand_key(d: &Demand) -> u64 {
     let (name, form) = match d {
         Demand::Ident(s) => (s, Form::Word),
-        Demand::FieldCall(s) | Demand::FieldStore(s) => (s, Form::Member),
+        Demand::FieldCall(s, _) | Demand::FieldStore(s, _) => (s, Form::Member),
         Demand::StructDef(s) => (s, Form::StructTag),
     };
     idents::key(name.as_bytes(), form)
@@ -450,13 +452,17 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
         .map(|p| e + p);
     match d {
         Demand::Ident(_) => true,
-        Demand::FieldCall(_) => {
-            let member = t[..s].ends_with(b"->") || t[..s].ends_with(b".");
-            member && after.is_some_and(|a| t[a] == b'(')
-        }
-        Demand::FieldStore(_) => {
-            let member = t[..s].ends_with(b"->") || t[..s].ends_with(b".");
-            member && after.is_some_and(|a| t[a] == b'=' && t.get(a + 1) != Some(&b'='))
+        Demand::FieldCall(_, owner) | Demand::FieldStore(_, owner) => {
+            let arrow = t[..s].ends_with(b"->");
+            if !arrow && !t[..s].ends_with(b".") {
+                return false;
+            }
+            let syntax = match d {
+                Demand::FieldCall(..) => after.is_some_and(|a| t[a] == b'('),
+                _ => after.is_some_and(|a| t[a] == b'=' && t.get(a + 1) != Some(&b'=')),
+            };
+            let base_end = s - if arrow { 2 } else { 1 };
+            syntax && (!on_plain_name(t, base_end) || names_word(t, owner.as_bytes()))
         }
         Demand::StructDef(_) => {
             let before = &t[..s];
@@ -472,31 +478,75 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
     }
 }
 
+/// True if the expression that ends at `end` is a plain name (`v` in
+/// `v->f`), not a chain (`a->v`), a call, a cast, an element or the
+/// `.f` of a designated initializer.
+fn on_plain_name(t: &[u8], end: usize) -> bool {
+    let start = t[..end]
+        .iter()
+        .rposition(|&b| !is_ident(b))
+        .map_or(0, |p| p + 1);
+    if start == end || t[start].is_ascii_digit() {
+        return false;
+    }
+    let before = &t[..start];
+    !(before.ends_with(b".") || before.ends_with(b"->"))
+}
+
+/// True if `word` occurs in `t` as a whole identifier.
+fn names_word(t: &[u8], word: &[u8]) -> bool {
+    !word.is_empty()
+        && memchr::memmem::find_iter(t, word).any(|s| {
+            let e = s + word.len();
+            !(s > 0 && is_ident(t[s - 1])) && !t.get(e).is_some_and(|&b| is_ident(b))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn demands_that_hold_a_flow_token_are_not_swept() {
-        assert!(!can_be_in_dropped_file(&Demand::FieldStore("mm".into())));
-        assert!(!can_be_in_dropped_file(&Demand::FieldCall("mmap".into())));
+        assert!(!can_be_in_dropped_file(&Demand::FieldStore(
+            "mm".into(),
+            "s".into()
+        )));
+        assert!(!can_be_in_dropped_file(&Demand::FieldCall(
+            "mmap".into(),
+            "s".into()
+        )));
         assert!(!can_be_in_dropped_file(&Demand::Ident(
             "mm_struct_of".into()
         )));
-        assert!(can_be_in_dropped_file(&Demand::FieldCall("load".into())));
+        assert!(can_be_in_dropped_file(&Demand::FieldCall(
+            "load".into(),
+            "s".into()
+        )));
         assert!(can_be_in_dropped_file(&Demand::Ident("kq_init".into())));
     }
 
     #[test]
     fn demands_match_their_syntax() {
         let t = b"p->mm = x; q.mm== y; struct foo {";
-        assert!(meets(t, 3, 5, &Demand::FieldStore("mm".into())));
-        assert!(!meets(t, 13, 15, &Demand::FieldStore("mm".into())));
+        let store = |owner: &str| Demand::FieldStore("mm".into(), owner.into());
+        assert!(meets(t, 3, 5, &store("foo")));
+        assert!(!meets(t, 13, 15, &store("foo")));
+        // On a plain name, only in a text that names the struct.
+        assert!(!meets(t, 3, 5, &store("bar")));
+        let chain = b"a->p->mm = x; v[1].mm = y; { .mm = z }";
+        assert!(meets(chain, 6, 8, &store("bar")));
+        assert!(meets(chain, 19, 21, &store("bar")));
+        assert!(meets(chain, 30, 32, &store("bar")));
         assert!(meets(t, 28, 31, &Demand::StructDef("foo".into())));
         assert!(meets(t, 0, 1, &Demand::Ident("p".into())));
-        let c = b"ops->load (a); load(b); x.load = f;";
-        assert!(meets(c, 5, 9, &Demand::FieldCall("load".into())));
-        assert!(!meets(c, 15, 19, &Demand::FieldCall("load".into())));
-        assert!(!meets(c, 26, 30, &Demand::FieldCall("load".into())));
+        let c = b"ops->load (a); load(b); x.load = f; struct s;";
+        let call = |owner: &str| Demand::FieldCall("load".into(), owner.into());
+        assert!(meets(c, 5, 9, &call("s")));
+        assert!(!meets(c, 5, 9, &call("t")));
+        assert!(!meets(c, 15, 19, &call("s")));
+        assert!(!meets(c, 26, 30, &call("s")));
+        let chain = b"p->ops->load(a);";
+        assert!(meets(chain, 8, 12, &call("t")));
     }
 }

@@ -22,10 +22,17 @@ pub enum Demand {
     /// Any whole-word use of an identifier (callers, macro expansions,
     /// calls through a field of that name).
     Ident(String),
-    /// A call through a field of that name: `->f(` / `.f(`.
-    FieldCall(String),
-    /// A store `->f =` / `.f =` into a field of that name.
-    FieldStore(String),
+    /// A call `->f(` / `.f(` through field `f` (the first string) of
+    /// struct `s` (the second). As for [`Demand::FieldStore`], a call on a
+    /// plain name (`v->f(`) counts only in a text that names `s`.
+    FieldCall(String, String),
+    /// A store `->f =` / `.f =` into field `f` (the first string) of
+    /// struct `s` (the second). Only a store whose struct type the
+    /// analysis can tell counts, and it can tell it only from a local or
+    /// parameter declared with `struct s` in the text, from a chain
+    /// `a->b.f`, or from an initializer: so a store `v->f =` or `v.f =`
+    /// on a plain name counts only in a text that names `s`.
+    FieldStore(String, String),
     /// The definition `struct s {`.
     StructDef(String),
 }

@@ -497,7 +497,10 @@ impl<'a> Tracer<'a> {
 
     /// Every store in the tree into the field `key` names.
     pub fn stores(&self, key: &FieldKey, last: &str) -> Vec<StoreRef> {
-        self.demand(Demand::FieldStore(last.to_string()));
+        self.demand(Demand::FieldStore(
+            last.to_string(),
+            key.struct_name.clone(),
+        ));
         let mut out = Vec::new();
         for &s in self.ix.stores_to_field(last) {
             let (_, k) = self.store_key(s);
@@ -976,7 +979,7 @@ impl<'a> Tracer<'a> {
         for key in fields {
             let names_struct = crate::prefilter::WordFinder::new(&[key.struct_name.as_str()]);
             let last = key.last_field().to_string();
-            self.demand(Demand::FieldCall(last.clone()));
+            self.demand(Demand::FieldCall(last.clone(), key.struct_name.clone()));
             for &c in self.ix.calls_through_field(&last) {
                 let ev = self.ix.event(c);
                 let EventKind::Call { callee, .. } = &ev.kind else {
