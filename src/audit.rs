@@ -441,9 +441,15 @@ fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// True if `t[s..e]` has no identifier byte on either side.
+fn is_whole_word(t: &[u8], s: usize, e: usize) -> bool {
+    let before = s.checked_sub(1).map(|i| t[i]);
+    !before.is_some_and(is_ident) && !t.get(e).copied().is_some_and(is_ident)
+}
+
 /// Does the occurrence of a demanded name at `s..e` satisfy the demand?
 fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
-    if (s > 0 && is_ident(t[s - 1])) || t.get(e).is_some_and(|&b| is_ident(b)) {
+    if !is_whole_word(t, s, e) {
         return false;
     }
     let after = t[e..]
@@ -496,10 +502,7 @@ fn on_plain_name(t: &[u8], end: usize) -> bool {
 /// True if `word` occurs in `t` as a whole identifier.
 fn names_word(t: &[u8], word: &[u8]) -> bool {
     !word.is_empty()
-        && memchr::memmem::find_iter(t, word).any(|s| {
-            let e = s + word.len();
-            !(s > 0 && is_ident(t[s - 1])) && !t.get(e).is_some_and(|&b| is_ident(b))
-        })
+        && memchr::memmem::find_iter(t, word).any(|s| is_whole_word(t, s, s + word.len()))
 }
 
 #[cfg(test)]
