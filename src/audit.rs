@@ -137,9 +137,13 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             round: stats.rounds,
             files: to_parse.len(),
         });
+        // Largest first, one file per task: a round lasts as long as its
+        // slowest thread, and one large file parsed last would be alone.
+        to_parse.sort_by_key(|&i| std::cmp::Reverse(ix.files[i].text.len()));
         let parsed: Vec<(usize, Result<FileFacts, String>)> = pool.install(|| {
             to_parse
                 .par_iter()
+                .with_max_len(1)
                 .map(|&i| (i, isolated_file_facts(&ix.files[i], cache.as_ref())))
                 .collect()
         });
