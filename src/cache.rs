@@ -166,10 +166,9 @@ impl Cache {
     /// only makes the next run slower).
     pub fn save(
         &self,
-        walk: std::collections::HashMap<String, (FileMeta, FileClass)>,
+        walk: HashMap<String, (FileMeta, FileClass)>,
         sweeps: std::collections::HashMap<String, Vec<String>>,
     ) {
-        let walk: HashMap<String, (FileMeta, FileClass)> = walk.into_iter().collect();
         let mut sweeps: HashMap<String, Vec<String>> = sweeps.into_iter().collect();
         for (k, v) in &self.old.sweeps {
             sweeps.entry(k.clone()).or_insert_with(|| v.clone());

@@ -6,7 +6,7 @@
 
 use crate::facts::{Body, BodyKind, EventKind, Expr, FileFacts, StructDef};
 use crate::source::{FileId, SourceFile};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// A body somewhere in the tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,13 +56,13 @@ impl Index {
         let mut ix = Index {
             files,
             facts,
-            bodies_by_name: HashMap::new(),
-            calls_by_name: HashMap::new(),
-            calls_by_field: HashMap::new(),
-            stores_by_field: HashMap::new(),
-            fn_values: HashMap::new(),
-            arg_idents: HashMap::new(),
-            structs: HashMap::new(),
+            bodies_by_name: HashMap::default(),
+            calls_by_name: HashMap::default(),
+            calls_by_field: HashMap::default(),
+            stores_by_field: HashMap::default(),
+            fn_values: HashMap::default(),
+            arg_idents: HashMap::default(),
+            structs: HashMap::default(),
         };
         for fid in 0..ix.facts.len() {
             ix.index_file(fid as FileId);

@@ -7,7 +7,7 @@ use crate::idents::IdentSet;
 use crate::prefilter::{Hit, Prefilter};
 use crate::source::SourceFile;
 use ignore::{WalkBuilder, WalkState};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -114,7 +114,7 @@ pub fn walk(
     let dropped = Mutex::new(Vec::new());
     let skipped = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
-    let classes = Mutex::new(HashMap::new());
+    let classes = Mutex::new(HashMap::default());
     let walked = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     // A file the prefilter drops (now, or in the cache's run).
