@@ -19,6 +19,14 @@ fn render_all(report: &Report) {
 
 /// The bytes as one C file: decode, parse, extract, analyze, render.
 pub fn check_one_file(data: &[u8]) {
+    use crate::idents::{Form, IdentSet, key, spans};
+    let set = IdentSet::of(data);
+    spans(data, |s, e| {
+        assert!(
+            set.may_hold(key(&data[s..e], Form::Word)),
+            "identifier at {s} missed"
+        );
+    });
     let text = crate::walk::decode(data.to_vec());
     let file = SourceFile::new("fuzz.c".into(), "fuzz.c".into(), text);
     let facts = file_facts(&file);

@@ -283,6 +283,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn spans_agree_on_pseudo_random_text() {
+        // C-like bytes from a fixed generator: letters, digits, `_`,
+        // punctuation, spaces and high bytes, in runs of any length.
+        let alphabet = b"ab_Z09 ->.{}(;\n\t\x80\xff";
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut d = Vec::new();
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            d.push(alphabet[(x % alphabet.len() as u64) as usize]);
+        }
+        for cut in [0, 5, 64, 100, 1000, d.len()] {
+            let mut got = vec![];
+            spans(&d[..cut], |s, e| got.push((s, e)));
+            assert_eq!(got, scalar_spans(&d[..cut]), "cut at {cut}");
+            let set = IdentSet::of(&d[..cut]);
+            for (s, e) in got {
+                assert!(set.may_hold(key(&d[s..e], Form::Word)));
+            }
+        }
+    }
+
     fn set(text: &str) -> IdentSet {
         IdentSet::of(text.as_bytes())
     }
