@@ -13,7 +13,7 @@
 use crate::analysis::{self, Demand};
 use crate::cache::Cache;
 use crate::facts::{self, FileFacts};
-use crate::idents::{self, Form, IdentSet};
+use crate::idents::{self, Form, IdentSet, is_ident_byte, is_whole_word};
 use crate::index::Index;
 use crate::parse;
 use crate::report::{Report, Stats};
@@ -441,16 +441,6 @@ pub fn file_facts(file: &SourceFile) -> Option<FileFacts> {
     Some(facts::extract(&file.text, &parsed, &tree))
 }
 
-fn is_ident(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// True if `t[s..e]` has no identifier byte on either side.
-fn is_whole_word(t: &[u8], s: usize, e: usize) -> bool {
-    let before = s.checked_sub(1).map(|i| t[i]);
-    !before.is_some_and(is_ident) && !t.get(e).copied().is_some_and(is_ident)
-}
-
 /// Does the occurrence of a demanded name at `s..e` satisfy the demand?
 fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
     if !is_whole_word(t, s, e) {
@@ -480,9 +470,8 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
                 .iter()
                 .rposition(|b| !b.is_ascii_whitespace())
                 .map_or(before, |p| &before[..=p]);
-            let keyword = trimmed.len() >= 6
-                && trimmed.ends_with(b"struct")
-                && !(trimmed.len() > 6 && is_ident(trimmed[trimmed.len() - 7]));
+            let keyword = trimmed.ends_with(b"struct")
+                && is_whole_word(trimmed, trimmed.len() - 6, trimmed.len());
             keyword && after.is_some_and(|a| t[a] == b'{')
         }
     }
@@ -494,7 +483,7 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
 fn on_plain_name(t: &[u8], end: usize) -> bool {
     let start = t[..end]
         .iter()
-        .rposition(|&b| !is_ident(b))
+        .rposition(|&b| !is_ident_byte(b))
         .map_or(0, |p| p + 1);
     if start == end || t[start].is_ascii_digit() {
         return false;

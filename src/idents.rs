@@ -70,11 +70,6 @@ impl IdentSet {
         let (w, bits) = slot(key, self.words.len());
         self.words[w] & bits == bits
     }
-
-    /// Heap bytes held.
-    pub fn bytes(&self) -> usize {
-        self.words.len() * 8
-    }
 }
 
 /// The word (of `n`) and the bits a key sets: the word from the high half
@@ -87,11 +82,14 @@ fn slot(k: u64, n: usize) -> (usize, u64) {
     (w as usize, bits)
 }
 
+/// 2^64 divided by the golden ratio: an odd multiplier that spreads bits.
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
 #[inline(always)]
 fn finish(x: u64) -> u64 {
     // A folded multiply: one widening multiplication mixes every input bit
     // into both halves.
-    let p = u128::from(x) * 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835u128.wrapping_shr(64);
+    let p = u128::from(x) * u128::from(GOLDEN);
     (p as u64) ^ ((p >> 64) as u64)
 }
 
@@ -108,7 +106,7 @@ fn load8(d: &[u8], at: usize) -> u64 {
 #[inline(always)]
 fn raw_hash(d: &[u8], s: usize, e: usize) -> u64 {
     let n = e - s;
-    let len = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let len = (n as u64).wrapping_mul(GOLDEN);
     if s + 8 > d.len() || e < 8 {
         return short_tail_hash(d, s, e, len);
     }
@@ -157,8 +155,15 @@ pub fn keys(d: &[u8], mut f: impl FnMut(u64)) {
     });
 }
 
-fn is_ident_byte(b: u8) -> bool {
+/// True for the bytes of a C identifier, `[A-Za-z0-9_]`.
+pub fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// True if `t[s..e]` has no identifier byte on either side.
+pub fn is_whole_word(t: &[u8], s: usize, e: usize) -> bool {
+    let before = s.checked_sub(1).map(|i| t[i]);
+    !before.is_some_and(is_ident_byte) && !t.get(e).copied().is_some_and(is_ident_byte)
 }
 
 /// Calls `f(start, end)` for every maximal run of identifier bytes that

@@ -6,6 +6,7 @@
 //! valid for the original text. Parsing never fails: a tree with ERROR
 //! nodes is still a tree.
 
+use crate::idents::is_whole_word;
 use aho_corasick::{AhoCorasick, MatchKind};
 use std::sync::LazyLock;
 use tree_sitter::{Parser, Tree};
@@ -76,10 +77,6 @@ static ANNOTATION_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("annotation patterns are valid")
 });
 
-fn is_ident_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
 /// Returns `text` with annotation macros (and their argument lists)
 /// replaced by spaces. Newlines inside blanked arguments are kept.
 pub fn blank_annotations(text: &str) -> String {
@@ -87,7 +84,7 @@ pub fn blank_annotations(text: &str) -> String {
     let mut out = bytes.to_vec();
     for m in ANNOTATION_FINDER.find_iter(bytes) {
         let (s, e) = (m.start(), m.end());
-        if (s > 0 && is_ident_byte(bytes[s - 1])) || (e < bytes.len() && is_ident_byte(bytes[e])) {
+        if !is_whole_word(bytes, s, e) {
             continue;
         }
         let mut end = e;

@@ -3,6 +3,7 @@
 //! One Aho-Corasick automaton with leftmost-longest matching (the only match
 //! kind for which the SIMD searcher is used) over the rule table's tokens.
 
+use crate::idents::is_whole_word;
 use crate::rules;
 use aho_corasick::{AhoCorasick, MatchKind};
 
@@ -95,16 +96,11 @@ impl WordFinder {
     /// on either side.
     pub fn any_in(&self, text: &[u8]) -> bool {
         self.count > 0
-            && self.ac.find_iter(text).any(|m| {
-                let before = m.start().checked_sub(1).map(|i| text[i]);
-                let after = text.get(m.end()).copied();
-                !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte)
-            })
+            && self
+                .ac
+                .find_iter(text)
+                .any(|m| is_whole_word(text, m.start(), m.end()))
     }
-}
-
-fn is_ident_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
 }
 
 #[cfg(test)]
