@@ -11,12 +11,13 @@
 //! This ends when nothing new is wanted.
 
 use crate::analysis::{self, Demand};
-use crate::cache::Cache;
+use crate::cache::{Cache, LastRun, RunFile, code_hash};
 use crate::facts::{self, FileFacts};
 use crate::idents::{self, Form, IdentSet, is_ident_byte, is_whole_word};
 use crate::index::Index;
 use crate::parse;
-use crate::report::{Report, Stats};
+use crate::replay;
+use crate::report::{Report, Site, Stats};
 use crate::source::SourceFile;
 use crate::walk;
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -89,17 +90,15 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         }
     };
     let cache = opts.cache_dir.as_deref().map(|d| Cache::open(d, root));
-    let walked = walk::walk(root, jobs, cache.as_ref(), &|files| {
+    let mut walked = walk::walk(root, &pool, cache.as_ref(), &|files| {
         report(Progress::Walking { files })
     });
-    let classes = walked.classes;
-    let mut sweep_log: HashMap<String, Vec<String>> = HashMap::new();
     let mut stats = Stats {
         files_walked: walked.files_walked,
         bytes_scanned: walked.bytes_scanned,
         files_prefiltered: walked.candidates.len() as u64,
-        skipped: walked.skipped,
-        warnings: walked.warnings,
+        skipped: std::mem::take(&mut walked.skipped),
+        warnings: std::mem::take(&mut walked.warnings),
         ..Stats::default()
     };
     if stats.files_walked == 0 {
@@ -110,6 +109,50 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         };
         bail!("no .c or .h files under {}{why}", root.display());
     }
+    let finish = |mut ix: Index, sites: Vec<Site>, mut stats: Stats| {
+        let files = std::mem::take(&mut ix.files);
+        drop_later(ix);
+        stats.sites = sites.len() as u64;
+        stats.findings = sites.iter().filter(|s| !s.findings.is_empty()).count() as u64;
+        stats.elapsed_ms = start.elapsed().as_millis() as u64;
+        stats.skipped.sort();
+        Ok(Report {
+            root: root.display().to_string(),
+            sites,
+            stats,
+            files,
+        })
+    };
+    if let Some(c) = &cache
+        && let Some(run) = c.last_run()
+        && let Some(r) = replay::replay(root, &walked, run, c, &pool)
+    {
+        stats.replayed = true;
+        stats.rounds = run.rounds;
+        stats.sweeps = run.sweeps;
+        stats.files_swept = run.files_swept;
+        stats.files_parsed = r.files_parsed;
+        stats.bytes_parsed = r.bytes_parsed;
+        stats.skipped.extend(r.skipped);
+        c.save(walked.classes, HashMap::new(), None);
+        drop_later((walked.candidates, walked.dropped, cache));
+        return finish(r.ix, r.sites, stats);
+    }
+
+    // The kept files that the walk did not read (unchanged since the
+    // cache's run) are read now.
+    let unread: Vec<walk::Skipped> = pool.install(|| {
+        walked
+            .candidates
+            .par_iter_mut()
+            .filter_map(|c| c.load().err())
+            .collect()
+    });
+    stats.skipped.extend(unread);
+    walked.candidates.retain(|c| c.loaded.is_some());
+    stats.files_prefiltered = walked.candidates.len() as u64;
+    let classes = walked.classes;
+    let mut sweep_log: HashMap<String, Vec<String>> = HashMap::new();
     let mut to_parse: Vec<usize> = walked
         .candidates
         .iter()
@@ -117,16 +160,20 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         .filter(|(_, c)| c.hit.borrow)
         .map(|(i, _)| i)
         .collect();
+    let kept = walked.candidates.len();
     // The identifiers of each kept file (`None`: swept in, parsed at once).
-    let mut sets: Vec<Option<IdentSet>> = Vec::with_capacity(walked.candidates.len());
-    let mut files: Vec<SourceFile> = Vec::with_capacity(walked.candidates.len());
+    let mut sets: Vec<Option<IdentSet>> = Vec::with_capacity(kept);
+    let mut files: Vec<SourceFile> = Vec::with_capacity(kept);
     for c in walked.candidates {
-        files.push(c.file);
-        sets.push(Some(c.idents));
+        let l = c.loaded.expect("unread files were taken out");
+        files.push(l.file);
+        sets.push(Some(l.idents));
     }
     let facts: Vec<Option<FileFacts>> = (0..files.len()).map(|_| None).collect();
     // Built once and extended each round (files parsed, files swept in).
     let mut ix = Index::new(files, facts);
+    // The round that parsed each file (0: none yet), for the cache.
+    let mut round_of: Vec<u32> = vec![0; kept];
     let mut dropped = walked.dropped;
     let mut asked: BTreeSet<Demand> = BTreeSet::new();
     let mut swept: BTreeSet<Demand> = BTreeSet::new();
@@ -151,6 +198,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         for (i, f) in parsed {
             stats.files_parsed += 1;
             stats.bytes_parsed += ix.files[i].text.len() as u64;
+            round_of[i] = stats.rounds;
             let f = f.unwrap_or_else(|reason| {
                 stats.skipped.push(walk::Skipped {
                     file: ix.files[i].path.clone(),
@@ -196,6 +244,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                 });
                 swept.extend(pending.iter().cloned());
                 let (found, errors) = sweep(
+                    root,
                     &mut dropped,
                     &pending,
                     &pool,
@@ -207,25 +256,56 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                 for file in found {
                     to_parse.push(ix.add_file(file) as usize);
                     sets.push(None);
+                    round_of.push(0);
                 }
             }
         }
         if to_parse.is_empty() {
             if let Some(c) = &cache {
-                c.save(classes, sweep_log);
+                let run = last_run(&ix, &round_of, kept, &asked, &stats, &pool);
+                c.save(classes, sweep_log, Some(run));
             }
-            stats.sites = sites.len() as u64;
-            stats.findings = sites.iter().filter(|s| !s.findings.is_empty()).count() as u64;
-            stats.elapsed_ms = start.elapsed().as_millis() as u64;
-            stats.skipped.sort();
-            let root = root.display().to_string();
-            return Ok(Report {
-                root,
-                sites,
-                stats,
-                files: ix.files,
-            });
+            drop_later((dropped, sets, cache));
+            return finish(ix, sites, stats);
         }
+    }
+}
+
+/// Frees `x` on another thread. A run ends holding some hundred thousand
+/// small allocations (paths, identifier sets, the cache's tables) that
+/// take tens of milliseconds to free, and nothing needs to wait for that.
+pub fn drop_later<T: Send + 'static>(x: T) {
+    let _ = std::thread::Builder::new().spawn(move || drop(x));
+}
+
+/// The course of this run, for the cache.
+fn last_run(
+    ix: &Index,
+    round_of: &[u32],
+    kept: usize,
+    asked: &BTreeSet<Demand>,
+    stats: &Stats,
+    pool: &rayon::ThreadPool,
+) -> LastRun {
+    let files = pool.install(|| {
+        (0..ix.files.len())
+            .into_par_iter()
+            .map(|i| RunFile {
+                path: ix.files[i].path.clone(),
+                round: round_of[i],
+                swept: i >= kept,
+                code: ix.facts[i]
+                    .as_ref()
+                    .map_or(0, |f| code_hash(&ix.files[i].text, f)),
+            })
+            .collect()
+    });
+    LastRun {
+        files,
+        asked: asked.iter().cloned().collect(),
+        rounds: stats.rounds,
+        sweeps: stats.sweeps,
+        files_swept: stats.files_swept,
     }
 }
 
@@ -253,6 +333,7 @@ const MAX_SWEEPS: u32 = 4;
 /// With a cache that knows every pending demand, only the files it lists
 /// and the files new or changed since are read.
 fn sweep(
+    root: &Path,
     dropped: &mut Vec<walk::Dropped>,
     pending: &BTreeSet<Demand>,
     pool: &rayon::ThreadPool,
@@ -287,7 +368,8 @@ fn sweep(
                 if listed.as_ref().is_some_and(Vec::is_empty) {
                     return Ok((vec![], None));
                 }
-                let data = std::fs::read(&d.abs_path).map_err(|err| walk::Skipped {
+                let abs_path = d.abs_path(root);
+                let data = std::fs::read(&abs_path).map_err(|err| walk::Skipped {
                     file: d.path.clone(),
                     reason: format!("unreadable on a second read: {err}"),
                 })?;
@@ -295,9 +377,8 @@ fn sweep(
                     Some(l) => l,
                     None => matcher.hits(&data, &pending),
                 };
-                let file = (!hits.is_empty()).then(|| {
-                    SourceFile::new(d.path.clone(), d.abs_path.clone(), walk::decode(data))
-                });
+                let file = (!hits.is_empty())
+                    .then(|| SourceFile::new(d.path.clone(), abs_path, walk::decode(data)));
                 Ok((hits, file))
             })
             .collect()
@@ -329,7 +410,7 @@ fn sweep(
 
 /// Finds, in a file's bytes, an occurrence that satisfies one of a set of
 /// demands.
-struct DemandMatcher<'d> {
+pub(crate) struct DemandMatcher<'d> {
     /// The identifier-set key of each demand.
     keys: Vec<u64>,
     ac: Option<AhoCorasick>,
@@ -338,7 +419,7 @@ struct DemandMatcher<'d> {
 }
 
 impl<'d> DemandMatcher<'d> {
-    fn new(demands: &'d BTreeSet<Demand>) -> DemandMatcher<'d> {
+    pub(crate) fn new(demands: &'d BTreeSet<Demand>) -> DemandMatcher<'d> {
         let name = |d: &'d Demand| match d {
             Demand::Ident(s)
             | Demand::FieldCall(s, _)
@@ -364,11 +445,11 @@ impl<'d> DemandMatcher<'d> {
 
     /// False if a file with these identifiers certainly satisfies none of
     /// the demands (see [`idents`]).
-    fn may_hit(&self, set: &IdentSet) -> bool {
+    pub(crate) fn may_hit(&self, set: &IdentSet) -> bool {
         self.keys.iter().any(|&k| set.may_hold(k))
     }
 
-    fn hit(&self, t: &[u8]) -> bool {
+    pub(crate) fn hit(&self, t: &[u8]) -> bool {
         let Some(ac) = &self.ac else { return false };
         ac.find_iter(t).any(|m| {
             self.kinds[m.pattern().as_usize()]
@@ -406,7 +487,10 @@ fn demand_key(d: &Demand) -> u64 {
 
 /// [`file_facts`], with a panic caught and turned into a reason: one odd
 /// file must not stop the audit of the tree.
-fn isolated_file_facts(file: &SourceFile, cache: Option<&Cache>) -> Result<FileFacts, String> {
+pub(crate) fn isolated_file_facts(
+    file: &SourceFile,
+    cache: Option<&Cache>,
+) -> Result<FileFacts, String> {
     if let Some(f) = cache.and_then(|c| c.facts(&file.text)) {
         return Ok(f);
     }

@@ -7,6 +7,10 @@
 //!   read again;
 //! - per tree, which dropped files each sweep demand matched: a re-run
 //!   re-reads only the dropped files that changed;
+//! - per tree, the course of the last run ([`LastRun`]): which files the
+//!   rounds parsed and swept in, what they asked for, and a hash of the
+//!   code of each parsed file. A re-run whose changes cannot alter that
+//!   course skips the rounds (`audit::replay`);
 //! - shared by all trees, each parsed file's facts, keyed by a hash of its
 //!   content (and of this mmaudit's version).
 //!
@@ -62,8 +66,9 @@ impl FileMeta {
 /// What the prefilter said about a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FileClass {
-    /// Kept (it mentions an mm); `borrow` if it names a borrow API.
-    Candidate { borrow: bool },
+    /// Kept (it mentions an mm); `borrow` if it names a borrow API,
+    /// `not_utf8` if it was decoded lossily.
+    Candidate { borrow: bool, not_utf8: bool },
     /// Dropped.
     Dropped,
 }
@@ -71,10 +76,72 @@ pub enum FileClass {
 #[derive(Default, Serialize, Deserialize)]
 struct TreeTables {
     format: String,
-    /// Path -> identity and prefilter verdict.
-    walk: HashMap<String, (FileMeta, FileClass)>,
+    /// Path (its [`path_key`]) -> identity and prefilter verdict.
+    walk: HashMap<u64, (FileMeta, FileClass)>,
     /// Demand (as text) -> the dropped files it matched, sorted.
     sweeps: HashMap<String, Vec<String>>,
+    /// The course of the last run.
+    last_run: Option<LastRun>,
+}
+
+/// The course of a run: enough to tell whether a re-run would take the
+/// same course, and to take it without the rounds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LastRun {
+    /// Every file in the index, in index order: the kept files by path,
+    /// then the ones sweeps brought in, in the order they came.
+    pub files: Vec<RunFile>,
+    /// Every demand any round made.
+    pub asked: Vec<Demand>,
+    /// The run's rounds, sweeps and swept-in files (for the stats).
+    pub rounds: u32,
+    pub sweeps: u32,
+    pub files_swept: u64,
+}
+
+/// One file of a [`LastRun`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunFile {
+    /// Path relative to the root.
+    pub path: String,
+    /// The round that parsed it; 0 if none did.
+    pub round: u32,
+    /// Brought in by a sweep (the prefilter dropped it).
+    pub swept: bool,
+    /// For a parsed file, its [`code_hash`].
+    pub code: u128,
+}
+
+/// A hash of what the course of a run can depend on in a parsed file: its
+/// facts other than comments, and its text with comments blanked and
+/// trailing blanks cut. Two texts with the same code hash differ only in
+/// comments and in blanks that move no code (a comment added at the end,
+/// a comment reworded); the rounds read neither (`Tracer` skips comments
+/// when it looks for a struct's name), so they take the same course.
+pub fn code_hash(text: &str, facts: &FileFacts) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let code_facts = (
+        &facts.bodies,
+        &facts.field_inits,
+        &facts.structs,
+        facts.error_nodes,
+        &facts.unread,
+    );
+    if let Ok(b) = bincode::serialize(&code_facts) {
+        h.update(&b);
+    }
+    let mut code = text.as_bytes().to_vec();
+    for &(s, e) in &facts.comments {
+        if let Some(c) = code.get_mut(s..e.min(text.len())) {
+            c.fill(b' ');
+        }
+    }
+    let end = code
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |p| p + 1);
+    h.update(&code[..end]);
+    h.digest128()
 }
 
 /// The cache for one audited tree.
@@ -97,6 +164,13 @@ fn tree_format() -> String {
         .collect();
     let h = xxhash_rust::xxh3::xxh3_64(rules.join(";").as_bytes());
     format!("{}-rules{h:016x}", build_key())
+}
+
+/// A relative path as a key of the walk table. Two paths with one key
+/// (a 64-bit hash) would also need the same size, time and inode to be
+/// mistaken for each other.
+pub fn path_key(path: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(path.as_bytes())
 }
 
 /// A demand as a stable key.
@@ -125,12 +199,17 @@ impl Cache {
     }
 
     /// The prefilter's verdict from the last run, if the file is unchanged.
-    pub fn class(&self, path: &str, meta: &FileMeta) -> Option<FileClass> {
+    pub fn class(&self, path: u64, meta: &FileMeta) -> Option<FileClass> {
         self.old
             .walk
-            .get(path)
+            .get(&path)
             .filter(|(m, _)| m == meta)
             .map(|(_, c)| *c)
+    }
+
+    /// The course of the last run, if there was one.
+    pub fn last_run(&self) -> Option<&LastRun> {
+        self.old.last_run.as_ref()
     }
 
     /// The dropped files the demand matched last time.
@@ -162,12 +241,14 @@ impl Cache {
         }
     }
 
-    /// Saves this run's tables (best effort: a cache that cannot be written
+    /// Saves this run's tables, and its course (`None`: the last run's,
+    /// replayed) (best effort: a cache that cannot be written
     /// only makes the next run slower).
     pub fn save(
         &self,
-        walk: HashMap<String, (FileMeta, FileClass)>,
+        walk: HashMap<u64, (FileMeta, FileClass)>,
         sweeps: std::collections::HashMap<String, Vec<String>>,
+        last_run: Option<LastRun>,
     ) {
         let mut sweeps: HashMap<String, Vec<String>> = sweeps.into_iter().collect();
         for (k, v) in &self.old.sweeps {
@@ -177,8 +258,12 @@ impl Cache {
             format: tree_format(),
             walk,
             sweeps,
+            last_run: last_run.or_else(|| self.old.last_run.clone()),
         };
-        if tables.walk == self.old.walk && tables.sweeps == self.old.sweeps {
+        if tables.walk == self.old.walk
+            && tables.sweeps == self.old.sweeps
+            && tables.last_run == self.old.last_run
+        {
             return;
         }
         if let Ok(bytes) = bincode::serialize(&tables) {

@@ -14,6 +14,7 @@ pub mod kbuild;
 pub mod parse;
 pub mod prefilter;
 pub mod render;
+pub mod replay;
 pub mod report;
 pub mod rules;
 pub mod source;

@@ -88,6 +88,7 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     };
+    mmaudit::audit::drop_later(report);
     emit(&text, code)
 }
 

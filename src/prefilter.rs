@@ -101,6 +101,20 @@ impl WordFinder {
                 .find_iter(text)
                 .any(|m| is_whole_word(text, m.start(), m.end()))
     }
+
+    /// [`WordFinder::any_in`], not counting occurrences inside the spans
+    /// `skip` (sorted, not overlapping: a file's comments).
+    pub fn any_outside(&self, text: &[u8], skip: &[(usize, usize)]) -> bool {
+        let skipped = |at: usize| {
+            let i = skip.partition_point(|s| s.0 <= at);
+            i > 0 && at < skip[i - 1].1
+        };
+        self.count > 0
+            && self
+                .ac
+                .find_iter(text)
+                .any(|m| is_whole_word(text, m.start(), m.end()) && !skipped(m.start()))
+    }
 }
 
 #[cfg(test)]
@@ -126,5 +140,8 @@ mod tests {
         let w = WordFinder::new(&["load"]);
         assert!(w.any_in(b"x->load(a)"));
         assert!(!w.any_in(b"x->load_mqd(a) unload"));
+        let t = b"/* load */ x; // load";
+        assert!(!w.any_outside(t, &[(0, 10), (14, 21)]));
+        assert!(w.any_outside(t, &[(0, 10)]));
     }
 }

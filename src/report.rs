@@ -399,6 +399,10 @@ pub struct Stats {
     pub skipped: Vec<Skipped>,
     /// Files audited with a caveat (not UTF-8).
     pub warnings: Vec<Skipped>,
+    /// The rounds were replayed from the cache. Not in the JSON: cached
+    /// and uncached reports are the same.
+    #[serde(skip)]
+    pub replayed: bool,
 }
 
 /// A whole audit.

@@ -2,11 +2,10 @@
 //! passed through the prefilter. Only files that can matter are kept in
 //! memory; the rest are dropped as soon as they are scanned.
 
-use crate::cache::{Cache, FileClass, FileMeta};
+use crate::cache::{Cache, FileClass, FileMeta, path_key};
 use crate::idents::IdentSet;
 use crate::prefilter::{Hit, Prefilter};
 use crate::source::SourceFile;
-use ignore::{WalkBuilder, WalkState};
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -18,12 +17,39 @@ pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// A file the prefilter kept.
 pub struct Candidate {
-    /// The file.
-    pub file: SourceFile,
+    /// Path relative to the root.
+    pub path: String,
+    /// Path on disk.
+    pub abs_path: std::path::PathBuf,
     /// What the prefilter saw.
     pub hit: Hit,
+    /// Its text and identifiers; `None` if the file is unchanged since the
+    /// cache's run and was not read (see [`Candidate::load`]).
+    pub loaded: Option<Loaded>,
+}
+
+/// A kept file's text and identifiers.
+pub struct Loaded {
+    /// The file.
+    pub file: SourceFile,
     /// The identifiers it holds.
     pub idents: IdentSet,
+}
+
+impl Candidate {
+    /// Reads the file, if the walk did not.
+    pub fn load(&mut self) -> Result<&Loaded, Skipped> {
+        if self.loaded.is_none() {
+            let data = std::fs::read(&self.abs_path).map_err(|err| Skipped {
+                file: self.path.clone(),
+                reason: format!("unreadable on a second read: {err}"),
+            })?;
+            let idents = IdentSet::of(&data);
+            let file = SourceFile::new(self.path.clone(), self.abs_path.clone(), decode(data));
+            self.loaded = Some(Loaded { file, idents });
+        }
+        Ok(self.loaded.as_ref().expect("loaded above"))
+    }
 }
 
 /// A file that could not be audited, and why.
@@ -41,12 +67,17 @@ pub struct Skipped {
 pub struct Dropped {
     /// Path relative to the root.
     pub path: String,
-    /// Path on disk.
-    pub abs_path: std::path::PathBuf,
     /// The identifiers it holds, if it was read in this run (new or
     /// changed since the cache's run, or no cache); cached sweep results
     /// say nothing about such a file.
     pub idents: Option<IdentSet>,
+}
+
+impl Dropped {
+    /// Its path on disk.
+    pub fn abs_path(&self, root: &Path) -> std::path::PathBuf {
+        root.join(&self.path)
+    }
 }
 
 /// What the walk produced.
@@ -61,7 +92,7 @@ pub struct WalkOutput {
     /// Files read, but not as they are (not UTF-8).
     pub warnings: Vec<Skipped>,
     /// Every walked file's identity and prefilter verdict (for the cache).
-    pub classes: HashMap<String, (FileMeta, FileClass)>,
+    pub classes: HashMap<u64, (FileMeta, FileClass)>,
     /// `.c`/`.h` files seen.
     pub files_walked: u64,
     /// Bytes scanned by the prefilter.
@@ -101,175 +132,204 @@ pub fn decode(bytes: Vec<u8>) -> String {
 /// How often (in files) the walk reports progress.
 const PROGRESS_EVERY: u64 = 2048;
 
-/// Walks `root` with `threads` threads and keeps what the prefilter passes.
-/// `progress` is told the number of files seen, now and then.
+/// Walks `root` on `pool` and keeps what the prefilter passes. `progress`
+/// is told the number of files seen, now and then.
+///
+/// Directories are read with `getdents` and files looked at with `statx`
+/// relative to their directory, one task per directory (and per large
+/// file): on a warm re-run, where almost nothing is read, the walk is
+/// mostly these two calls. Hidden entries are skipped and links are never
+/// followed.
 pub fn walk(
     root: &Path,
-    threads: usize,
+    pool: &rayon::ThreadPool,
     cache: Option<&Cache>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> WalkOutput {
-    let prefilter = Prefilter::new();
-    let kept = Mutex::new(Vec::new());
-    let dropped = Mutex::new(Vec::new());
-    let skipped = Mutex::new(Vec::new());
-    let warnings = Mutex::new(Vec::new());
-    let classes = Mutex::new(HashMap::default());
-    let walked = AtomicU64::new(0);
-    let bytes = AtomicU64::new(0);
-    // A file the prefilter drops (now, or in the cache's run).
-    let drop_file = |name: String, meta: FileMeta, path: &Path, idents: Option<IdentSet>| {
-        classes
-            .lock()
-            .unwrap()
-            .insert(name.clone(), (meta, FileClass::Dropped));
-        dropped.lock().unwrap().push(Dropped {
-            path: name,
-            abs_path: path.to_path_buf(),
-            idents,
-        });
+    let w = Walker {
+        cache,
+        progress,
+        prefilter: Prefilter::new(),
+        out: Mutex::new(WalkOutput::default()),
+        walked: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
     };
-    let rel = |p: &Path| {
-        p.strip_prefix(root)
-            .unwrap_or(p)
-            .to_string_lossy()
-            .replace('\\', "/")
-    };
-    WalkBuilder::new(root)
-        .standard_filters(false)
-        .hidden(true)
-        .follow_links(false)
-        .threads(threads)
-        .build_parallel()
-        .run(|| {
-            Box::new(|entry| {
-                let entry = match entry {
-                    Ok(e) => e,
-                    Err(err) => {
-                        let file = err_path(&err).map(|p| rel(&p)).unwrap_or_default();
-                        skipped.lock().unwrap().push(Skipped {
-                            file,
-                            reason: err.to_string(),
-                        });
-                        return WalkState::Continue;
-                    }
-                };
-                let path = entry.path();
-                if !is_c_source(path) {
-                    return WalkState::Continue;
-                }
-                let kind = entry.file_type();
-                if !kind.is_some_and(|t| t.is_file()) {
-                    // A directory named `x.c` is walked into; anything else
-                    // with a C name is said, not read (a FIFO would block).
-                    let reason = match kind {
-                        Some(t) if t.is_dir() => return WalkState::Continue,
-                        Some(t) if t.is_symlink() => "symbolic link, not followed",
-                        _ => "not a regular file (device, FIFO or socket)",
-                    };
-                    skipped.lock().unwrap().push(Skipped {
-                        file: rel(path),
-                        reason: reason.into(),
-                    });
-                    return WalkState::Continue;
-                }
-                let n = walked.fetch_add(1, Ordering::Relaxed) + 1;
-                if n.is_multiple_of(PROGRESS_EVERY) {
-                    progress(n);
-                }
-                let meta = match entry.metadata() {
-                    Ok(m) => FileMeta::of(&m),
-                    Err(err) => {
-                        skipped.lock().unwrap().push(Skipped {
-                            file: rel(path),
-                            reason: err.to_string(),
-                        });
-                        return WalkState::Continue;
-                    }
-                };
-                if meta.size > MAX_FILE_BYTES {
-                    skipped.lock().unwrap().push(Skipped {
-                        file: rel(path),
-                        reason: format!("larger than {} MiB", MAX_FILE_BYTES >> 20),
-                    });
-                    return WalkState::Continue;
-                }
-                bytes.fetch_add(meta.size, Ordering::Relaxed);
-                let name = rel(path);
-                // Unchanged since the cache's run and dropped then: not read.
-                if let Some(FileClass::Dropped) = cache.and_then(|c| c.class(&name, &meta)) {
-                    drop_file(name, meta, path, None);
-                    return WalkState::Continue;
-                }
-                let data = match std::fs::read(path) {
-                    Ok(d) => d,
-                    Err(err) => {
-                        skipped.lock().unwrap().push(Skipped {
-                            file: name,
-                            reason: err.to_string(),
-                        });
-                        return WalkState::Continue;
-                    }
-                };
-                if memchr::memchr(0, &data).is_some() {
-                    skipped.lock().unwrap().push(Skipped {
-                        file: name,
-                        reason: "binary (holds NUL bytes), not C source".into(),
-                    });
-                    return WalkState::Continue;
-                }
-                // A kept file whose identity is unchanged keeps its verdict.
-                let cached_hit = match cache.and_then(|c| c.class(&name, &meta)) {
-                    Some(FileClass::Candidate { borrow }) => Some(Hit { borrow }),
-                    _ => None,
-                };
-                let idents = IdentSet::of(&data);
-                if let Some(hit) = cached_hit.or_else(|| prefilter.check(&data)) {
-                    if std::str::from_utf8(&data).is_err() {
-                        warnings.lock().unwrap().push(Skipped {
-                            file: name.clone(),
-                            reason: "not UTF-8: invalid bytes read as `?`".into(),
-                        });
-                    }
-                    classes.lock().unwrap().insert(
-                        name.clone(),
-                        (meta, FileClass::Candidate { borrow: hit.borrow }),
-                    );
-                    let file = SourceFile::new(name, path.to_path_buf(), decode(data));
-                    kept.lock().unwrap().push(Candidate { file, hit, idents });
-                } else {
-                    drop_file(name, meta, path, Some(idents));
-                }
-                WalkState::Continue
-            })
-        });
-    let mut candidates = kept.into_inner().unwrap();
-    candidates.sort_by(|a, b| a.file.path.cmp(&b.file.path));
-    let mut dropped = dropped.into_inner().unwrap();
-    dropped.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut skipped = skipped.into_inner().unwrap();
-    skipped.sort();
-    let mut warnings = warnings.into_inner().unwrap();
-    warnings.sort();
-    WalkOutput {
-        warnings,
-        classes: classes.into_inner().unwrap(),
-        candidates,
-        dropped,
-        skipped,
-        files_walked: walked.into_inner(),
-        bytes_scanned: bytes.into_inner(),
-    }
+    pool.scope(|s| w.visit_dir(s, root.to_path_buf(), String::new()));
+    let mut out = w.out.into_inner().unwrap();
+    out.candidates.sort_by(|a, b| a.path.cmp(&b.path));
+    out.dropped.sort_by(|a, b| a.path.cmp(&b.path));
+    out.skipped.sort();
+    out.warnings.sort();
+    out.files_walked = w.walked.into_inner();
+    out.bytes_scanned = w.bytes.into_inner();
+    out
 }
 
-fn err_path(err: &ignore::Error) -> Option<std::path::PathBuf> {
-    match err {
-        ignore::Error::WithPath { path, .. } => Some(path.clone()),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            err_path(err)
+/// Files at least this large get a task of their own.
+const OWN_TASK_BYTES: u64 = 256 << 10;
+
+struct Walker<'a> {
+    cache: Option<&'a Cache>,
+    progress: &'a (dyn Fn(u64) + Sync),
+    prefilter: Prefilter,
+    out: Mutex<WalkOutput>,
+    walked: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl<'a> Walker<'a> {
+    fn skip(&self, file: String, reason: String) {
+        self.out
+            .lock()
+            .unwrap()
+            .skipped
+            .push(Skipped { file, reason });
+    }
+
+    /// `dir` on disk is `rel` under the root (`""` for the root).
+    fn visit_dir<'s>(&'s self, s: &rayon::Scope<'s>, dir: std::path::PathBuf, rel: String) {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(err) => {
+                return self.skip(rel, format!("cannot read the directory: {err}"));
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    self.skip(rel.clone(), format!("cannot read the directory: {err}"));
+                    break;
+                }
+            };
+            let name = entry.file_name();
+            if name.as_encoded_bytes().first() == Some(&b'.') {
+                continue;
+            }
+            let path = dir.join(&name);
+            let name = name.to_string_lossy();
+            let rel_path = if rel.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let kind = entry.file_type();
+            if kind.as_ref().is_ok_and(|t| t.is_dir()) {
+                s.spawn(move |s| self.visit_dir(s, path, rel_path));
+                continue;
+            }
+            if !is_c_source(&path) {
+                continue;
+            }
+            let kind = match kind {
+                Ok(k) => k,
+                Err(err) => {
+                    self.skip(rel_path.clone(), err.to_string());
+                    continue;
+                }
+            };
+            if !kind.is_file() {
+                // Anything else with a C name is said, not read (a FIFO
+                // would block).
+                let reason = if kind.is_symlink() {
+                    "symbolic link, not followed"
+                } else {
+                    "not a regular file (device, FIFO or socket)"
+                };
+                self.skip(rel_path.clone(), reason.into());
+                continue;
+            }
+            let n = self.walked.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_multiple_of(PROGRESS_EVERY) {
+                (self.progress)(n);
+            }
+            // statx relative to the directory: no path walk.
+            let meta = match entry.metadata() {
+                Ok(m) => FileMeta::of(&m),
+                Err(err) => {
+                    self.skip(rel_path.clone(), err.to_string());
+                    continue;
+                }
+            };
+            if meta.size >= OWN_TASK_BYTES {
+                s.spawn(move |_| self.visit_file(path, rel_path, meta));
+            } else {
+                self.visit_file(path, rel_path, meta);
+            }
         }
-        ignore::Error::Loop { child, .. } => Some(child.clone()),
-        _ => None,
+    }
+
+    fn visit_file(&self, path: std::path::PathBuf, name: String, meta: FileMeta) {
+        let key = path_key(&name);
+        if meta.size > MAX_FILE_BYTES {
+            let reason = format!("larger than {} MiB", MAX_FILE_BYTES >> 20);
+            return self.skip(name, reason);
+        }
+        self.bytes.fetch_add(meta.size, Ordering::Relaxed);
+        let not_utf8 = |file: String| Skipped {
+            file,
+            reason: "not UTF-8: invalid bytes read as `?`".into(),
+        };
+        // Unchanged since the cache's run: not read now. A kept one is read
+        // later if the run cannot be replayed.
+        match self.cache.and_then(|c| c.class(key, &meta)) {
+            Some(FileClass::Dropped) => return self.drop_file(name, key, meta, None),
+            Some(
+                class @ FileClass::Candidate {
+                    borrow,
+                    not_utf8: bad,
+                },
+            ) => {
+                let mut out = self.out.lock().unwrap();
+                if bad {
+                    out.warnings.push(not_utf8(name.clone()));
+                }
+                out.classes.insert(key, (meta, class));
+                out.candidates.push(Candidate {
+                    path: name,
+                    abs_path: path,
+                    hit: Hit { borrow },
+                    loaded: None,
+                });
+                return;
+            }
+            None => {}
+        }
+        let data = match std::fs::read(&path) {
+            Ok(d) => d,
+            Err(err) => return self.skip(name, err.to_string()),
+        };
+        if memchr::memchr(0, &data).is_some() {
+            return self.skip(name, "binary (holds NUL bytes), not C source".into());
+        }
+        let idents = IdentSet::of(&data);
+        let Some(hit) = self.prefilter.check(&data) else {
+            return self.drop_file(name, key, meta, Some(idents));
+        };
+        let bad = std::str::from_utf8(&data).is_err();
+        let class = FileClass::Candidate {
+            borrow: hit.borrow,
+            not_utf8: bad,
+        };
+        let file = SourceFile::new(name.clone(), path.clone(), decode(data));
+        let mut out = self.out.lock().unwrap();
+        if bad {
+            out.warnings.push(not_utf8(name.clone()));
+        }
+        out.classes.insert(key, (meta, class));
+        out.candidates.push(Candidate {
+            path: name,
+            abs_path: path,
+            hit,
+            loaded: Some(Loaded { file, idents }),
+        });
+    }
+
+    /// A file the prefilter drops (now, or in the cache's run).
+    fn drop_file(&self, name: String, key: u64, meta: FileMeta, idents: Option<IdentSet>) {
+        let mut out = self.out.lock().unwrap();
+        out.classes.insert(key, (meta, FileClass::Dropped));
+        out.dropped.push(Dropped { path: name, idents });
     }
 }
 
@@ -293,10 +353,14 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join("b.c"), "int x;").unwrap();
         std::fs::write(dir.path().join("c.txt"), "kthread_use_mm").unwrap();
-        let out = walk(dir.path(), 2, None, &|_| {});
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let out = walk(dir.path(), &pool, None, &|_| {});
         assert_eq!(out.files_walked, 2);
         assert_eq!(out.candidates.len(), 1);
-        assert_eq!(out.candidates[0].file.path, "a.c");
+        assert_eq!(out.candidates[0].path, "a.c");
         assert!(out.candidates[0].hit.borrow);
         assert_eq!(out.dropped.len(), 1);
         assert_eq!(out.dropped[0].path, "b.c");

@@ -67,3 +67,70 @@ fn cached_runs_give_the_same_json_as_uncached_ones() {
     assert_ne!(added_uncached, changed_uncached);
     assert_eq!(json(&root, Some(&cache)), added_uncached);
 }
+
+fn run(root: &Path, cache: &Path) -> (String, bool) {
+    let mut r = audit(
+        root,
+        &Options {
+            jobs: 2,
+            cache_dir: Some(cache.to_path_buf()),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    r.stats.elapsed_ms = 0;
+    (render::json::render(&r), r.stats.replayed)
+}
+
+#[test]
+fn a_rerun_replays_the_rounds_only_when_nothing_they_read_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("tree");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    assert!(
+        Command::new("cp")
+            .arg("-a")
+            .arg(&fixtures)
+            .arg(&root)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let cache = dir.path().join("cache");
+    let uncached = json(&root, None);
+    assert_eq!(run(&root, &cache), (uncached.clone(), false));
+    assert_eq!(run(&root, &cache), (uncached.clone(), true), "warm");
+
+    // A comment at the end of a borrowing file moves no code.
+    let borrow = root.join("many_callers/borrow.c");
+    let text = std::fs::read_to_string(&borrow).unwrap();
+    std::fs::write(&borrow, format!("{text}/* struct job: a note */\n")).unwrap();
+    let (out, replayed) = run(&root, &cache);
+    assert!(replayed, "a trailing comment");
+    assert_eq!(out, json(&root, None));
+
+    // A changed file that satisfies no demand, and a new one.
+    let quiet = root.join("lookalike/unrelated.c");
+    std::fs::write(&quiet, "int unrelated(void) { return 0; }\n").unwrap();
+    let (out, replayed) = run(&root, &cache);
+    assert!(replayed, "a file nothing asks for");
+    assert_eq!(out, json(&root, None));
+
+    // Code moved in a borrowing file: the rounds run again.
+    std::fs::write(&borrow, format!("\n{text}")).unwrap();
+    let moved = json(&root, None);
+    assert_ne!(moved, uncached, "the lines moved");
+    assert_eq!(run(&root, &cache), (moved.clone(), false));
+    assert_eq!(run(&root, &cache), (moved.clone(), true));
+
+    // A new caller of a function the rounds asked about, in a file the
+    // prefilter drops: the rounds run again and find it.
+    std::fs::write(
+        root.join("many_callers/late.c"),
+        "int late_caller(void) { return copy_remote(NULL, 0); }\n",
+    )
+    .unwrap();
+    let late = json(&root, None);
+    assert_ne!(late, moved);
+    assert_eq!(run(&root, &cache), (late, false));
+}

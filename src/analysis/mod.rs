@@ -17,7 +17,9 @@ use std::collections::BTreeSet;
 use trace::Tracer;
 
 /// Something the analysis needs from files that may not be parsed yet.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Demand {
     /// Any whole-word use of an identifier (callers, macro expansions,
     /// calls through a field of that name).

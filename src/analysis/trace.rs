@@ -994,8 +994,15 @@ impl<'a> Tracer<'a> {
                 let matches = match self.struct_of(c.at, base, ev.span.0) {
                     Some(s) => s == key.struct_name,
                     // A file that never names the struct cannot call through it
-                    // (short of typedefs and macros that hide it).
-                    None => names_struct.any_in(self.ix.file(c.at.file).text.as_bytes()),
+                    // (short of typedefs and macros that hide it). Comments
+                    // do not count: they declare nothing, and the cache's
+                    // replay relies on the rounds never reading them.
+                    None => names_struct.any_outside(
+                        self.ix.file(c.at.file).text.as_bytes(),
+                        self.ix.facts[c.at.file as usize]
+                            .as_ref()
+                            .map_or(&[][..], |f| &f.comments),
+                    ),
                 };
                 if matches && c.at != at {
                     out.push((c, Some(last.clone())));

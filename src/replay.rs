@@ -1,0 +1,176 @@
+//! Re-runs without the rounds: when nothing that changed since the cache's
+//! run can alter the course the rounds took, the files they parsed are
+//! indexed again in one go and analyzed once.
+//!
+//! The rounds are a function of three things: the prefilter's verdicts,
+//! which files satisfy which demands (`audit::meets`, on their text), and
+//! the facts and code of the files they parse (the analysis reads a
+//! parsed file's text only outside comments while it makes demands). So
+//! the last run's course ([`LastRun`]) holds again when
+//!
+//! - the kept files are the same, with the same borrow verdicts;
+//! - a changed kept file that was parsed was parsed in round one (so no
+//!   demand brought it in) and has the same [`code_hash`];
+//! - a changed file that was not parsed, kept or dropped, satisfies none
+//!   of the demands the last run made;
+//! - the files sweeps brought in are unchanged.
+//!
+//! Then the last round's index is rebuilt, in the same order, from cached
+//! facts (and a parse of each changed file), and analyzed once: the same
+//! sites, with the changed files' new text, lines and comments. Only the
+//! parsed files are read; the others are indexed with an empty text, which
+//! the analysis never reads.
+
+use crate::analysis::{self, Demand};
+use crate::audit::{DemandMatcher, isolated_file_facts};
+use crate::cache::{Cache, LastRun, RunFile, code_hash};
+use crate::facts::FileFacts;
+use crate::index::Index;
+use crate::report::Site;
+use crate::source::SourceFile;
+use crate::walk::{self, Skipped, WalkOutput};
+use rayon::prelude::*;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// A replayed run.
+pub struct Replayed {
+    /// The last round's index.
+    pub ix: Index,
+    /// Its sites.
+    pub sites: Vec<Site>,
+    /// Files that could not be parsed.
+    pub skipped: Vec<Skipped>,
+    /// Files parsed (from the cache or not) and their bytes.
+    pub files_parsed: u64,
+    pub bytes_parsed: u64,
+}
+
+/// The last run's sites for the tree as it is now, if no change since can
+/// alter the course of the rounds; `None` means the rounds must run.
+pub fn replay(
+    root: &Path,
+    walked: &WalkOutput,
+    run: &LastRun,
+    cache: &Cache,
+    pool: &rayon::ThreadPool,
+) -> Option<Replayed> {
+    let (kept, swept): (Vec<&RunFile>, Vec<&RunFile>) = run.files.iter().partition(|f| !f.swept);
+    if kept.len() != walked.candidates.len() {
+        return None;
+    }
+    let asked: BTreeSet<Demand> = run.asked.iter().cloned().collect();
+    let matcher = DemandMatcher::new(&asked);
+    // Kept files: same paths and borrow verdicts (round one parses exactly
+    // the borrowing files); a changed one is either parsed in round one or
+    // still satisfies no demand.
+    let mut changed = Vec::new();
+    for (i, (c, f)) in walked.candidates.iter().zip(&kept).enumerate() {
+        if c.path != f.path || c.hit.borrow != (f.round == 1) {
+            return None;
+        }
+        let Some(l) = &c.loaded else { continue };
+        match f.round {
+            0 if !matcher.hit(l.file.text.as_bytes()) => {}
+            1 => changed.push(i),
+            _ => return None,
+        }
+    }
+    // Swept-in files: still dropped, and unchanged.
+    let mut swept_paths = Vec::with_capacity(swept.len());
+    for f in &swept {
+        let at = walked
+            .dropped
+            .binary_search_by(|d| d.path.as_str().cmp(&f.path))
+            .ok()?;
+        let d = &walked.dropped[at];
+        if d.idents.is_some() {
+            return None;
+        }
+        swept_paths.push(d.abs_path(root));
+    }
+    // Changed dropped files: none satisfies a demand.
+    let demanded = pool.install(|| {
+        walked.dropped.par_iter().any(|d| {
+            d.idents.as_ref().is_some_and(|s| matcher.may_hit(s))
+                && std::fs::read(d.abs_path(root)).map_or(true, |t| matcher.hit(&t))
+        })
+    });
+    if demanded {
+        return None;
+    }
+
+    // The last round's files, in its order; text only where parsed.
+    let entries: Vec<(&RunFile, &Path, Option<&SourceFile>)> = kept
+        .iter()
+        .zip(&walked.candidates)
+        .map(|(f, c)| {
+            let loaded = c.loaded.as_ref().map(|l| &l.file);
+            (*f, c.abs_path.as_path(), loaded)
+        })
+        .chain(
+            swept
+                .iter()
+                .zip(&swept_paths)
+                .map(|(f, p)| (*f, p.as_path(), None)),
+        )
+        .collect();
+    let files: Option<Vec<SourceFile>> = pool.install(|| {
+        entries
+            .par_iter()
+            .map(|&(f, abs, loaded)| {
+                let text = match loaded {
+                    _ if f.round == 0 => String::new(),
+                    Some(file) => file.text.clone(),
+                    None => walk::decode(std::fs::read(abs).ok()?),
+                };
+                Some(SourceFile::new(f.path.clone(), abs.to_path_buf(), text))
+            })
+            .collect()
+    });
+    let files = files?;
+    let mut to_parse: Vec<usize> = (0..files.len())
+        .filter(|&i| entries[i].0.round > 0)
+        .collect();
+    to_parse.sort_by_key(|&i| std::cmp::Reverse(files[i].text.len()));
+    let parsed: Vec<(usize, Result<FileFacts, String>)> = pool.install(|| {
+        to_parse
+            .par_iter()
+            .with_max_len(1)
+            .map(|&i| (i, isolated_file_facts(&files[i], Some(cache))))
+            .collect()
+    });
+    let mut skipped = Vec::new();
+    let mut batch = Vec::with_capacity(parsed.len());
+    let mut bytes_parsed = 0;
+    for (i, facts) in parsed {
+        bytes_parsed += files[i].text.len() as u64;
+        let facts = match facts {
+            Ok(f) => f,
+            Err(_) if changed.contains(&i) => return None,
+            Err(reason) => {
+                skipped.push(Skipped {
+                    file: files[i].path.clone(),
+                    reason,
+                });
+                FileFacts::default()
+            }
+        };
+        if changed.contains(&i) && code_hash(&files[i].text, &facts) != entries[i].0.code {
+            return None;
+        }
+        batch.push((i, facts));
+    }
+    let files_parsed = batch.len() as u64;
+    let none = (0..files.len()).map(|_| None).collect();
+    let mut ix = Index::new(files, none);
+    ix.add_facts(batch);
+    let (sites, _) = analysis::analyze(&ix);
+    Some(Replayed {
+        ix,
+        sites,
+        skipped,
+        files_parsed,
+        bytes_parsed,
+    })
+}
