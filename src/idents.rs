@@ -184,19 +184,34 @@ pub fn spans(d: &[u8], mut f: impl FnMut(usize, usize)) {
     #[cfg(target_arch = "x86_64")]
     {
         // 64 bytes at a time: a mask of identifier bytes, whose edges are
-        // the starts and ends of runs.
+        // the starts and ends of runs. Starts and ends alternate, so the
+        // k-th start of a block pairs with its k-th end (after the end of
+        // a run carried in): no branch per edge on whether a run is open.
         let mut prev = 0u64;
         while i + 64 <= d.len() {
             let m = simd::ident_mask(&d[i..i + 64]);
-            let mut edges = m ^ ((m << 1) | prev);
+            let after_ident = (m << 1) | prev;
+            let mut starts = m & !after_ident;
+            let mut ends = !m & after_ident;
             prev = m >> 63;
-            while edges != 0 {
-                let p = i + edges.trailing_zeros() as usize;
-                edges &= edges - 1;
-                match open.take() {
-                    None => open = Some(p),
-                    Some(s) => emit(d, s, p, &mut f),
+            if let Some(s) = open {
+                if ends == 0 {
+                    i += 64;
+                    continue;
                 }
+                emit(d, s, i + ends.trailing_zeros() as usize, &mut f);
+                ends &= ends - 1;
+                open = None;
+            }
+            while starts != 0 {
+                let s = i + starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                if ends == 0 {
+                    open = Some(s);
+                    break;
+                }
+                emit(d, s, i + ends.trailing_zeros() as usize, &mut f);
+                ends &= ends - 1;
             }
             i += 64;
         }
