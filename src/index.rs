@@ -135,8 +135,6 @@ impl Index {
                 }
             }
             for st in &facts.structs {
-                // The first definition with fields wins (forward declarations
-                // have none); the order of files is fixed, so this is stable.
                 // The first definition with fields in file order wins
                 // (forward declarations have none), whatever the order in
                 // which files were parsed.
