@@ -184,16 +184,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             round: stats.rounds,
             files: to_parse.len(),
         });
-        // Largest first, one file per task: a round lasts as long as its
-        // slowest thread, and one large file parsed last would be alone.
-        to_parse.sort_by_key(|&i| std::cmp::Reverse(ix.files[i].text.len()));
-        let parsed: Vec<(usize, Result<FileFacts, String>)> = pool.install(|| {
-            to_parse
-                .par_iter()
-                .with_max_len(1)
-                .map(|&i| (i, isolated_file_facts(&ix.files[i], cache.as_ref())))
-                .collect()
-        });
+        let parsed = parse_files(&ix.files, &mut to_parse, cache.as_ref(), &pool);
         let mut batch = Vec::with_capacity(parsed.len());
         for (i, f) in parsed {
             stats.files_parsed += 1;
@@ -485,12 +476,29 @@ fn demand_key(d: &Demand) -> u64 {
     idents::key(name.as_bytes(), form)
 }
 
+/// The facts of `files[i]` for each `i` in `which`, parsed on `pool` (or
+/// taken from the cache).
+pub(crate) fn parse_files(
+    files: &[SourceFile],
+    which: &mut [usize],
+    cache: Option<&Cache>,
+    pool: &rayon::ThreadPool,
+) -> Vec<(usize, Result<FileFacts, String>)> {
+    // Largest first, one file per task: a round lasts as long as its
+    // slowest thread, and one large file parsed last would be alone.
+    which.sort_by_key(|&i| std::cmp::Reverse(files[i].text.len()));
+    pool.install(|| {
+        which
+            .par_iter()
+            .with_max_len(1)
+            .map(|&i| (i, isolated_file_facts(&files[i], cache)))
+            .collect()
+    })
+}
+
 /// [`file_facts`], with a panic caught and turned into a reason: one odd
 /// file must not stop the audit of the tree.
-pub(crate) fn isolated_file_facts(
-    file: &SourceFile,
-    cache: Option<&Cache>,
-) -> Result<FileFacts, String> {
+fn isolated_file_facts(file: &SourceFile, cache: Option<&Cache>) -> Result<FileFacts, String> {
     if let Some(f) = cache.and_then(|c| c.facts(&file.text)) {
         return Ok(f);
     }

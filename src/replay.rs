@@ -22,7 +22,7 @@
 //! the analysis never reads.
 
 use crate::analysis::{self, Demand};
-use crate::audit::{DemandMatcher, isolated_file_facts};
+use crate::audit::{DemandMatcher, parse_files};
 use crate::cache::{Cache, LastRun, RunFile, code_hash};
 use crate::facts::FileFacts;
 use crate::index::Index;
@@ -132,14 +132,7 @@ pub fn replay(
     let mut to_parse: Vec<usize> = (0..files.len())
         .filter(|&i| entries[i].0.round > 0)
         .collect();
-    to_parse.sort_by_key(|&i| std::cmp::Reverse(files[i].text.len()));
-    let parsed: Vec<(usize, Result<FileFacts, String>)> = pool.install(|| {
-        to_parse
-            .par_iter()
-            .with_max_len(1)
-            .map(|&i| (i, isolated_file_facts(&files[i], Some(cache))))
-            .collect()
-    });
+    let parsed = parse_files(&files, &mut to_parse, Some(cache), pool);
     let mut skipped = Vec::new();
     let mut batch = Vec::with_capacity(parsed.len());
     let mut bytes_parsed = 0;
