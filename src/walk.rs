@@ -36,6 +36,15 @@ pub struct Loaded {
     pub idents: IdentSet,
 }
 
+impl Loaded {
+    /// The text and identifiers of a file read as `data`.
+    fn of(path: String, abs_path: std::path::PathBuf, data: Vec<u8>) -> Loaded {
+        let idents = IdentSet::of(&data);
+        let file = SourceFile::new(path, abs_path, decode(data));
+        Loaded { file, idents }
+    }
+}
+
 impl Candidate {
     /// Reads the file, if the walk did not.
     pub fn load(&mut self) -> Result<&Loaded, Skipped> {
@@ -44,9 +53,7 @@ impl Candidate {
                 file: self.path.clone(),
                 reason: format!("unreadable on a second read: {err}"),
             })?;
-            let idents = IdentSet::of(&data);
-            let file = SourceFile::new(self.path.clone(), self.abs_path.clone(), decode(data));
-            self.loaded = Some(Loaded { file, idents });
+            self.loaded = Some(Loaded::of(self.path.clone(), self.abs_path.clone(), data));
         }
         Ok(self.loaded.as_ref().expect("loaded above"))
     }
@@ -165,6 +172,14 @@ pub fn walk(
     out
 }
 
+/// A regular file the walk looked at: its relative path, the path's
+/// [`path_key`], and its identity.
+struct Seen {
+    name: String,
+    key: u64,
+    meta: FileMeta,
+}
+
 /// Files at least this large get a task of their own.
 const OWN_TASK_BYTES: u64 = 256 << 10;
 
@@ -260,76 +275,76 @@ impl<'a> Walker<'a> {
     }
 
     fn visit_file(&self, path: std::path::PathBuf, name: String, meta: FileMeta) {
-        let key = path_key(&name);
         if meta.size > MAX_FILE_BYTES {
             let reason = format!("larger than {} MiB", MAX_FILE_BYTES >> 20);
             return self.skip(name, reason);
         }
+        let key = path_key(&name);
         self.bytes.fetch_add(meta.size, Ordering::Relaxed);
-        let not_utf8 = |file: String| Skipped {
-            file,
-            reason: "not UTF-8: invalid bytes read as `?`".into(),
-        };
         // Unchanged since the cache's run: not read now. A kept one is read
         // later if the run cannot be replayed.
+        let seen = Seen { name, key, meta };
         match self.cache.and_then(|c| c.class(key, &meta)) {
-            Some(FileClass::Dropped) => return self.drop_file(name, key, meta, None),
-            Some(
-                class @ FileClass::Candidate {
-                    borrow,
-                    not_utf8: bad,
-                },
-            ) => {
-                let mut out = self.out.lock().unwrap();
-                if bad {
-                    out.warnings.push(not_utf8(name.clone()));
-                }
-                out.classes.insert(key, (meta, class));
-                out.candidates.push(Candidate {
-                    path: name,
-                    abs_path: path,
-                    hit: Hit { borrow },
-                    loaded: None,
-                });
-                return;
+            Some(FileClass::Dropped) => return self.drop_file(seen, None),
+            Some(FileClass::Candidate { borrow, not_utf8 }) => {
+                return self.keep_file(seen, Hit { borrow }, not_utf8, path, None);
             }
             None => {}
         }
         let data = match std::fs::read(&path) {
             Ok(d) => d,
-            Err(err) => return self.skip(name, err.to_string()),
+            Err(err) => return self.skip(seen.name, err.to_string()),
         };
         if memchr::memchr(0, &data).is_some() {
-            return self.skip(name, "binary (holds NUL bytes), not C source".into());
+            return self.skip(seen.name, "binary (holds NUL bytes), not C source".into());
         }
-        let idents = IdentSet::of(&data);
         let Some(hit) = self.prefilter.check(&data) else {
-            return self.drop_file(name, key, meta, Some(idents));
+            return self.drop_file(seen, Some(IdentSet::of(&data)));
         };
-        let bad = std::str::from_utf8(&data).is_err();
+        let not_utf8 = std::str::from_utf8(&data).is_err();
+        let loaded = Loaded::of(seen.name.clone(), path.clone(), data);
+        self.keep_file(seen, hit, not_utf8, path, Some(loaded));
+    }
+
+    /// A file the prefilter keeps (now, or in the cache's run: then it is
+    /// not `loaded` yet).
+    fn keep_file(
+        &self,
+        seen: Seen,
+        hit: Hit,
+        not_utf8: bool,
+        path: std::path::PathBuf,
+        loaded: Option<Loaded>,
+    ) {
+        let mut out = self.out.lock().unwrap();
+        if not_utf8 {
+            out.warnings.push(Skipped {
+                file: seen.name.clone(),
+                reason: "not UTF-8: invalid bytes read as `?`".into(),
+            });
+        }
         let class = FileClass::Candidate {
             borrow: hit.borrow,
-            not_utf8: bad,
+            not_utf8,
         };
-        let file = SourceFile::new(name.clone(), path.clone(), decode(data));
-        let mut out = self.out.lock().unwrap();
-        if bad {
-            out.warnings.push(not_utf8(name.clone()));
-        }
-        out.classes.insert(key, (meta, class));
+        out.classes.insert(seen.key, (seen.meta, class));
         out.candidates.push(Candidate {
-            path: name,
+            path: seen.name,
             abs_path: path,
             hit,
-            loaded: Some(Loaded { file, idents }),
+            loaded,
         });
     }
 
     /// A file the prefilter drops (now, or in the cache's run).
-    fn drop_file(&self, name: String, key: u64, meta: FileMeta, idents: Option<IdentSet>) {
+    fn drop_file(&self, seen: Seen, idents: Option<IdentSet>) {
         let mut out = self.out.lock().unwrap();
-        out.classes.insert(key, (meta, FileClass::Dropped));
-        out.dropped.push(Dropped { path: name, idents });
+        out.classes
+            .insert(seen.key, (seen.meta, FileClass::Dropped));
+        out.dropped.push(Dropped {
+            path: seen.name,
+            idents,
+        });
     }
 }
 

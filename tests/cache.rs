@@ -7,7 +7,9 @@ use mmaudit::render;
 use std::path::Path;
 use std::process::Command;
 
-fn json(root: &Path, cache: Option<&Path>) -> String {
+/// The JSON of an audit (`elapsed_ms` zeroed), and whether the rounds were
+/// replayed from the cache.
+fn audit_json(root: &Path, cache: Option<&Path>) -> (String, bool) {
     let mut r = audit(
         root,
         &Options {
@@ -18,13 +20,20 @@ fn json(root: &Path, cache: Option<&Path>) -> String {
     )
     .unwrap();
     r.stats.elapsed_ms = 0;
-    render::json::render(&r)
+    (render::json::render(&r), r.stats.replayed)
 }
 
-#[test]
-fn cached_runs_give_the_same_json_as_uncached_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("tree");
+fn json(root: &Path, cache: Option<&Path>) -> String {
+    audit_json(root, cache).0
+}
+
+fn run(root: &Path, cache: &Path) -> (String, bool) {
+    audit_json(root, Some(cache))
+}
+
+/// A copy of the fixture trees under `dir`.
+fn fixture_tree(dir: &Path) -> std::path::PathBuf {
+    let root = dir.join("tree");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     assert!(
         Command::new("cp")
@@ -35,6 +44,13 @@ fn cached_runs_give_the_same_json_as_uncached_ones() {
             .unwrap()
             .success()
     );
+    root
+}
+
+#[test]
+fn cached_runs_give_the_same_json_as_uncached_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fixture_tree(dir.path());
     let cache = dir.path().join("cache");
 
     let uncached = json(&root, None);
@@ -68,34 +84,10 @@ fn cached_runs_give_the_same_json_as_uncached_ones() {
     assert_eq!(json(&root, Some(&cache)), added_uncached);
 }
 
-fn run(root: &Path, cache: &Path) -> (String, bool) {
-    let mut r = audit(
-        root,
-        &Options {
-            jobs: 2,
-            cache_dir: Some(cache.to_path_buf()),
-            ..Options::default()
-        },
-    )
-    .unwrap();
-    r.stats.elapsed_ms = 0;
-    (render::json::render(&r), r.stats.replayed)
-}
-
 #[test]
 fn a_rerun_replays_the_rounds_only_when_nothing_they_read_changed() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("tree");
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    assert!(
-        Command::new("cp")
-            .arg("-a")
-            .arg(&fixtures)
-            .arg(&root)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let root = fixture_tree(dir.path());
     let cache = dir.path().join("cache");
     let uncached = json(&root, None);
     assert_eq!(run(&root, &cache), (uncached.clone(), false));
