@@ -140,16 +140,25 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     }
 
     // The kept files that the walk did not read (unchanged since the
-    // cache's run) are read now.
+    // cache's run) are read now: the borrowing ones for their text (round
+    // one parses them), the others for their identifiers.
     let unread: Vec<walk::Skipped> = pool.install(|| {
         walked
             .candidates
             .par_iter_mut()
-            .filter_map(|c| c.load().err())
+            .filter_map(|c| {
+                if c.hit.borrow {
+                    c.load().err()
+                } else {
+                    c.read_idents().err()
+                }
+            })
             .collect()
     });
     stats.skipped.extend(unread);
-    walked.candidates.retain(|c| c.loaded.is_some());
+    walked
+        .candidates
+        .retain(|c| c.idents.is_some() && (c.file.is_some() || !c.hit.borrow));
     stats.files_prefiltered = walked.candidates.len() as u64;
     let classes = walked.classes;
     let mut sweep_log: HashMap<String, Vec<String>> = HashMap::new();
@@ -163,11 +172,17 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     let kept = walked.candidates.len();
     // The identifiers of each kept file (`None`: swept in, parsed at once).
     let mut sets: Vec<Option<IdentSet>> = Vec::with_capacity(kept);
+    // Whether each file's text is read (the others are indexed with an
+    // empty text until a demand asks for them).
+    let mut has_text: Vec<bool> = Vec::with_capacity(kept);
     let mut files: Vec<SourceFile> = Vec::with_capacity(kept);
     for c in walked.candidates {
-        let l = c.loaded.expect("unread files were taken out");
-        files.push(l.file);
-        sets.push(Some(l.idents));
+        has_text.push(c.file.is_some());
+        files.push(
+            c.file
+                .unwrap_or_else(|| SourceFile::new(c.path, c.abs_path, String::new())),
+        );
+        sets.push(c.idents);
     }
     let facts: Vec<Option<FileFacts>> = (0..files.len()).map(|_| None).collect();
     // Built once and extended each round (files parsed, files swept in).
@@ -208,16 +223,47 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             vec![]
         } else {
             let matcher = DemandMatcher::new(&new);
-            pool.install(|| {
+            let hits: Vec<(usize, Result<Option<String>, walk::Skipped>)> = pool.install(|| {
                 (0..ix.files.len())
                     .into_par_iter()
                     .filter(|&i| {
-                        ix.facts[i].is_none()
-                            && sets[i].as_ref().is_none_or(|s| matcher.may_hit(s))
-                            && matcher.hit(ix.files[i].text.as_bytes())
+                        ix.facts[i].is_none() && sets[i].as_ref().is_none_or(|s| matcher.may_hit(s))
+                    })
+                    .filter_map(|i| {
+                        let f = &ix.files[i];
+                        if has_text[i] {
+                            return matcher.hit(f.text.as_bytes()).then_some((i, Ok(None)));
+                        }
+                        let read = walk::read_with(&f.abs_path, |t| {
+                            matcher.hit(t).then(|| walk::decode(t.to_vec()))
+                        });
+                        match read {
+                            Ok(text) => text.map(|t| (i, Ok(Some(t)))),
+                            Err(err) => Some((i, Err(walk::unreadable(&f.path, &err)))),
+                        }
                     })
                     .collect()
-            })
+            });
+            let mut next = Vec::with_capacity(hits.len());
+            for (i, read) in hits {
+                match read {
+                    Ok(text) => {
+                        if let Some(text) = text {
+                            let f = &ix.files[i];
+                            ix.files[i] = SourceFile::new(f.path.clone(), f.abs_path.clone(), text);
+                            has_text[i] = true;
+                        }
+                        next.push(i);
+                    }
+                    // Said, and taken as empty from now on: not parsed,
+                    // and never asked for again.
+                    Err(skipped) => {
+                        stats.skipped.push(skipped);
+                        has_text[i] = true;
+                    }
+                }
+            }
+            next
         };
         // The kept files hold nothing more: look in the dropped ones for
         // what is still wanted (a caller passing NULL or a field with
@@ -247,6 +293,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                 for file in found {
                     to_parse.push(ix.add_file(file) as usize);
                     sets.push(None);
+                    has_text.push(true);
                     round_of.push(0);
                 }
             }

@@ -53,12 +53,11 @@ pub struct FileMeta {
 
 impl FileMeta {
     /// The identity of a file from its metadata.
-    pub fn of(m: &std::fs::Metadata) -> FileMeta {
-        use std::os::unix::fs::MetadataExt;
+    pub fn of(st: &rustix::fs::Stat) -> FileMeta {
         FileMeta {
-            size: m.len(),
-            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-            ino: m.ino(),
+            size: st.st_size as u64,
+            mtime_ns: i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
+            ino: st.st_ino,
         }
     }
 }

@@ -38,34 +38,72 @@ pub fn key(name: &[u8], form: Form) -> u64 {
     finish(raw_hash(name, 0, name.len()) ^ form.salt())
 }
 
-/// Filter bits per byte of text is 1/`BYTES_PER_BIT`. Measured on Debian's
-/// 6.12 tree, the share of files that wrongly may hold a name absent from
-/// the tree: 5.4% at 1/4, 1.2% at 1/2, 0.25% at 1/1 (generated headers
-/// have far more distinct names per byte than hand-written C). A sweep
-/// asks for dozens of names at once, so at 1/4 it read most dropped files
-/// again; 1/2 (84 MB of filters for 6.12) made a cold run 0.15 s faster,
-/// and 1/1 gained nothing more for another 84 MB.
-const BYTES_PER_BIT: usize = 2;
+/// Filter bits per distinct key. Measured on Debian's 6.12 tree (22
+/// million distinct keys over 60k files), the share of files that wrongly
+/// may hold a name absent from the tree, and the filters' total size:
+/// 0.39% and 64 MB at 16 bits, 0.16% and 96 MB at 24, 0.09% and 127 MB at
+/// 32. A sweep asks for dozens of names at once, so this share, times
+/// that, is how many dropped files it reads again for nothing. (Sized by
+/// bytes instead, at one bit per byte, it was 0.25% and 166 MB: the small
+/// files were too dense and the register headers far too sparse.)
+const BITS_PER_KEY: usize = 24;
+/// Bits per byte of text in the filter under construction: enough for
+/// the densest files (18 bytes per distinct key in files under 4 KB).
+const SCRATCH_BITS_PER_BYTE: usize = 2;
 /// Smallest filter, in 64-bit words.
 const MIN_WORDS: usize = 4;
 
 /// A Bloom filter of a file's identifier keys. It is blocked: the three
 /// bits of a key lie in one 64-bit word, so an insertion touches one word.
+/// Its size is a power of two words, chosen by the number of distinct keys
+/// (a file's bytes say little: generated register headers repeat a few
+/// names for megabytes).
 #[derive(Clone, Debug)]
 pub struct IdentSet {
     words: Box<[u64]>,
 }
 
+thread_local! {
+    /// Each thread's filter under construction, folded down to size once
+    /// the keys are counted (a reused buffer: no fresh memory per file).
+    static SCRATCH: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl IdentSet {
     /// The set of every key in `data`.
     pub fn of(data: &[u8]) -> IdentSet {
-        let n = (data.len() / BYTES_PER_BIT / 64).max(MIN_WORDS);
-        let mut words = vec![0u64; n].into_boxed_slice();
-        keys(data, |k| {
-            let (w, bits) = slot(k, n);
-            words[w] |= bits;
-        });
-        IdentSet { words }
+        Self::sized(data, BITS_PER_KEY)
+    }
+
+    /// [`IdentSet::of`] with `bits_per_key` bits per distinct key.
+    pub fn sized(data: &[u8], bits_per_key: usize) -> IdentSet {
+        SCRATCH.with_borrow_mut(|scratch| {
+            let n = (data.len() * SCRATCH_BITS_PER_BYTE / 64)
+                .max(MIN_WORDS)
+                .next_power_of_two();
+            if scratch.len() < n {
+                scratch.resize(n, 0);
+            }
+            let words = &mut scratch[..n];
+            // Keys that set a bit not set before: the distinct keys, short
+            // of the few that collide.
+            let mut fresh = 0usize;
+            keys(data, |k| {
+                let (w, bits) = slot(k, n);
+                fresh += usize::from(words[w] & bits != bits);
+                words[w] |= bits;
+            });
+            let want = (fresh * bits_per_key).div_ceil(64);
+            let m = want.max(MIN_WORDS).next_power_of_two().min(n);
+            // Folding halves is inserting into the smaller filter: a key's
+            // word is the low bits of its word index.
+            let mut out = vec![0u64; m].into_boxed_slice();
+            for (i, w) in words.iter_mut().enumerate() {
+                out[i & (m - 1)] |= *w;
+                *w = 0;
+            }
+            IdentSet { words: out }
+        })
     }
 
     /// False if `key` was certainly not inserted.
@@ -73,16 +111,21 @@ impl IdentSet {
         let (w, bits) = slot(key, self.words.len());
         self.words[w] & bits == bits
     }
+
+    /// The size of the filter in bytes.
+    pub fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
 }
 
-/// The word (of `n`) and the bits a key sets: the word from the high half
-/// of the key (multiply-shift, so `n` need not be a power of two), the bits
-/// from three 6-bit fields of the low half.
+/// The word (of `n`, a power of two) and the bits a key sets: the word
+/// from the high half of the key, the bits from three 6-bit fields of the
+/// low half.
 #[inline(always)]
 fn slot(k: u64, n: usize) -> (usize, u64) {
-    let w = ((k >> 32) * n as u64) >> 32;
+    let w = (k >> 32) as usize & (n - 1);
     let bits = (1u64 << (k & 63)) | (1u64 << ((k >> 6) & 63)) | (1u64 << ((k >> 12) & 63));
-    (w as usize, bits)
+    (w, bits)
 }
 
 /// 2^64 divided by the golden ratio: an odd multiplier that spreads bits.
@@ -351,6 +394,22 @@ mod tests {
         assert!(!s.may_hold(key(b"bar", Form::StructTag)));
         assert!(!s.may_hold(key(b"unload", Form::Word)));
         assert!(!s.may_hold(key(b"0x12", Form::Word)));
+    }
+
+    #[test]
+    fn filters_are_sized_by_distinct_names_not_bytes() {
+        // 2,000 lines of the same few names: a register header's shape.
+        let repeated = "#define REG_A 0x1\n#define REG_B 0x2\n".repeat(1000);
+        let few = set(&repeated);
+        assert_eq!(few.bytes(), MIN_WORDS * 8);
+        assert!(few.may_hold(key(b"REG_B", Form::Word)));
+        // As many distinct names: a filter of 24 bits each.
+        let many: String = (0..2000).map(|i| format!("int name_{i};\n")).collect();
+        let many_set = set(&many);
+        assert!(many_set.bytes() >= 2000 * BITS_PER_KEY / 8);
+        for i in [0, 999, 1999] {
+            assert!(many_set.may_hold(key(format!("name_{i}").as_bytes(), Form::Word)));
+        }
     }
 
     #[test]

@@ -69,9 +69,10 @@ pub fn replay(
         if c.path != f.path || c.hit.borrow != (f.round == 1) {
             return None;
         }
-        let Some(l) = &c.loaded else { continue };
+        let Some(idents) = &c.idents else { continue };
         match f.round {
-            0 if !matcher.hit(l.file.text.as_bytes()) => {}
+            0 if !matcher.may_hit(idents)
+                || !walk::read_with(&c.abs_path, |t| matcher.hit(t)).unwrap_or(true) => {}
             1 => changed.push(i),
             _ => return None,
         }
@@ -93,7 +94,7 @@ pub fn replay(
     let demanded = pool.install(|| {
         walked.dropped.par_iter().any(|d| {
             d.idents.as_ref().is_some_and(|s| matcher.may_hit(s))
-                && std::fs::read(d.abs_path(root)).map_or(true, |t| matcher.hit(&t))
+                && walk::read_with(&d.abs_path(root), |t| matcher.hit(t)).unwrap_or(true)
         })
     });
     if demanded {
@@ -104,10 +105,7 @@ pub fn replay(
     let entries: Vec<(&RunFile, &Path, Option<&SourceFile>)> = kept
         .iter()
         .zip(&walked.candidates)
-        .map(|(f, c)| {
-            let loaded = c.loaded.as_ref().map(|l| &l.file);
-            (*f, c.abs_path.as_path(), loaded)
-        })
+        .map(|(f, c)| (*f, c.abs_path.as_path(), c.file.as_ref()))
         .chain(
             swept
                 .iter()
@@ -122,7 +120,7 @@ pub fn replay(
                 let text = match loaded {
                     _ if f.round == 0 => String::new(),
                     Some(file) => file.text.clone(),
-                    None => walk::decode(std::fs::read(abs).ok()?),
+                    None => walk::decode(walk::read(abs).ok()?),
                 };
                 Some(SourceFile::new(f.path.clone(), abs.to_path_buf(), text))
             })

@@ -7,7 +7,14 @@ use crate::idents::IdentSet;
 use crate::prefilter::{Hit, Prefilter};
 use crate::source::SourceFile;
 use rustc_hash::FxHashMap as HashMap;
-use std::path::Path;
+use rustix::fd::BorrowedFd;
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, open, openat, statat};
+use std::cell::RefCell;
+use std::ffi::{CStr, OsStr};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -20,42 +27,54 @@ pub struct Candidate {
     /// Path relative to the root.
     pub path: String,
     /// Path on disk.
-    pub abs_path: std::path::PathBuf,
+    pub abs_path: PathBuf,
     /// What the prefilter saw.
     pub hit: Hit,
-    /// Its text and identifiers; `None` if the file is unchanged since the
-    /// cache's run and was not read (see [`Candidate::load`]).
-    pub loaded: Option<Loaded>,
-}
-
-/// A kept file's text and identifiers.
-pub struct Loaded {
-    /// The file.
-    pub file: SourceFile,
-    /// The identifiers it holds.
-    pub idents: IdentSet,
-}
-
-impl Loaded {
-    /// The text and identifiers of a file read as `data`.
-    fn of(path: String, abs_path: std::path::PathBuf, data: Vec<u8>) -> Loaded {
-        let idents = IdentSet::of(&data);
-        let file = SourceFile::new(path, abs_path, decode(data));
-        Loaded { file, idents }
-    }
+    /// The identifiers it holds; `None` if the file is unchanged since the
+    /// cache's run and was not read (see [`Candidate::read_idents`]).
+    pub idents: Option<IdentSet>,
+    /// Its text, kept only for a borrowing file (round one parses those):
+    /// any other is read again if the analysis asks for it, so that the
+    /// run does not hold the text of thousands of files it never parses.
+    pub file: Option<SourceFile>,
 }
 
 impl Candidate {
-    /// Reads the file, if the walk did not.
-    pub fn load(&mut self) -> Result<&Loaded, Skipped> {
-        if self.loaded.is_none() {
-            let data = std::fs::read(&self.abs_path).map_err(|err| Skipped {
-                file: self.path.clone(),
-                reason: format!("unreadable on a second read: {err}"),
-            })?;
-            self.loaded = Some(Loaded::of(self.path.clone(), self.abs_path.clone(), data));
+    /// Reads the file, if the walk did not keep its text.
+    pub fn load(&mut self) -> Result<&SourceFile, Skipped> {
+        if self.file.is_none() {
+            let data = read(&self.abs_path).map_err(|err| self.unreadable(err))?;
+            if self.idents.is_none() {
+                self.idents = Some(IdentSet::of(&data));
+            }
+            self.file = Some(SourceFile::new(
+                self.path.clone(),
+                self.abs_path.clone(),
+                decode(data),
+            ));
         }
-        Ok(self.loaded.as_ref().expect("loaded above"))
+        Ok(self.file.as_ref().expect("loaded above"))
+    }
+
+    /// Reads the file for its identifiers, if the walk did not.
+    pub fn read_idents(&mut self) -> Result<(), Skipped> {
+        if self.idents.is_none() {
+            let set = read_with(&self.abs_path, IdentSet::of).map_err(|e| self.unreadable(e))?;
+            self.idents = Some(set);
+        }
+        Ok(())
+    }
+
+    fn unreadable(&self, err: io::Error) -> Skipped {
+        unreadable(&self.path, &err)
+    }
+}
+
+/// A file read once by the walk that could not be read again.
+pub fn unreadable(path: &str, err: &io::Error) -> Skipped {
+    Skipped {
+        file: path.to_string(),
+        reason: format!("unreadable on a second read: {err}"),
     }
 }
 
@@ -82,7 +101,7 @@ pub struct Dropped {
 
 impl Dropped {
     /// Its path on disk.
-    pub fn abs_path(&self, root: &Path) -> std::path::PathBuf {
+    pub fn abs_path(&self, root: &Path) -> PathBuf {
         root.join(&self.path)
     }
 }
@@ -106,8 +125,71 @@ pub struct WalkOutput {
     pub bytes_scanned: u64,
 }
 
-fn is_c_source(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("c" | "h"))
+fn is_c_source(name: &str) -> bool {
+    name.ends_with(".c") || name.ends_with(".h")
+}
+
+/// How the walk opens a file: links are not followed.
+const READ_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::CLOEXEC)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::NOCTTY);
+
+thread_local! {
+    /// Each thread's read buffer. Most files are dropped by the prefilter:
+    /// they are scanned in place and never get an allocation of their own
+    /// (fresh allocations for every file cost more in page faults than the
+    /// reads themselves).
+    static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with the bytes of `file` (of `size` bytes by its metadata),
+/// read into this thread's buffer. `f` must not read files itself.
+pub fn with_bytes<R>(mut file: File, size: u64, f: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
+    BUF.with_borrow_mut(|buf| {
+        let n = read_all(&mut file, size as usize, buf)?;
+        Ok(f(&buf[..n]))
+    })
+}
+
+/// Calls `f` with the bytes of the file at `path`, as [`with_bytes`].
+pub fn read_with<R>(path: &Path, f: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
+    let file = File::from(open(path, READ_FLAGS, Mode::empty())?);
+    let size = file.metadata()?.len();
+    with_bytes(file, size, f)
+}
+
+/// The bytes of the file at `path`.
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    read_with(path, <[u8]>::to_vec)
+}
+
+/// Reads `file` into `buf` (whose length is only ever grown: it is a
+/// reused buffer) and returns the number of bytes read.
+fn read_all(file: &mut File, size: usize, buf: &mut Vec<u8>) -> io::Result<usize> {
+    if buf.len() <= size {
+        buf.resize(size + 1, 0);
+    }
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            // The file grew since its metadata was taken.
+            buf.resize(2 * buf.len(), 0);
+        }
+        let asked = buf.len() - filled;
+        let n = match file.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        filled += n;
+        // A regular file's read comes back short only at its end: when it
+        // does at the size the metadata gave, the read that would return
+        // 0 is saved.
+        if n == 0 || (n < asked && filled == size) {
+            return Ok(filled);
+        }
+    }
 }
 
 /// Decodes bytes as UTF-8, replacing each invalid byte by `?`, so that byte
@@ -202,79 +284,92 @@ impl<'a> Walker<'a> {
     }
 
     /// `dir` on disk is `rel` under the root (`""` for the root).
-    fn visit_dir<'s>(&'s self, s: &rayon::Scope<'s>, dir: std::path::PathBuf, rel: String) {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(err) => {
-                return self.skip(rel, format!("cannot read the directory: {err}"));
-            }
+    fn visit_dir<'s>(&'s self, s: &rayon::Scope<'s>, dir: PathBuf, rel: String) {
+        let not_read = |err: rustix::io::Errno| {
+            let err = std::io::Error::from(err);
+            self.skip(rel.clone(), format!("cannot read the directory: {err}"))
         };
-        for entry in entries {
-            let entry = match entry {
-                Ok(e) => e,
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let mut entries = match open(&dir, flags, Mode::empty()).and_then(Dir::new) {
+            Ok(d) => d,
+            Err(err) => return not_read(err),
+        };
+        // All names first: the directory's descriptor then serves every
+        // `statx` and `open` below, relative to it (no path walk).
+        let mut names = Vec::new();
+        while let Some(entry) = entries.read() {
+            match entry {
+                Ok(e) if e.file_name().to_bytes().first() != Some(&b'.') => names.push(e),
+                Ok(_) => {}
                 Err(err) => {
-                    self.skip(rel.clone(), format!("cannot read the directory: {err}"));
+                    not_read(err);
                     break;
                 }
-            };
-            let name = entry.file_name();
-            if name.as_encoded_bytes().first() == Some(&b'.') {
-                continue;
             }
-            let path = dir.join(&name);
-            let name = name.to_string_lossy();
+        }
+        let Ok(dir_fd) = entries.fd() else { return };
+        for entry in names {
+            let name = entry.file_name();
+            let text_name = String::from_utf8_lossy(name.to_bytes());
             let rel_path = if rel.is_empty() {
-                name.into_owned()
+                text_name.into_owned()
             } else {
-                format!("{rel}/{name}")
+                format!("{rel}/{text_name}")
             };
-            let kind = entry.file_type();
-            if kind.as_ref().is_ok_and(|t| t.is_dir()) {
+            let mut kind = entry.file_type();
+            if kind == FileType::Unknown {
+                // Some file systems do not say in the listing.
+                kind = statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW)
+                    .map_or(FileType::Unknown, |st| FileType::from_raw_mode(st.st_mode));
+            }
+            if kind == FileType::Directory {
+                let path = dir.join(OsStr::from_bytes(name.to_bytes()));
                 s.spawn(move |s| self.visit_dir(s, path, rel_path));
                 continue;
             }
-            if !is_c_source(&path) {
+            if !is_c_source(&rel_path) {
                 continue;
             }
-            let kind = match kind {
-                Ok(k) => k,
-                Err(err) => {
-                    self.skip(rel_path.clone(), err.to_string());
-                    continue;
-                }
-            };
-            if !kind.is_file() {
+            if kind != FileType::RegularFile {
                 // Anything else with a C name is said, not read (a FIFO
                 // would block).
-                let reason = if kind.is_symlink() {
+                let reason = if kind == FileType::Symlink {
                     "symbolic link, not followed"
                 } else {
                     "not a regular file (device, FIFO or socket)"
                 };
-                self.skip(rel_path.clone(), reason.into());
+                self.skip(rel_path, reason.into());
                 continue;
             }
             let n = self.walked.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(PROGRESS_EVERY) {
                 (self.progress)(n);
             }
-            // statx relative to the directory: no path walk.
-            let meta = match entry.metadata() {
-                Ok(m) => FileMeta::of(&m),
+            let meta = match statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => FileMeta::of(&st),
                 Err(err) => {
-                    self.skip(rel_path.clone(), err.to_string());
+                    self.skip(rel_path, std::io::Error::from(err).to_string());
                     continue;
                 }
             };
+            let path = dir.join(OsStr::from_bytes(name.to_bytes()));
             if meta.size >= OWN_TASK_BYTES {
-                s.spawn(move |_| self.visit_file(path, rel_path, meta));
+                s.spawn(move |_| self.visit_file(None, path, rel_path, meta));
             } else {
-                self.visit_file(path, rel_path, meta);
+                self.visit_file(Some((dir_fd, name)), path, rel_path, meta);
             }
         }
     }
 
-    fn visit_file(&self, path: std::path::PathBuf, name: String, meta: FileMeta) {
+    /// A regular C file: `path` on disk, also `at` a name in an open
+    /// directory if the caller has one.
+    fn visit_file(
+        &self,
+        at: Option<(BorrowedFd, &CStr)>,
+        path: PathBuf,
+        name: String,
+        meta: FileMeta,
+    ) {
         if meta.size > MAX_FILE_BYTES {
             let reason = format!("larger than {} MiB", MAX_FILE_BYTES >> 20);
             return self.skip(name, reason);
@@ -287,34 +382,57 @@ impl<'a> Walker<'a> {
         match self.cache.and_then(|c| c.class(key, &meta)) {
             Some(FileClass::Dropped) => return self.drop_file(seen, None),
             Some(FileClass::Candidate { borrow, not_utf8 }) => {
-                return self.keep_file(seen, Hit { borrow }, not_utf8, path, None);
+                return self.keep_file(seen, Hit { borrow }, not_utf8, path, None, None);
             }
             None => {}
         }
-        let data = match std::fs::read(&path) {
-            Ok(d) => d,
-            Err(err) => return self.skip(seen.name, err.to_string()),
+        let file = match at {
+            Some((dir, file)) => openat(dir, file, READ_FLAGS, Mode::empty()).map(File::from),
+            None => open(&path, READ_FLAGS, Mode::empty()).map(File::from),
         };
-        if memchr::memchr(0, &data).is_some() {
-            return self.skip(seen.name, "binary (holds NUL bytes), not C source".into());
+        enum Verdict {
+            Binary,
+            Dropped(IdentSet),
+            /// With the text of a borrowing file.
+            Kept(Hit, IdentSet, bool, Option<Vec<u8>>),
         }
-        let Some(hit) = self.prefilter.check(&data) else {
-            return self.drop_file(seen, Some(IdentSet::of(&data)));
-        };
-        let not_utf8 = std::str::from_utf8(&data).is_err();
-        let loaded = Loaded::of(seen.name.clone(), path.clone(), data);
-        self.keep_file(seen, hit, not_utf8, path, Some(loaded));
+        let verdict = file.map_err(std::io::Error::from).and_then(|f| {
+            with_bytes(f, meta.size, |data| {
+                if memchr::memchr(0, data).is_some() {
+                    Verdict::Binary
+                } else if let Some(hit) = self.prefilter.check(data) {
+                    let not_utf8 = std::str::from_utf8(data).is_err();
+                    let text = hit.borrow.then(|| data.to_vec());
+                    Verdict::Kept(hit, IdentSet::of(data), not_utf8, text)
+                } else {
+                    Verdict::Dropped(IdentSet::of(data))
+                }
+            })
+        });
+        match verdict {
+            Err(err) => self.skip(seen.name, err.to_string()),
+            Ok(Verdict::Binary) => {
+                self.skip(seen.name, "binary (holds NUL bytes), not C source".into())
+            }
+            Ok(Verdict::Dropped(idents)) => self.drop_file(seen, Some(idents)),
+            Ok(Verdict::Kept(hit, idents, not_utf8, text)) => {
+                let file =
+                    text.map(|t| SourceFile::new(seen.name.clone(), path.clone(), decode(t)));
+                self.keep_file(seen, hit, not_utf8, path, Some(idents), file);
+            }
+        }
     }
 
     /// A file the prefilter keeps (now, or in the cache's run: then it is
-    /// not `loaded` yet).
+    /// not read yet).
     fn keep_file(
         &self,
         seen: Seen,
         hit: Hit,
         not_utf8: bool,
-        path: std::path::PathBuf,
-        loaded: Option<Loaded>,
+        path: PathBuf,
+        idents: Option<IdentSet>,
+        file: Option<SourceFile>,
     ) {
         let mut out = self.out.lock().unwrap();
         if not_utf8 {
@@ -332,7 +450,8 @@ impl<'a> Walker<'a> {
             path: seen.name,
             abs_path: path,
             hit,
-            loaded,
+            idents,
+            file,
         });
     }
 
@@ -356,6 +475,21 @@ mod tests {
     fn decoding_keeps_offsets() {
         let s = decode(b"ab\xffcd\xe2\x82".to_vec());
         assert_eq!(s, "ab?cd??");
+    }
+
+    #[test]
+    fn reads_whole_files_whatever_the_size_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.c");
+        let text: Vec<u8> = (0..10_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        std::fs::write(&path, &text).unwrap();
+        // Right, too small (the file grew), too large (it shrank); the
+        // buffer is reused between them, larger than the file or not.
+        for size in [10_000, 10, 0, 50_000, 10_000] {
+            let file = File::open(&path).unwrap();
+            assert_eq!(with_bytes(file, size, <[u8]>::to_vec).unwrap(), text);
+        }
+        assert_eq!(read(&path).unwrap(), text);
     }
 
     #[test]
