@@ -135,16 +135,36 @@ pub const PARSE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs
 /// Parses C source. Returns `None` if tree-sitter gives up or runs past
 /// [`PARSE_TIME_LIMIT`] (a skipped file, never a panic or a hang).
 pub fn parse_c(text: &str) -> Option<Tree> {
-    let mut parser = Parser::new();
-    parser.set_language(&tree_sitter_c::LANGUAGE.into()).ok()?;
-    let start = std::time::Instant::now();
-    let bytes = text.as_bytes();
-    let mut too_long = |_: &tree_sitter::ParseState| start.elapsed() > PARSE_TIME_LIMIT;
-    parser.parse_with_options(
-        &mut |offset, _| bytes.get(offset..).unwrap_or_default(),
-        None,
-        Some(tree_sitter::ParseOptions::new().progress_callback(&mut too_long)),
-    )
+    thread_local! {
+        /// One parser per thread, reused: a file parses every macro body
+        /// on its own, and a new parser each time cost more than the
+        /// parse of a short body.
+        static PARSER: std::cell::RefCell<Option<Parser>> = const { std::cell::RefCell::new(None) };
+    }
+    PARSER.with_borrow_mut(|slot| {
+        let parser = match slot {
+            Some(p) => p,
+            None => {
+                let mut p = Parser::new();
+                p.set_language(&tree_sitter_c::LANGUAGE.into()).ok()?;
+                slot.insert(p)
+            }
+        };
+        let start = std::time::Instant::now();
+        let bytes = text.as_bytes();
+        let mut too_long = |_: &tree_sitter::ParseState| start.elapsed() > PARSE_TIME_LIMIT;
+        let tree = parser.parse_with_options(
+            &mut |offset, _| bytes.get(offset..).unwrap_or_default(),
+            None,
+            Some(tree_sitter::ParseOptions::new().progress_callback(&mut too_long)),
+        );
+        // A parse that gave up leaves the parser mid-way: the next one
+        // must start afresh.
+        if tree.is_none() {
+            parser.reset();
+        }
+        tree
+    })
 }
 
 #[cfg(test)]

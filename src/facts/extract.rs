@@ -49,7 +49,20 @@ struct Cx<'a> {
 }
 
 fn field<'t>(n: Node<'t>, name: &str) -> Option<Node<'t>> {
-    n.child_by_field_name(name)
+    n.child_by_field_id(field_id(name)?.get())
+}
+
+/// The grammar's id of a field name, looked up once: tree-sitter's own
+/// look-up by name compares it with every field name of the grammar.
+fn field_id(name: &str) -> Option<std::num::NonZeroU16> {
+    static IDS: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, std::num::NonZeroU16>> =
+        std::sync::LazyLock::new(|| {
+            let lang: tree_sitter::Language = tree_sitter_c::LANGUAGE.into();
+            (1..=lang.field_count() as u16)
+                .filter_map(|id| Some((lang.field_name_for_id(id)?, std::num::NonZeroU16::new(id)?)))
+                .collect()
+        });
+    IDS.get(name).copied()
 }
 
 fn named_children<'t>(n: Node<'t>) -> Vec<Node<'t>> {
