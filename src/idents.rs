@@ -177,6 +177,10 @@ fn short_tail_hash(d: &[u8], s: usize, e: usize, len: u64) -> u64 {
     first ^ last.rotate_left(23) ^ len
 }
 
+/// The raw hash of the keyword `struct`: exact, since a name of up to
+/// eight bytes hashes to its bytes and its length.
+const STRUCT_RAW: u64 = u64::from_le_bytes(*b"struct\0\0") ^ 6u64.wrapping_mul(GOLDEN);
+
 /// Calls `f` with the key of every identifier occurrence in `d`, in each
 /// form it takes there.
 #[inline(always)]
@@ -196,7 +200,7 @@ pub fn keys(d: &[u8], mut f: impl FnMut(u64)) {
                 f(finish(raw ^ Form::StructTag.salt()));
             }
         }
-        prev_struct = &d[s..e] == b"struct";
+        prev_struct = raw == STRUCT_RAW;
         prev_end = e;
     });
 }
@@ -410,6 +414,16 @@ mod tests {
         for i in [0, 999, 1999] {
             assert!(many_set.may_hold(key(format!("name_{i}").as_bytes(), Form::Word)));
         }
+    }
+
+    #[test]
+    fn the_struct_keyword_is_known_by_its_hash() {
+        // Inside a long text, and as a whole short text (the tail path).
+        let long = b"  struct foo_bar_baz {";
+        assert_eq!(raw_hash(long, 2, 8), STRUCT_RAW);
+        assert_eq!(raw_hash(b"struct", 0, 6), STRUCT_RAW);
+        assert_ne!(raw_hash(b"structs", 0, 7), STRUCT_RAW);
+        assert_ne!(raw_hash(b"strucT", 0, 6), STRUCT_RAW);
     }
 
     #[test]

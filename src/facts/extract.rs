@@ -59,7 +59,9 @@ fn field_id(name: &str) -> Option<std::num::NonZeroU16> {
         std::sync::LazyLock::new(|| {
             let lang: tree_sitter::Language = tree_sitter_c::LANGUAGE.into();
             (1..=lang.field_count() as u16)
-                .filter_map(|id| Some((lang.field_name_for_id(id)?, std::num::NonZeroU16::new(id)?)))
+                .filter_map(|id| {
+                    Some((lang.field_name_for_id(id)?, std::num::NonZeroU16::new(id)?))
+                })
                 .collect()
         });
     IDS.get(name).copied()
