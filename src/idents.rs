@@ -220,6 +220,7 @@ pub fn is_whole_word(t: &[u8], s: usize, e: usize) -> bool {
 /// does not start with a digit (numbers are not names).
 #[inline(always)]
 pub fn spans(d: &[u8], mut f: impl FnMut(usize, usize)) {
+    // The plain loop's test that a run is a name, not a number.
     #[inline(always)]
     fn emit(d: &[u8], s: usize, e: usize, f: &mut impl FnMut(usize, usize)) {
         if !d[s].is_ascii_digit() {
@@ -230,37 +231,43 @@ pub fn spans(d: &[u8], mut f: impl FnMut(usize, usize)) {
     let mut i = 0;
     #[cfg(target_arch = "x86_64")]
     {
-        // 64 bytes at a time: a mask of identifier bytes, whose edges are
-        // the starts and ends of runs. Starts and ends alternate, so the
-        // k-th start of a block pairs with its k-th end (after the end of
-        // a run carried in): no branch per edge on whether a run is open.
+        // 64 bytes at a time: a mask of identifier bytes and one of digits.
+        // A run starts where the identifier mask does and ends at the
+        // first zero after it (its trailing ones); numbers are dropped
+        // from the starts up front. A run reaching the end of the block
+        // stays open into the next one.
         let mut prev = 0u64;
         while i + 64 <= d.len() {
-            let m = simd::ident_mask(&d[i..i + 64]);
-            let after_ident = (m << 1) | prev;
-            let mut starts = m & !after_ident;
-            let mut ends = !m & after_ident;
+            let (m, digits) = simd::ident_and_digit_masks(&d[i..i + 64]);
+            let mut starts = m & !((m << 1) | prev) & !digits;
             prev = m >> 63;
             if let Some(s) = open {
-                if ends == 0 {
+                let run = m.trailing_ones() as usize;
+                if run == 64 {
                     i += 64;
                     continue;
                 }
-                emit(d, s, i + ends.trailing_zeros() as usize, &mut f);
-                ends &= ends - 1;
+                f(s, i + run);
                 open = None;
             }
             while starts != 0 {
-                let s = i + starts.trailing_zeros() as usize;
+                let bit = starts.trailing_zeros();
                 starts &= starts - 1;
-                if ends == 0 {
-                    open = Some(s);
+                let run = (m >> bit).trailing_ones();
+                if bit + run == 64 {
+                    open = Some(i + bit as usize);
                     break;
                 }
-                emit(d, s, i + ends.trailing_zeros() as usize, &mut f);
-                ends &= ends - 1;
+                f(i + bit as usize, i + (bit + run) as usize);
             }
             i += 64;
+        }
+        // A number running past the last block is not a start to the
+        // plain loop below: skip the rest of it.
+        if prev == 1 && open.is_none() {
+            while i < d.len() && is_ident_byte(d[i]) {
+                i += 1;
+            }
         }
     }
     while i < d.len() {
@@ -283,26 +290,31 @@ pub fn spans(d: &[u8], mut f: impl FnMut(usize, usize)) {
 mod simd {
     use std::arch::x86_64::*;
 
-    /// Bit `i` set if `b[i]` is `[A-Za-z0-9_]`; `b` is 64 bytes. SSE2 is
-    /// part of x86_64, so no run-time check is needed.
+    /// Bit `i` set if `b[i]` is `[A-Za-z0-9_]`, and a mask of digits;
+    /// `b` is 64 bytes. SSE2 is part of x86_64, so no run-time check is
+    /// needed.
     #[inline]
-    pub fn ident_mask(b: &[u8]) -> u64 {
+    pub fn ident_and_digit_masks(b: &[u8]) -> (u64, u64) {
         assert!(b.len() >= 64);
-        let mut m = 0u64;
+        let (mut m, mut dg) = (0u64, 0u64);
         for k in 0..4 {
             // SAFETY: SSE2 is always present on x86_64, and the load reads
             // 16 bytes inside `b` (asserted above); loadu needs no alignment.
-            let r = unsafe {
+            let (r, g) = unsafe {
                 let v = _mm_loadu_si128(b.as_ptr().add(16 * k) as *const __m128i);
                 let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
                 let alpha = in_range(lower, b'a', 26);
                 let digit = in_range(v, b'0', 10);
                 let under = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
-                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), under))
+                (
+                    _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), under)),
+                    _mm_movemask_epi8(digit),
+                )
             };
             m |= u64::from(r as u16) << (16 * k);
+            dg |= u64::from(g as u16) << (16 * k);
         }
-        m
+        (m, dg)
     }
 
     /// Lanes of `v` in `lo..lo + n` (unsigned), by shifting the range to
@@ -351,6 +363,22 @@ mod tests {
             spans(part, |s, e| got.push((s, e)));
             assert_eq!(got, scalar_spans(part), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn a_number_across_the_last_block_is_not_a_name() {
+        // `0x12abcd` runs from byte 60 into the plain loop's tail: its
+        // `abcd` is no name. Likewise for a name running across.
+        let mut d = b" ".repeat(60);
+        d.extend(b"0x12abcd name_across_64 z");
+        let mut got = vec![];
+        spans(&d, |s, e| got.push(&d[s..e]));
+        assert_eq!(got, [&b"name_across_64"[..], b"z"]);
+        let mut d = b" ".repeat(62);
+        d.extend(b"abcdef 9");
+        let mut got = vec![];
+        spans(&d, |s, e| got.push(&d[s..e]));
+        assert_eq!(got, [&b"abcdef"[..]]);
     }
 
     #[test]
