@@ -487,6 +487,13 @@ impl<'d> DemandMatcher<'d> {
         self.keys.iter().any(|&k| set.may_hold(k))
     }
 
+    /// True if the file at `path`, whose identifiers are `set`, may
+    /// satisfy a demand: its set may hold one, and its text, read again,
+    /// does (a file that cannot be read again counts as a yes).
+    pub(crate) fn hit_file(&self, set: &IdentSet, path: &Path) -> bool {
+        self.may_hit(set) && walk::read_with(path, |t| self.hit(t)).unwrap_or(true)
+    }
+
     pub(crate) fn hit(&self, t: &[u8]) -> bool {
         let Some(ac) = &self.ac else { return false };
         ac.find_iter(t).any(|m| {

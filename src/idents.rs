@@ -72,11 +72,6 @@ thread_local! {
 impl IdentSet {
     /// The set of every key in `data`.
     pub fn of(data: &[u8]) -> IdentSet {
-        Self::sized(data, BITS_PER_KEY)
-    }
-
-    /// [`IdentSet::of`] with `bits_per_key` bits per distinct key.
-    pub fn sized(data: &[u8], bits_per_key: usize) -> IdentSet {
         SCRATCH.with_borrow_mut(|scratch| {
             let n = (data.len() * SCRATCH_BITS_PER_BYTE / 64)
                 .max(MIN_WORDS)
@@ -93,7 +88,7 @@ impl IdentSet {
                 fresh += usize::from(words[w] & bits != bits);
                 words[w] |= bits;
             });
-            let want = (fresh * bits_per_key).div_ceil(64);
+            let want = (fresh * BITS_PER_KEY).div_ceil(64);
             let m = want.max(MIN_WORDS).next_power_of_two().min(n);
             // Folding halves is inserting into the smaller filter: a key's
             // word is the low bits of its word index.
@@ -113,7 +108,8 @@ impl IdentSet {
     }
 
     /// The size of the filter in bytes.
-    pub fn bytes(&self) -> usize {
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
         self.words.len() * 8
     }
 }

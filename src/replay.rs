@@ -71,8 +71,7 @@ pub fn replay(
         }
         let Some(idents) = &c.idents else { continue };
         match f.round {
-            0 if !matcher.may_hit(idents)
-                || !walk::read_with(&c.abs_path, |t| matcher.hit(t)).unwrap_or(true) => {}
+            0 if !matcher.hit_file(idents, &c.abs_path) => {}
             1 => changed.push(i),
             _ => return None,
         }
@@ -93,8 +92,9 @@ pub fn replay(
     // Changed dropped files: none satisfies a demand.
     let demanded = pool.install(|| {
         walked.dropped.par_iter().any(|d| {
-            d.idents.as_ref().is_some_and(|s| matcher.may_hit(s))
-                && walk::read_with(&d.abs_path(root), |t| matcher.hit(t)).unwrap_or(true)
+            d.idents
+                .as_ref()
+                .is_some_and(|s| matcher.hit_file(s, &d.abs_path(root)))
         })
     });
     if demanded {

@@ -254,6 +254,36 @@ pub fn walk(
     out
 }
 
+/// Where a file the walk found is.
+enum Place<'d> {
+    /// `name` in the directory `dir`, open as `fd`: opened relative to it,
+    /// with no path walk (the path is built only for a kept file).
+    InDir {
+        dir: &'d Path,
+        fd: BorrowedFd<'d>,
+        name: &'d CStr,
+    },
+    /// A path, for a file handled apart from its directory's task.
+    Path(PathBuf),
+}
+
+impl Place<'_> {
+    fn path(&self) -> PathBuf {
+        match self {
+            Place::InDir { dir, name, .. } => dir.join(OsStr::from_bytes(name.to_bytes())),
+            Place::Path(p) => p.clone(),
+        }
+    }
+
+    fn open(&self) -> io::Result<File> {
+        let fd = match self {
+            Place::InDir { fd, name, .. } => openat(fd, *name, READ_FLAGS, Mode::empty()),
+            Place::Path(p) => open(p, READ_FLAGS, Mode::empty()),
+        };
+        Ok(File::from(fd?))
+    }
+}
+
 /// A regular file the walk looked at: its relative path, the path's
 /// [`path_key`], and its identity.
 struct Seen {
@@ -352,24 +382,22 @@ impl<'a> Walker<'a> {
                     continue;
                 }
             };
-            let path = dir.join(OsStr::from_bytes(name.to_bytes()));
+            let place = Place::InDir {
+                dir: &dir,
+                fd: dir_fd,
+                name,
+            };
             if meta.size >= OWN_TASK_BYTES {
-                s.spawn(move |_| self.visit_file(None, path, rel_path, meta));
+                let place = Place::Path(place.path());
+                s.spawn(move |_| self.visit_file(place, rel_path, meta));
             } else {
-                self.visit_file(Some((dir_fd, name)), path, rel_path, meta);
+                self.visit_file(place, rel_path, meta);
             }
         }
     }
 
-    /// A regular C file: `path` on disk, also `at` a name in an open
-    /// directory if the caller has one.
-    fn visit_file(
-        &self,
-        at: Option<(BorrowedFd, &CStr)>,
-        path: PathBuf,
-        name: String,
-        meta: FileMeta,
-    ) {
+    /// A regular C file, `name` under the root.
+    fn visit_file(&self, place: Place, name: String, meta: FileMeta) {
         if meta.size > MAX_FILE_BYTES {
             let reason = format!("larger than {} MiB", MAX_FILE_BYTES >> 20);
             return self.skip(name, reason);
@@ -382,30 +410,29 @@ impl<'a> Walker<'a> {
         match self.cache.and_then(|c| c.class(key, &meta)) {
             Some(FileClass::Dropped) => return self.drop_file(seen, None),
             Some(FileClass::Candidate { borrow, not_utf8 }) => {
-                return self.keep_file(seen, Hit { borrow }, not_utf8, path, None, None);
+                return self.keep_file(seen, Hit { borrow }, not_utf8, place.path(), None, None);
             }
             None => {}
         }
-        let file = match at {
-            Some((dir, file)) => openat(dir, file, READ_FLAGS, Mode::empty()).map(File::from),
-            None => open(&path, READ_FLAGS, Mode::empty()).map(File::from),
-        };
         enum Verdict {
             Binary,
             Dropped(IdentSet),
             /// With the text of a borrowing file.
             Kept(Hit, IdentSet, bool, Option<Vec<u8>>),
         }
-        let verdict = file.map_err(std::io::Error::from).and_then(|f| {
+        let verdict = place.open().and_then(|f| {
             with_bytes(f, meta.size, |data| {
                 if memchr::memchr(0, data).is_some() {
-                    Verdict::Binary
-                } else if let Some(hit) = self.prefilter.check(data) {
-                    let not_utf8 = std::str::from_utf8(data).is_err();
-                    let text = hit.borrow.then(|| data.to_vec());
-                    Verdict::Kept(hit, IdentSet::of(data), not_utf8, text)
-                } else {
-                    Verdict::Dropped(IdentSet::of(data))
+                    return Verdict::Binary;
+                }
+                let idents = IdentSet::of(data);
+                match self.prefilter.check(data) {
+                    Some(hit) => {
+                        let not_utf8 = std::str::from_utf8(data).is_err();
+                        let text = hit.borrow.then(|| data.to_vec());
+                        Verdict::Kept(hit, idents, not_utf8, text)
+                    }
+                    None => Verdict::Dropped(idents),
                 }
             })
         });
@@ -416,6 +443,7 @@ impl<'a> Walker<'a> {
             }
             Ok(Verdict::Dropped(idents)) => self.drop_file(seen, Some(idents)),
             Ok(Verdict::Kept(hit, idents, not_utf8, text)) => {
+                let path = place.path();
                 let file =
                     text.map(|t| SourceFile::new(seen.name.clone(), path.clone(), decode(t)));
                 self.keep_file(seen, hit, not_utf8, path, Some(idents), file);
