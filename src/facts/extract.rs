@@ -85,16 +85,26 @@ impl<'a> Cx<'a> {
         (self.off(n.start_byte()), self.off(n.end_byte()))
     }
 
-    /// Walks file scope: finds functions, macros, structs and static
-    /// initializers wherever they are (inside `#ifdef`, ERROR nodes ...).
-    fn visit_top(&mut self, n: Node, depth: usize) {
+    /// Steps into `n` at `depth`: an ERROR node is counted and recorded as
+    /// unread (its children are still walked); past [`MAX_DEPTH`] the
+    /// node is recorded as unread and false says to skip it.
+    fn enter(&mut self, n: Node, depth: usize) -> bool {
         if depth > MAX_DEPTH {
             self.unread(n);
-            return;
+            return false;
         }
         if n.is_error() {
             self.facts.error_nodes += 1;
             self.unread(n);
+        }
+        true
+    }
+
+    /// Walks file scope: finds functions, macros, structs and static
+    /// initializers wherever they are (inside `#ifdef`, ERROR nodes ...).
+    fn visit_top(&mut self, n: Node, depth: usize) {
+        if !self.enter(n, depth) {
+            return;
         }
         match n.kind() {
             "function_definition" => return self.function(n),
@@ -339,13 +349,8 @@ impl<'a> Cx<'a> {
 
     /// Walks statements and expressions inside a body.
     fn walk_stmt(&mut self, n: Node, b: &mut Body, depth: usize) {
-        if depth > MAX_DEPTH {
-            self.unread(n);
+        if !self.enter(n, depth) {
             return;
-        }
-        if n.is_error() {
-            self.facts.error_nodes += 1;
-            self.unread(n);
         }
         match n.kind() {
             "declaration" => self.declaration(n, b, depth),
