@@ -12,6 +12,7 @@
 
 use crate::analysis::{self, Demand};
 use crate::cache::{Cache, LastRun, RunFile, code_hash};
+use crate::elide::{self, KeepWords};
 use crate::facts::{self, FileFacts};
 use crate::idents::{self, Form, IdentSet, is_ident_byte, is_whole_word};
 use crate::index::Index;
@@ -50,6 +51,9 @@ pub struct Options {
     pub progress: Option<ProgressFn>,
     /// The incremental cache's directory (`None`: no cache).
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Parse every body, none left out (see [`elide`]): slower, and the
+    /// same report; for tests that prove it.
+    pub keep_all_bodies: bool,
 }
 
 impl std::fmt::Debug for Options {
@@ -58,6 +62,7 @@ impl std::fmt::Debug for Options {
             .field("jobs", &self.jobs)
             .field("progress", &self.progress.is_some())
             .field("cache_dir", &self.cache_dir)
+            .field("keep_all_bodies", &self.keep_all_bodies)
             .finish()
     }
 }
@@ -192,31 +197,88 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     let mut dropped = walked.dropped;
     let mut asked: BTreeSet<Demand> = BTreeSet::new();
     let mut swept: BTreeSet<Demand> = BTreeSet::new();
+    let keep = if opts.keep_all_bodies {
+        KeepWords::everything()
+    } else {
+        KeepWords::apis()
+    };
+    // Per file, the bodies its parses keep whatever they mention.
+    let mut forced: Vec<Vec<usize>> = vec![Vec::new(); kept];
+    // Parses so far; `stats.rounds` counts only the rounds whose analysis
+    // counted (each follows chains one hop further).
+    let mut parses = 0;
+    // Per file, the bytes its last parse read as code.
+    let mut code_bytes: Vec<u64> = vec![0; kept];
 
     loop {
-        stats.rounds += 1;
+        parses += 1;
         report(Progress::Parsing {
-            round: stats.rounds,
+            round: parses,
             files: to_parse.len(),
         });
-        let parsed = parse_files(&ix.files, &mut to_parse, cache.as_ref(), &pool);
+        // A file parsed for the first time keeps the bodies that mention
+        // a name demanded so far: the tables must hold what they do.
+        let asked_matcher = DemandMatcher::new(&asked);
+        let first: Vec<(usize, Vec<usize>)> = pool.install(|| {
+            to_parse
+                .par_iter()
+                .filter(|&&i| ix.facts[i].is_none())
+                .map(|&i| {
+                    let t = ix.files[i].text.as_bytes();
+                    let hit = |b: &[u8]| asked_matcher.mentioned_in(b);
+                    (i, elide::mentioning(t, &elide::blocks(t), hit))
+                })
+                .collect()
+        });
+        for (i, keys) in first {
+            forced[i] = keys;
+        }
+        let elision = Elision {
+            keep: &keep,
+            forced: &forced,
+        };
+        let parsed = parse_files(&ix.files, &mut to_parse, &elision, cache.as_ref(), &pool);
         let mut batch = Vec::with_capacity(parsed.len());
-        for (i, f) in parsed {
-            stats.files_parsed += 1;
-            stats.bytes_parsed += ix.files[i].text.len() as u64;
-            round_of[i] = stats.rounds;
-            let f = f.unwrap_or_else(|reason| {
-                stats.skipped.push(walk::Skipped {
-                    file: ix.files[i].path.clone(),
-                    reason,
-                });
-                FileFacts::default()
-            });
+        for (i, p) in parsed {
+            if round_of[i] == 0 {
+                stats.files_parsed += 1;
+                round_of[i] = parses;
+            }
+            let f = match p {
+                Ok(p) => {
+                    code_bytes[i] = p.bytes;
+                    p.facts
+                }
+                Err(reason) => {
+                    stats.skipped.push(walk::Skipped {
+                        file: ix.files[i].path.clone(),
+                        reason,
+                    });
+                    FileFacts::default()
+                }
+            };
             batch.push((i, f));
         }
-        ix.add_facts(batch);
+        ix.set_facts(batch);
         let (sites, demands) = analysis::analyze(&ix);
         let new: BTreeSet<Demand> = demands.difference(&asked).cloned().collect();
+        // An analysis that read a body the parses left out, or whose new
+        // demands name something in one, did not see what a full parse
+        // shows: parse those bodies and run it again, taking nothing
+        // from it.
+        let hidden = hidden_bodies(&ix, &new);
+        if !hidden.is_empty() {
+            to_parse = Vec::with_capacity(hidden.len());
+            for (file, keys) in hidden {
+                let f = &mut forced[file];
+                f.extend(keys);
+                f.sort_unstable();
+                f.dedup();
+                to_parse.push(file);
+            }
+            continue;
+        }
+        stats.rounds += 1;
         asked.extend(new.iter().cloned());
         let more_rounds = stats.rounds < MAX_ROUNDS;
         to_parse = if new.is_empty() || !more_rounds {
@@ -295,12 +357,15 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                     sets.push(None);
                     has_text.push(true);
                     round_of.push(0);
+                    forced.push(Vec::new());
+                    code_bytes.push(0);
                 }
             }
         }
         if to_parse.is_empty() {
+            stats.bytes_parsed = code_bytes.iter().sum();
             if let Some(c) = &cache {
-                let run = last_run(&ix, &round_of, kept, &asked, &stats, &pool);
+                let run = last_run(&ix, &round_of, &forced, kept, &asked, &stats, &pool);
                 c.save(classes, sweep_log, Some(run));
             }
             drop_later((dropped, sets, cache));
@@ -316,10 +381,35 @@ pub fn drop_later<T: Send + 'static>(x: T) {
     let _ = std::thread::Builder::new().spawn(move || drop(x));
 }
 
+/// Per parsed file, the elided bodies the analysis could not see: those
+/// it read, and those whose text names one of the `new` demands.
+fn hidden_bodies(ix: &Index, new: &BTreeSet<Demand>) -> Vec<(usize, Vec<usize>)> {
+    let names = DemandMatcher::new(new);
+    let mut out = Vec::new();
+    for (i, facts) in ix.facts.iter().enumerate() {
+        let Some(facts) = facts else { continue };
+        let text = ix.files[i].text.as_bytes();
+        let keys: Vec<usize> = facts
+            .bodies
+            .iter()
+            .filter_map(|b| {
+                let key = b.elided_at()?;
+                let named = || names.mentioned_in(text.get(b.span.0..b.span.1).unwrap_or_default());
+                (b.elided_and_read() || named()).then_some(key)
+            })
+            .collect();
+        if !keys.is_empty() {
+            out.push((i, keys));
+        }
+    }
+    out
+}
+
 /// The course of this run, for the cache.
 fn last_run(
     ix: &Index,
     round_of: &[u32],
+    forced: &[Vec<usize>],
     kept: usize,
     asked: &BTreeSet<Demand>,
     stats: &Stats,
@@ -335,6 +425,7 @@ fn last_run(
                 code: ix.facts[i]
                     .as_ref()
                     .map_or(0, |f| code_hash(&ix.files[i].text, f)),
+                forced: forced[i].clone(),
             })
             .collect()
     });
@@ -458,12 +549,7 @@ pub(crate) struct DemandMatcher<'d> {
 
 impl<'d> DemandMatcher<'d> {
     pub(crate) fn new(demands: &'d BTreeSet<Demand>) -> DemandMatcher<'d> {
-        let name = |d: &'d Demand| match d {
-            Demand::Ident(s)
-            | Demand::FieldCall(s, _)
-            | Demand::FieldStore(s, _)
-            | Demand::StructDef(s) => s.as_str(),
-        };
+        let name = Demand::name;
         let mut names: Vec<&str> = demands.iter().map(name).filter(|s| !s.is_empty()).collect();
         names.sort_unstable();
         names.dedup();
@@ -503,6 +589,25 @@ impl<'d> DemandMatcher<'d> {
         })
     }
 
+    /// True if a part of a file (a body) may satisfy a demand: as
+    /// [`DemandMatcher::hit`], except that the struct of a field need not
+    /// be named in the part (a parameter's type is outside the body).
+    pub(crate) fn mentioned_in(&self, t: &[u8]) -> bool {
+        let Some(ac) = &self.ac else { return false };
+        ac.find_iter(t).any(|m| {
+            let (s, e) = (m.start(), m.end());
+            is_whole_word(t, s, e)
+                && self.kinds[m.pattern().as_usize()].iter().any(|d| match d {
+                    Demand::Ident(_) => true,
+                    Demand::FieldCall(..) | Demand::FieldStore(..) => {
+                        t[..s].ends_with(b"->") || t[..s].ends_with(b".")
+                    }
+                    // Struct definitions inside bodies are not recorded.
+                    Demand::StructDef(_) => false,
+                })
+        })
+    }
+
     /// The indexes (in `order`) of every demand the text satisfies.
     fn hits(&self, t: &[u8], order: &[&Demand]) -> Vec<usize> {
         let Some(ac) = &self.ac else { return vec![] };
@@ -530,14 +635,30 @@ fn demand_key(d: &Demand) -> u64 {
     idents::key(name.as_bytes(), form)
 }
 
+/// What the parses of a run leave out (see [`elide`]).
+pub(crate) struct Elision<'a> {
+    /// Bodies that mention one of these are kept.
+    pub keep: &'a KeepWords,
+    /// Per file, the bodies kept whatever they mention (sorted keys).
+    pub forced: &'a [Vec<usize>],
+}
+
+/// A parsed file: its facts and how many of its bytes were parsed as code
+/// (the bytes of elided bodies are not).
+pub(crate) struct Parsed {
+    pub facts: FileFacts,
+    pub bytes: u64,
+}
+
 /// The facts of `files[i]` for each `i` in `which`, parsed on `pool` (or
 /// taken from the cache).
 pub(crate) fn parse_files(
     files: &[SourceFile],
     which: &mut [usize],
+    elision: &Elision,
     cache: Option<&Cache>,
     pool: &rayon::ThreadPool,
-) -> Vec<(usize, Result<FileFacts, String>)> {
+) -> Vec<(usize, Result<Parsed, String>)> {
     // Largest first, one file per task: a round lasts as long as its
     // slowest thread, and one large file parsed last would be alone.
     which.sort_by_key(|&i| std::cmp::Reverse(files[i].text.len()));
@@ -545,23 +666,50 @@ pub(crate) fn parse_files(
         which
             .par_iter()
             .with_max_len(1)
-            .map(|&i| (i, isolated_file_facts(&files[i], cache)))
+            .map(|&i| {
+                let forced = elision.forced.get(i).map_or(&[][..], Vec::as_slice);
+                (
+                    i,
+                    isolated_file_facts(&files[i], elision.keep, forced, cache),
+                )
+            })
             .collect()
     })
 }
 
-/// [`file_facts`], with a panic caught and turned into a reason: one odd
-/// file must not stop the audit of the tree.
-fn isolated_file_facts(file: &SourceFile, cache: Option<&Cache>) -> Result<FileFacts, String> {
-    if let Some(f) = cache.and_then(|c| c.facts(&file.text)) {
-        return Ok(f);
+/// [`file_facts`] leaving out what `keep` and `forced` allow, with a
+/// panic caught and turned into a reason: one odd file must not stop the
+/// audit of the tree.
+fn isolated_file_facts(
+    file: &SourceFile,
+    keep: &KeepWords,
+    forced: &[usize],
+    cache: Option<&Cache>,
+) -> Result<Parsed, String> {
+    let text = file.text.as_bytes();
+    let left_out = elide::elided(text, &elide::blocks(text), keep, forced);
+    let keys: Vec<usize> = left_out.iter().map(|b| b.key).collect();
+    let bytes = (text.len() - elide::blanked_bytes(&left_out)) as u64;
+    if let Some(facts) = cache.and_then(|c| c.facts(&file.text, &keys)) {
+        return Ok(Parsed { facts, bytes });
     }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| file_facts(file))) {
-        Ok(Some(f)) => {
+    let run = || {
+        let facts = facts_leaving_out(&file.text, &left_out)?;
+        // Every block left out must have become a body: otherwise the
+        // parse read the file differently, and a full parse decides.
+        let bodies: HashSet<usize> = facts.bodies.iter().filter_map(|b| b.elided_at()).collect();
+        if left_out.iter().all(|b| bodies.contains(&b.key)) {
+            Some((facts, bytes))
+        } else {
+            facts_leaving_out(&file.text, &[]).map(|f| (f, text.len() as u64))
+        }
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(Some((facts, bytes))) => {
             if let Some(c) = cache {
-                c.store_facts(&file.text, &f);
+                c.store_facts(&file.text, &keys, &facts);
             }
-            Ok(f)
+            Ok(Parsed { facts, bytes })
         }
         Ok(None) => Err(format!(
             "the parser gave up (or ran past {} s)",
@@ -582,9 +730,18 @@ fn isolated_file_facts(file: &SourceFile, cache: Option<&Cache>) -> Result<FileF
 
 /// Parses one file and extracts its facts; `None` if the parser gave up.
 pub fn file_facts(file: &SourceFile) -> Option<FileFacts> {
-    let parsed = parse::blank_annotations(&file.text);
+    facts_leaving_out(&file.text, &[])
+}
+
+/// Parses `text` with the `elided` blocks blanked; `None` if the parser
+/// gave up.
+fn facts_leaving_out(text: &str, elided: &[elide::Block]) -> Option<FileFacts> {
+    let mut parsed = parse::blank_annotations(text).into_bytes();
+    elide::blank(&mut parsed, elided);
+    // Only ASCII bytes were replaced by ASCII spaces.
+    let parsed = String::from_utf8(parsed).ok()?;
     let tree = parse::parse_c(&parsed)?;
-    Some(facts::extract(&file.text, &parsed, &tree))
+    Some(facts::extract(text, &parsed, &tree, elided))
 }
 
 /// Does the occurrence of a demanded name at `s..e` satisfy the demand?

@@ -109,6 +109,9 @@ pub struct RunFile {
     pub swept: bool,
     /// For a parsed file, its [`code_hash`].
     pub code: u128,
+    /// For a parsed file, the bodies its parse kept whatever they mention
+    /// (see [`crate::elide`]).
+    pub forced: Vec<usize>,
 }
 
 /// A hash of what the course of a run can depend on in a parsed file: its
@@ -216,22 +219,25 @@ impl Cache {
         self.old.sweeps.get(&demand_key(d)).map(Vec::as_slice)
     }
 
-    fn facts_path(&self, text: &str) -> PathBuf {
+    fn facts_path(&self, text: &str, elided: &[usize]) -> PathBuf {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(build_key().as_bytes());
         h.update(text.as_bytes());
+        for k in elided {
+            h.update(&(*k as u64).to_le_bytes());
+        }
         self.facts_dir.join(format!("{:032x}.bin", h.digest128()))
     }
 
     /// The facts of a file with this content, if cached.
-    pub fn facts(&self, text: &str) -> Option<FileFacts> {
-        let bytes = std::fs::read(self.facts_path(text)).ok()?;
+    pub fn facts(&self, text: &str, elided: &[usize]) -> Option<FileFacts> {
+        let bytes = std::fs::read(self.facts_path(text, elided)).ok()?;
         bincode::deserialize(&bytes).ok()
     }
 
     /// Stores the facts of a file with this content (best effort).
-    pub fn store_facts(&self, text: &str, facts: &FileFacts) {
-        let path = self.facts_path(text);
+    pub fn store_facts(&self, text: &str, elided: &[usize], facts: &FileFacts) {
+        let path = self.facts_path(text, elided);
         if path.exists() {
             return;
         }

@@ -64,11 +64,23 @@ impl Index {
             arg_idents: HashMap::default(),
             structs: HashMap::default(),
         };
-        for fid in 0..ix.facts.len() {
-            ix.index_file(fid as FileId);
-        }
-        ix.sort();
+        ix.rebuild();
         ix
+    }
+
+    /// Builds every table again from the facts.
+    fn rebuild(&mut self) {
+        self.bodies_by_name.clear();
+        self.calls_by_name.clear();
+        self.calls_by_field.clear();
+        self.stores_by_field.clear();
+        self.fn_values.clear();
+        self.arg_idents.clear();
+        self.structs.clear();
+        for fid in 0..self.facts.len() {
+            self.index_file(fid as FileId);
+        }
+        self.sort();
     }
 
     /// Adds the tables of one file's facts. Call [`Index::sort`] after a
@@ -85,7 +97,11 @@ impl Index {
                     .entry(body.name.clone())
                     .or_default()
                     .push(at);
-                for (ei, ev) in body.events.iter().enumerate() {
+                // An elided body has no code (and asking would mark it read).
+                if body.elided_at().is_some() {
+                    continue;
+                }
+                for (ei, ev) in body.code().events.iter().enumerate() {
                     let er = EventRef { at, event: ei };
                     if let EventKind::Call { args, .. } = &ev.kind {
                         for a in args.iter().filter_map(Expr::as_ident) {
@@ -181,6 +197,19 @@ impl Index {
         self.sort();
     }
 
+    /// Sets the facts of files parsed in a later round: new ones are
+    /// added, and if a file is parsed again (with more of its bodies) the
+    /// tables are built again.
+    pub fn set_facts(&mut self, parsed: Vec<(usize, FileFacts)>) {
+        if parsed.iter().all(|(i, _)| self.facts[*i].is_none()) {
+            return self.add_facts(parsed);
+        }
+        for (i, f) in parsed {
+            self.facts[i] = Some(f);
+        }
+        self.rebuild();
+    }
+
     /// Adds a file (not parsed yet); returns its id.
     pub fn add_file(&mut self, file: SourceFile) -> FileId {
         self.files.push(file);
@@ -198,7 +227,7 @@ impl Index {
 
     /// The event behind a reference.
     pub fn event(&self, r: EventRef) -> &crate::facts::Event {
-        &self.body(r.at).events[r.event]
+        &self.body(r.at).code().events[r.event]
     }
 
     /// The file behind an id.

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod baseline;
 pub mod cache;
 pub mod cli;
+pub mod elide;
 pub mod facts;
 pub mod fuzzing;
 pub mod idents;

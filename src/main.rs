@@ -63,6 +63,7 @@ fn main() -> ExitCode {
             });
             f
         }),
+        ..Options::default()
     };
     let audited = audit(&root, &opts);
     if let Some(b) = &bar {
@@ -135,7 +136,7 @@ fn single_file(raw: &[std::ffi::OsString], file: &std::path::Path) -> ExitCode {
     let opts = Options {
         jobs: args.jobs,
         cache_dir: cache_dir(&args, &root),
-        progress: None,
+        ..Options::default()
     };
     let mut report = match audit(&root, &opts) {
         Ok(r) => r,

@@ -22,8 +22,9 @@
 //! the analysis never reads.
 
 use crate::analysis::{self, Demand};
-use crate::audit::{DemandMatcher, parse_files};
+use crate::audit::{DemandMatcher, Elision, parse_files};
 use crate::cache::{Cache, LastRun, RunFile, code_hash};
+use crate::elide::KeepWords;
 use crate::facts::FileFacts;
 use crate::index::Index;
 use crate::report::Site;
@@ -130,14 +131,23 @@ pub fn replay(
     let mut to_parse: Vec<usize> = (0..files.len())
         .filter(|&i| entries[i].0.round > 0)
         .collect();
-    let parsed = parse_files(&files, &mut to_parse, Some(cache), pool);
+    // Each file left out what it left out in the last round.
+    let keep = KeepWords::apis();
+    let forced: Vec<Vec<usize>> = entries.iter().map(|e| e.0.forced.clone()).collect();
+    let elision = Elision {
+        keep: &keep,
+        forced: &forced,
+    };
+    let parsed = parse_files(&files, &mut to_parse, &elision, Some(cache), pool);
     let mut skipped = Vec::new();
     let mut batch = Vec::with_capacity(parsed.len());
     let mut bytes_parsed = 0;
     for (i, facts) in parsed {
-        bytes_parsed += files[i].text.len() as u64;
         let facts = match facts {
-            Ok(f) => f,
+            Ok(p) => {
+                bytes_parsed += p.bytes;
+                p.facts
+            }
             Err(_) if changed.contains(&i) => return None,
             Err(reason) => {
                 skipped.push(Skipped {

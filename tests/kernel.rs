@@ -324,3 +324,25 @@ fn a_tree_with_hundreds_of_truncated_files_is_audited_without_panic() {
     );
     assert!(original.join("Makefile").exists());
 }
+
+#[test]
+fn leaving_bodies_out_of_parses_changes_no_verdict_in_debian_6_12() {
+    let root = kernel_tree("6.12");
+    let elided = audit(&root, &Options::default()).expect("audit runs");
+    let whole = audit(
+        &root,
+        &Options {
+            keep_all_bodies: true,
+            ..Options::default()
+        },
+    )
+    .expect("audit runs");
+    assert!(elided.stats.bytes_parsed * 3 < whole.stats.bytes_parsed * 2);
+    let json = |r: &mmaudit::report::Report| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&mmaudit::render::json::render(r)).unwrap();
+        v["stats"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(json(&elided), json(&whole));
+}

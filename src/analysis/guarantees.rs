@@ -163,12 +163,13 @@ impl<'a> Examiner<'a> {
             .branches_at(offset)
             .find(|b| b.kind == BranchKind::Then && mentions(&b.cond));
         let earlier = || {
-            body.branches.iter().find(|b| {
+            body.code().branches.iter().find(|b| {
                 b.kind == BranchKind::Then
                     && b.span.1 <= offset
                     && body.dominates(b.cond_offset, offset)
                     && mentions(&b.cond)
                     && body
+                        .code()
                         .jumps
                         .iter()
                         .any(|j| b.span.0 <= j.offset && j.offset < b.span.1)
@@ -239,7 +240,7 @@ impl<'a> Examiner<'a> {
             .params
             .iter()
             .map(|p| p.ty.as_str())
-            .chain(body.locals.iter().map(|l| l.ty.as_str()))
+            .chain(body.code().locals.iter().map(|l| l.ty.as_str()))
             .any(|ty| struct_name(ty) == Some(rules::AIO_REQUEST_STRUCT));
         let marker = body.named_calls().find(|(_, name, args)| {
             rules::lookup(name, args.len()).is_some_and(|r| r.role == Role::MarksAsyncIo)
@@ -305,7 +306,7 @@ impl<'a> Examiner<'a> {
         // Otherwise: the registering function stores into the same field.
         let body = self.ix.body(reg.at);
         let last = key.last_field();
-        body.events.iter().any(|e| {
+        body.code().events.iter().any(|e| {
             matches!(&e.kind, EventKind::Assign { lhs: Expr::Field { base, field, .. }, .. }
                 if field == last
                     && self.tracer.struct_of(reg.at, base, e.span.0).as_deref()
@@ -421,6 +422,7 @@ impl<'a> Examiner<'a> {
                 ];
                 self.ix
                     .body(reg.at)
+                    .code()
                     .events
                     .iter()
                     .find_map(|e| match &e.kind {
@@ -488,7 +490,7 @@ impl<'a> Examiner<'a> {
             return out;
         }
         let body = self.ix.body(f);
-        for ev in &body.events {
+        for ev in &body.code().events {
             match &ev.kind {
                 EventKind::Assign {
                     lhs: Expr::Field { field: lf, .. },
@@ -662,6 +664,7 @@ fn last_field(e: &Expr) -> Option<String> {
 /// task up by pid.
 fn liveness_test(body: &Body, offset: usize) -> Option<usize> {
     let flag = body
+        .code()
         .branches
         .iter()
         .filter(|b| b.cond_offset < offset)

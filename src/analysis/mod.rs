@@ -39,6 +39,18 @@ pub enum Demand {
     StructDef(String),
 }
 
+impl Demand {
+    /// The name the demand is about.
+    pub fn name(&self) -> &str {
+        match self {
+            Demand::Ident(s)
+            | Demand::FieldCall(s, _)
+            | Demand::FieldStore(s, _)
+            | Demand::StructDef(s) => s,
+        }
+    }
+}
+
 /// Analyzes every borrow site in the index.
 pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
     let tracer = Tracer::new(ix);
@@ -46,6 +58,10 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
     let mut sites = Vec::new();
     for r in ix.all_bodies() {
         let body = ix.body(r);
+        // A body the parse left out mentions no borrow API.
+        if body.elided_at().is_some() {
+            continue;
+        }
         for (ev, name, args) in body.named_calls() {
             let Some(rule) =
                 rules::lookup(name, args.len()).filter(|r| r.role == Role::BorrowStart)
@@ -484,7 +500,8 @@ fn null_guard(at: BodyRef, body: &Body, offset: usize, mm: &str) -> Option<(Loc,
     if let Some(b) = enclosing {
         return Some((loc(b.cond_offset), mm.to_string()));
     }
-    body.branches
+    body.code()
+        .branches
         .iter()
         .find(|b| {
             b.kind == crate::facts::BranchKind::Then
@@ -492,6 +509,7 @@ fn null_guard(at: BodyRef, body: &Body, offset: usize, mm: &str) -> Option<(Loc,
                 && body.dominates(b.cond_offset, offset)
                 && b.cond.disjuncts().iter().any(|c| c.tests_null(mm))
                 && body
+                    .code()
                     .jumps
                     .iter()
                     .any(|j| b.span.0 <= j.offset && j.offset < b.span.1)

@@ -106,7 +106,7 @@ fn flag_set_with(body: &Body, start: usize, end: usize, cond: &Expr) -> bool {
         return false;
     };
     let regions = |o: usize| body.branches_at(o).map(|b| b.span).collect::<Vec<_>>();
-    body.events.iter().any(|ev| {
+    body.code().events.iter().any(|ev| {
         matches!(&ev.kind, EventKind::Assign { lhs, rhs }
             if lhs.as_ident() == Some(flag) && matches!(rhs.text().as_str(), "true" | "1"))
             && start < ev.span.0

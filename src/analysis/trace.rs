@@ -224,7 +224,7 @@ impl<'a> Tracer<'a> {
             }
         }
         // `if (!mmget_not_zero(e)) <leave>;` earlier in an enclosing block.
-        for br in &body.branches {
+        for br in &body.code().branches {
             if br.kind != BranchKind::Then
                 || br.span.1 > offset
                 || !body.dominates(br.cond_offset, offset)
@@ -237,6 +237,7 @@ impl<'a> Tracer<'a> {
                 .into_iter()
                 .any(|c| matches!(c, Expr::Not(x) if is_try(x)));
             let leaves = body
+                .code()
                 .jumps
                 .iter()
                 .any(|j| br.span.0 <= j.offset && j.offset < br.span.1);
@@ -270,7 +271,7 @@ impl<'a> Tracer<'a> {
     /// one that dominates it, and any later conditional ones.
     fn reaching_defs(&self, body: &Body, lhs: &str, offset: usize) -> (Vec<usize>, bool) {
         let mut defs = Vec::new();
-        for (i, ev) in body.events.iter().enumerate().rev() {
+        for (i, ev) in body.code().events.iter().enumerate().rev() {
             if ev.span.0 >= offset {
                 continue;
             }
@@ -291,7 +292,7 @@ impl<'a> Tracer<'a> {
         let body = self.ix.body(at);
         let mut out = Vec::new();
         for &i in defs {
-            let ev = &body.events[i];
+            let ev = &body.code().events[i];
             let EventKind::Assign { lhs, rhs } = &ev.kind else {
                 continue;
             };
@@ -694,12 +695,12 @@ impl<'a> Tracer<'a> {
             _ => false,
         });
         // `if (!x->flag) return ...;` before the reference.
-        let early_exit = body.branches.iter().any(|b| {
+        let early_exit = body.code().branches.iter().any(|b| {
             b.kind == BranchKind::Then
                 && b.span.1 <= offset
                 && body.dominates(b.cond_offset, offset)
                 && test(&b.cond, false)
-                && body.jumps.iter().any(|j| {
+                && body.code().jumps.iter().any(|j| {
                     b.span.0 <= j.offset && j.offset < b.span.1 && j.kind == JumpKind::Return
                 })
         });
@@ -1018,12 +1019,14 @@ impl<'a> Tracer<'a> {
 /// Jumps that leave a window between `from` and `to` in `body` on a path
 /// where `from` ran.
 pub fn leaving_jumps(body: &Body, from: usize, to: usize) -> Vec<usize> {
-    body.jumps
+    body.code()
+        .jumps
         .iter()
         .filter(|j| from < j.offset && j.offset < to && !body.exclusive(from, j.offset))
         .filter(|j| match &j.kind {
             JumpKind::Return => true,
             JumpKind::Goto(label) => body
+                .code()
                 .labels
                 .iter()
                 .find(|(l, _)| l == label)

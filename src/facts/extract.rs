@@ -17,7 +17,15 @@ const MACRO_WRAPPER: &str = "void __mmaudit_macro_body(void) {";
 
 /// Extracts the facts of one file. `text` is the original text; `parsed`
 /// the text the tree was built from (same length, annotations blanked).
-pub fn extract(text: &str, parsed: &str, tree: &tree_sitter::Tree) -> FileFacts {
+///
+/// `elided` lists the blocks the parse left out (blanked in `parsed`):
+/// their bodies are recorded without code.
+pub fn extract(
+    text: &str,
+    parsed: &str,
+    tree: &tree_sitter::Tree,
+    elided: &[crate::elide::Block],
+) -> FileFacts {
     let mut facts = FileFacts {
         comments: super::comments::comment_spans(text),
         ..FileFacts::default()
@@ -28,6 +36,7 @@ pub fn extract(text: &str, parsed: &str, tree: &tree_sitter::Tree) -> FileFacts 
         facts: &mut facts,
         shift: 0,
         stmt: 0,
+        elided,
     };
     cx.visit_top(tree.root_node(), 0);
     facts
@@ -46,6 +55,18 @@ struct Cx<'a> {
     shift: isize,
     /// Counter for branch statement ids.
     stmt: u32,
+    /// The blocks the parse left out, by key.
+    elided: &'a [crate::elide::Block],
+}
+
+impl Cx<'_> {
+    /// The key of the elided block at `offset`, if one is there.
+    fn elided_at(&self, offset: usize) -> Option<usize> {
+        self.elided
+            .binary_search_by_key(&offset, |b| b.key)
+            .ok()
+            .map(|_| offset)
+    }
 }
 
 fn field<'t>(n: Node<'t>, name: &str) -> Option<Node<'t>> {
@@ -258,6 +279,21 @@ impl<'a> Cx<'a> {
                     .collect()
             })
             .unwrap_or_default();
+        let span = self.span(n);
+        let macro_name = self.text(name).to_string();
+        let name_offset = self.off(name.start_byte());
+        if let Some(key) = self.elided_at(span.0) {
+            let b = Body::new(
+                macro_name,
+                BodyKind::Macro,
+                span,
+                name_offset,
+                params,
+                Some(key),
+            );
+            self.facts.bodies.push(b);
+            return;
+        }
         // Macro bodies are raw text: parse them again inside a wrapper
         // function. Line continuations become spaces, so offsets map back.
         let start = self.off(value.start_byte());
@@ -280,17 +316,15 @@ impl<'a> Cx<'a> {
         let Some(body) = field(func, "body") else {
             return;
         };
-        let macro_name = self.text(name).to_string();
-        let name_offset = self.off(name.start_byte());
-        let span = self.span(n);
         let mut sub = Cx {
             src: wrapped.as_bytes(),
             orig: self.orig,
             facts: &mut *self.facts,
             shift: start as isize - MACRO_WRAPPER.len() as isize,
             stmt: self.stmt,
+            elided: self.elided,
         };
-        let mut b = new_body(macro_name, BodyKind::Macro, span, name_offset, params);
+        let mut b = Body::new(macro_name, BodyKind::Macro, span, name_offset, params, None);
         sub.walk_stmt(body, &mut b, 0);
         self.stmt = sub.stmt;
         finish(&mut b);
@@ -299,14 +333,18 @@ impl<'a> Cx<'a> {
 
     fn body(&mut self, def: Node, name: String, kind: BodyKind, params: Vec<Var>, name_node: Node) {
         let body_node = field(def, "body").unwrap_or(def);
-        let mut b = new_body(
+        let elided = self.elided_at(self.off(body_node.start_byte()));
+        let mut b = Body::new(
             name,
             kind,
             self.span(def),
             self.off(name_node.start_byte()),
             params,
+            elided,
         );
-        self.walk_stmt(body_node, &mut b, 0);
+        if elided.is_none() {
+            self.walk_stmt(body_node, &mut b, 0);
+        }
         finish(&mut b);
         self.facts.bodies.push(b);
     }
@@ -323,7 +361,7 @@ impl<'a> Cx<'a> {
             Some(c) => (self.expr(c, 0), self.off(c.start_byte())),
             None => (Expr::Other(String::new()), self.off(region.start_byte())),
         };
-        b.branches.push(Branch {
+        b.code.branches.push(Branch {
             span: self.span(region),
             kind,
             cond: cond_expr,
@@ -359,7 +397,7 @@ impl<'a> Cx<'a> {
                     let op = field(n, "operator").map(|o| self.text(o)).unwrap_or("=");
                     if op == "=" {
                         let (lhs, rhs) = (self.expr(l, 0), self.expr(r, 0));
-                        b.events.push(Event {
+                        b.code.events.push(Event {
                             span: self.span(n),
                             kind: EventKind::Assign { lhs, rhs },
                         });
@@ -378,7 +416,7 @@ impl<'a> Cx<'a> {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    b.events.push(Event {
+                    b.code.events.push(Event {
                         span: self.span(n),
                         kind: EventKind::Call { callee, args },
                     });
@@ -407,11 +445,11 @@ impl<'a> Cx<'a> {
                 let id = self.stmt;
                 self.branch(b, n, BranchKind::Case, field(n, "value"), id);
             }
-            "return_statement" => b.jumps.push(Jump {
+            "return_statement" => b.code.jumps.push(Jump {
                 offset: self.off(n.start_byte()),
                 kind: JumpKind::Return,
             }),
-            "break_statement" | "continue_statement" => b.jumps.push(Jump {
+            "break_statement" | "continue_statement" => b.code.jumps.push(Jump {
                 offset: self.off(n.start_byte()),
                 kind: JumpKind::Break,
             }),
@@ -419,14 +457,15 @@ impl<'a> Cx<'a> {
                 let label = field(n, "label")
                     .map(|l| self.text(l).to_string())
                     .unwrap_or_default();
-                b.jumps.push(Jump {
+                b.code.jumps.push(Jump {
                     offset: self.off(n.start_byte()),
                     kind: JumpKind::Goto(label),
                 });
             }
             "labeled_statement" => {
                 if let Some(l) = field(n, "label") {
-                    b.labels
+                    b.code
+                        .labels
                         .push((self.text(l).to_string(), self.off(n.start_byte())));
                 }
             }
@@ -449,7 +488,7 @@ impl<'a> Cx<'a> {
                 continue;
             };
             let var_ty = format!("{ty}{}", " *".repeat(stars));
-            b.locals.push(Var {
+            b.code.locals.push(Var {
                 name: name.clone(),
                 ty: var_ty.clone(),
                 offset: self.off(d.start_byte()),
@@ -464,7 +503,7 @@ impl<'a> Cx<'a> {
                 continue;
             }
             let rhs = self.expr(v, 0);
-            b.events.push(Event {
+            b.code.events.push(Event {
                 span: self.span(d),
                 kind: EventKind::Assign {
                     lhs: Expr::Ident(name),
@@ -609,29 +648,8 @@ impl<'a> Cx<'a> {
     }
 }
 
-fn new_body(
-    name: String,
-    kind: BodyKind,
-    span: Span,
-    name_offset: usize,
-    params: Vec<Var>,
-) -> Body {
-    Body {
-        name,
-        kind,
-        span,
-        name_offset,
-        params,
-        locals: vec![],
-        events: vec![],
-        branches: vec![],
-        jumps: vec![],
-        labels: vec![],
-    }
-}
-
 fn finish(b: &mut Body) {
-    b.events.sort_by_key(|e| e.span.0);
+    b.code.events.sort_by_key(|e| e.span.0);
 }
 
 #[cfg(test)]
@@ -641,7 +659,7 @@ mod tests {
     fn facts(src: &str) -> FileFacts {
         let parsed = parse::blank_annotations(src);
         let tree = parse::parse_c(&parsed).unwrap();
-        extract(src, &parsed, &tree)
+        extract(src, &parsed, &tree, &[])
     }
 
     #[test]
@@ -657,8 +675,8 @@ mod tests {
         assert_eq!(b.var_type("p", 1000), Some("struct foo *"));
         let calls: Vec<_> = b.named_calls().map(|(_, n, _)| n).collect();
         assert!(calls.contains(&"kthread_use_mm") && calls.contains(&"mmget_not_zero"));
-        assert_eq!(b.branches.len(), 1);
-        assert_eq!(b.jumps.len(), 1);
+        assert_eq!(b.code.branches.len(), 1);
+        assert_eq!(b.code.jumps.len(), 1);
     }
 
     #[test]

@@ -65,6 +65,19 @@ pub struct Body {
     pub name_offset: usize,
     /// Parameters in order.
     pub params: Vec<Var>,
+    /// What the body does; empty if the parse left it out.
+    code: Code,
+    /// Set if the parse left the body out (see [`crate::elide`]): the key
+    /// of its block.
+    elided_at: Option<usize>,
+    /// Whether the code of an elided body was asked for.
+    #[serde(skip)]
+    read: ReadMark,
+}
+
+/// What a body does, in source order.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Code {
     /// Local variable declarations.
     pub locals: Vec<Var>,
     /// Assignments and calls, in source order.
@@ -76,6 +89,11 @@ pub struct Body {
     /// `label:` positions.
     pub labels: Vec<(String, usize)>,
 }
+
+/// A flag that reading an elided body sets (through a shared reference:
+/// the analysis only ever has those).
+#[derive(Debug, Default)]
+struct ReadMark(std::sync::atomic::AtomicBool);
 
 /// A parameter or local variable.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -193,9 +211,52 @@ pub struct FieldDecl {
 }
 
 impl Body {
+    /// A body with a name and no code yet.
+    pub fn new(
+        name: String,
+        kind: BodyKind,
+        span: Span,
+        name_offset: usize,
+        params: Vec<Var>,
+        elided_at: Option<usize>,
+    ) -> Body {
+        Body {
+            name,
+            kind,
+            span,
+            name_offset,
+            params,
+            code: Code::default(),
+            elided_at,
+            read: ReadMark::default(),
+        }
+    }
+
+    /// What the body does. Asking this of an elided body marks it read:
+    /// the audit then parses it and runs the analysis again.
+    pub fn code(&self) -> &Code {
+        if self.elided_at.is_some() {
+            self.read
+                .0
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        &self.code
+    }
+
+    /// The key of the block the parse left out, if it did.
+    pub fn elided_at(&self) -> Option<usize> {
+        self.elided_at
+    }
+
+    /// True if the body was left out and its code was asked for since.
+    pub fn elided_and_read(&self) -> bool {
+        self.elided_at.is_some() && self.read.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The branch regions that contain `offset`.
     pub fn branches_at(&self, offset: usize) -> impl Iterator<Item = &Branch> {
-        self.branches
+        self.code()
+            .branches
             .iter()
             .filter(move |b| b.span.0 <= offset && offset < b.span.1)
     }
@@ -221,7 +282,8 @@ impl Body {
 
     /// The type of a parameter or local visible at `offset`.
     pub fn var_type(&self, name: &str, offset: usize) -> Option<&str> {
-        self.locals
+        self.code()
+            .locals
             .iter()
             .rev()
             .find(|v| v.name == name && v.offset <= offset)
@@ -236,14 +298,15 @@ impl Body {
 
     /// True if `name` is declared as a local before `offset`.
     pub fn is_local(&self, name: &str, offset: usize) -> bool {
-        self.locals
+        self.code()
+            .locals
             .iter()
             .any(|v| v.name == name && v.offset <= offset)
     }
 
     /// Calls of plain names, with their arguments.
     pub fn named_calls(&self) -> impl Iterator<Item = (&Event, &str, &[Expr])> {
-        self.events.iter().filter_map(|e| match &e.kind {
+        self.code().events.iter().filter_map(|e| match &e.kind {
             EventKind::Call { callee, args } => callee.as_ident().map(|n| (e, n, args.as_slice())),
             _ => None,
         })

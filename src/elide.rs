@@ -1,0 +1,307 @@
+//! Bodies a parse can leave out.
+//!
+//! Most of a parsed file is function bodies that the analysis never looks
+//! into: a file is parsed for one caller, one store, one struct. A body
+//! that mentions no API of the rule table is *elided*: blanked (spaces, so
+//! every offset holds) before tree-sitter sees it, and recorded as a
+//! [`Body`](crate::facts::Body) with its name, parameters and span but no
+//! code. A function-like macro is elided the same way (it is not parsed
+//! again on its own).
+//!
+//! The analysis must then never read an elided body without it being
+//! noticed: [`Body::code`](crate::facts::Body::code) marks the body as
+//! read, and the audit parses the file again with that body kept (a
+//! *forced* one). The look-up tables of the index (calls, stores, values by
+//! name) never see elided code either; every such look-up is paired with a
+//! demand, and the audit forces the elided bodies whose text holds a newly
+//! demanded name. An analysis that read an elided body, or whose new
+//! demands name one, is discarded and run again; so the analysis that
+//! counts always saw what a full parse would have shown it.
+
+use aho_corasick::AhoCorasick;
+
+/// What kind of body a [`Block`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    /// `{ ... }` after a `)` at file scope: a function body.
+    Function,
+    /// The value of a `#define name(args) value`.
+    Macro,
+}
+
+/// A body that a parse may leave out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// Which body: the offset of its `{`, or of the `#` of the macro.
+    pub key: usize,
+    /// The bytes that are blanked (a function's text between its braces;
+    /// a macro's whole directive, for the keep test only).
+    pub span: (usize, usize),
+    pub kind: BlockKind,
+}
+
+/// Every function body at file scope that holds no preprocessor line (a
+/// `#if` may open outside and close inside), and every function-like
+/// macro. Empty if the braces do not balance: a parse of such a file
+/// leaves nothing out.
+pub fn blocks(t: &[u8]) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    // The last byte of code seen at file scope.
+    let mut last_code = b';';
+    let mut open = 0usize;
+    let mut candidate = false;
+    let mut line_start = true;
+    let mut i = 0;
+    while i < t.len() {
+        let b = t[i];
+        match b {
+            b'\n' => {
+                line_start = true;
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' | b'\r' | b'\x0c' => {
+                i += 1;
+                continue;
+            }
+            b'#' if line_start => {
+                let end = directive_end(t, i);
+                if depth > 0 {
+                    candidate = false;
+                } else if let Some(m) = function_like_macro(t, i, end) {
+                    out.push(m);
+                }
+                i = end;
+                continue;
+            }
+            b'/' if t.get(i + 1) == Some(&b'*') => {
+                i = block_comment_end(t, i);
+                line_start = false;
+                continue;
+            }
+            b'/' if t.get(i + 1) == Some(&b'/') => {
+                while i < t.len() && t[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' | b'\'' => {
+                i += 1;
+                while i < t.len() && t[i] != b && t[i] != b'\n' {
+                    i += if t[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'{' => {
+                if depth == 0 {
+                    open = i;
+                    candidate = last_code == b')';
+                }
+                depth += 1;
+                i += 1;
+            }
+            b'}' => {
+                if depth == 0 {
+                    return Vec::new();
+                }
+                depth -= 1;
+                if depth == 0 && candidate {
+                    out.push(Block {
+                        key: open,
+                        span: (open + 1, i),
+                        kind: BlockKind::Function,
+                    });
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+        line_start = false;
+        if depth == 0 {
+            last_code = b;
+        }
+    }
+    if depth != 0 {
+        return Vec::new();
+    }
+    out
+}
+
+/// The end (at its newline, or the end of the text) of the directive
+/// starting at `i`, continuation lines and comments included.
+fn directive_end(t: &[u8], mut i: usize) -> usize {
+    while i < t.len() && t[i] != b'\n' {
+        if t[i] == b'\\' && t.get(i + 1) == Some(&b'\n') {
+            i += 2;
+        } else if t[i] == b'/' && t.get(i + 1) == Some(&b'*') {
+            i = block_comment_end(t, i);
+        } else {
+            i += 1;
+        }
+    }
+    i.min(t.len())
+}
+
+/// `#define name(` ... as a block, if the directive `t[at..end]` is one.
+fn function_like_macro(t: &[u8], at: usize, end: usize) -> Option<Block> {
+    let d = &t[at + 1..end];
+    let rest = d.trim_ascii_start().strip_prefix(b"define")?;
+    let name = rest.trim_ascii_start();
+    // At least one blank after `define`, then the name, then `(` at once.
+    if name.len() == rest.len() {
+        return None;
+    }
+    let n = name
+        .iter()
+        .position(|&b| !crate::idents::is_ident_byte(b))
+        .unwrap_or(name.len());
+    (n > 0 && name.get(n) == Some(&b'(')).then_some(Block {
+        key: at,
+        span: (at, end),
+        kind: BlockKind::Macro,
+    })
+}
+
+fn block_comment_end(t: &[u8], i: usize) -> usize {
+    match memchr::memmem::find(&t[i + 2..], b"*/") {
+        Some(k) => i + 2 + k + 2,
+        None => t.len(),
+    }
+}
+
+/// Names whose mention keeps a body: every API of the rule table and the
+/// prefilter's flow tokens, matched anywhere in a body's text (a match
+/// inside a longer name or a comment keeps a body too: that costs a
+/// parse, never a miss).
+pub struct KeepWords(Option<AhoCorasick>, bool);
+
+impl KeepWords {
+    /// A matcher for `words` (empty ones are ignored).
+    pub fn new<'w>(words: impl IntoIterator<Item = &'w str>) -> KeepWords {
+        let words: Vec<&str> = words.into_iter().filter(|w| !w.is_empty()).collect();
+        KeepWords(
+            (!words.is_empty())
+                .then(|| AhoCorasick::new(&words).expect("plain strings are valid patterns")),
+            false,
+        )
+    }
+
+    /// Keeps every body.
+    pub fn everything() -> KeepWords {
+        KeepWords(None, true)
+    }
+
+    /// The rule table's APIs and the flow tokens.
+    pub fn apis() -> KeepWords {
+        KeepWords::new(
+            crate::rules::all()
+                .map(|r| r.name)
+                .chain(crate::rules::FLOW_TOKENS.iter().copied()),
+        )
+    }
+
+    /// True if `t` mentions one of the words.
+    pub fn any_in(&self, t: &[u8]) -> bool {
+        self.1 || self.0.as_ref().is_some_and(|ac| ac.is_match(t))
+    }
+}
+
+/// The keys of the blocks of `t` whose text satisfies `hit`.
+pub fn mentioning(t: &[u8], blocks: &[Block], hit: impl Fn(&[u8]) -> bool) -> Vec<usize> {
+    blocks
+        .iter()
+        .filter(|b| hit(&t[b.span.0..b.span.1]))
+        .map(|b| b.key)
+        .collect()
+}
+
+/// The blocks a parse of `t` leaves out: those that mention no word of
+/// `keep` and are not `forced` (sorted keys).
+pub fn elided(t: &[u8], blocks: &[Block], keep: &KeepWords, forced: &[usize]) -> Vec<Block> {
+    blocks
+        .iter()
+        .filter(|b| forced.binary_search(&b.key).is_err() && !keep.any_in(&t[b.span.0..b.span.1]))
+        .copied()
+        .collect()
+}
+
+/// How many bytes [`blank`] blanks.
+pub fn blanked_bytes(elided: &[Block]) -> usize {
+    elided
+        .iter()
+        .filter(|b| b.kind == BlockKind::Function)
+        .map(|b| b.span.1 - b.span.0)
+        .sum()
+}
+
+/// `parsed` with the elided function bodies blanked (newlines kept).
+pub fn blank(parsed: &mut [u8], elided: &[Block]) {
+    for b in elided.iter().filter(|b| b.kind == BlockKind::Function) {
+        for x in &mut parsed[b.span.0..b.span.1] {
+            if *x != b'\n' {
+                *x = b' ';
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(t: &str) -> Vec<(BlockKind, &str)> {
+        blocks(t.as_bytes())
+            .into_iter()
+            .map(|b| (b.kind, &t[b.span.0..b.span.1]))
+            .collect()
+    }
+
+    #[test]
+    fn finds_function_bodies_and_function_like_macros() {
+        let t = "struct s { int a; };\nstatic int f(int x)\n{\n\tif (x) { return 1; }\n\treturn '}';\n}\n\
+                 #define M(a) do { g(a); } while (0)\n#define N 1\nint t[] = { 1, 2 };\n\
+                 void h(void) { /* } */ s = \"}\"; }\n";
+        assert_eq!(
+            keys(t),
+            [
+                (
+                    BlockKind::Function,
+                    "\n\tif (x) { return 1; }\n\treturn '}';\n"
+                ),
+                (BlockKind::Macro, "#define M(a) do { g(a); } while (0)"),
+                (BlockKind::Function, " /* } */ s = \"}\"; "),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_body_with_a_preprocessor_line_is_kept_whole() {
+        let t = "void f(void)\n{\n#ifdef A\n\ta();\n#endif\n}\nvoid g(void) { x(); }\n";
+        assert_eq!(keys(t), [(BlockKind::Function, " x(); ")]);
+    }
+
+    #[test]
+    fn unbalanced_braces_leave_nothing_out() {
+        assert!(blocks(b"void f(void) { if (x) {\n}\n").is_empty());
+        assert!(blocks(b"}\nvoid f(void) { }\n").is_empty());
+        // Two arms that each open a block, closed once after `#endif`.
+        let arms = b"void f(void)\n{\n#ifdef A\n\tif (a) {\n#else\n\tif (b) {\n#endif\n\t}\n}\n";
+        assert!(blocks(arms).is_empty());
+    }
+
+    #[test]
+    fn bodies_that_mention_a_word_or_are_forced_are_kept() {
+        let t =
+            b"void a(void) { kthread_use_mm(m); }\nvoid b(void) { c(); }\nvoid d(void) { zq(); }\n";
+        let all = blocks(t);
+        let keep = KeepWords::new(["use_mm"]);
+        let out = elided(t, &all, &keep, &[all[2].key]);
+        assert_eq!(out, [all[1]]);
+        let zq = KeepWords::new(["zq"]);
+        assert_eq!(mentioning(t, &all, |b| zq.any_in(b)), [all[2].key]);
+        let mut p = t.to_vec();
+        blank(&mut p, &out);
+        assert_eq!(&p[..], &b"void a(void) { kthread_use_mm(m); }\nvoid b(void) {      }\nvoid d(void) { zq(); }\n"[..]);
+    }
+}
