@@ -209,6 +209,8 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     let mut parses = 0;
     // Per file, the bytes its last parse read as code.
     let mut code_bytes: Vec<u64> = vec![0; kept];
+    // Per file, whether it was parsed again for bodies left out.
+    let mut reparsed: Vec<bool> = vec![false; kept];
 
     loop {
         parses += 1;
@@ -271,9 +273,17 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             to_parse = Vec::with_capacity(hidden.len());
             for (file, keys) in hidden {
                 let f = &mut forced[file];
-                f.extend(keys);
-                f.sort_unstable();
-                f.dedup();
+                // A file parsed again a second time is most often followed
+                // up a chain of its own functions, one a round: keep all.
+                if reparsed[file] {
+                    let t = ix.files[file].text.as_bytes();
+                    *f = elide::blocks(t).iter().map(|b| b.key).collect();
+                } else {
+                    f.extend(keys);
+                    f.sort_unstable();
+                    f.dedup();
+                }
+                reparsed[file] = true;
                 to_parse.push(file);
             }
             continue;
@@ -359,6 +369,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                     round_of.push(0);
                     forced.push(Vec::new());
                     code_bytes.push(0);
+                    reparsed.push(false);
                 }
             }
         }
@@ -498,16 +509,18 @@ fn sweep(
                     return Ok((vec![], None));
                 }
                 let abs_path = d.abs_path(root);
-                let data = std::fs::read(&abs_path).map_err(|err| walk::Skipped {
-                    file: d.path.clone(),
-                    reason: format!("unreadable on a second read: {err}"),
-                })?;
-                let hits = match listed {
-                    Some(l) => l,
-                    None => matcher.hits(&data, &pending),
-                };
-                let file = (!hits.is_empty())
-                    .then(|| SourceFile::new(d.path.clone(), abs_path, walk::decode(data)));
+                // Read into the thread's buffer: most files read again hold
+                // nothing wanted (their filter was wrong), and are dropped.
+                let (hits, text) = walk::read_with(&abs_path, |data| {
+                    let hits = match listed {
+                        Some(l) => l,
+                        None => matcher.hits(data, &pending),
+                    };
+                    let text = (!hits.is_empty()).then(|| walk::decode(data.to_vec()));
+                    (hits, text)
+                })
+                .map_err(|err| walk::unreadable(&d.path, &err))?;
+                let file = text.map(|t| SourceFile::new(d.path.clone(), abs_path, t));
                 Ok((hits, file))
             })
             .collect()
