@@ -746,6 +746,17 @@ pub fn file_facts(file: &SourceFile) -> Option<FileFacts> {
     facts_leaving_out(&file.text, &[])
 }
 
+/// Parses one file leaving out every body it can; `None` if the parser
+/// gave up (for the fuzz targets).
+pub fn file_facts_eliding_all(file: &SourceFile) -> Option<FileFacts> {
+    let text = file.text.as_bytes();
+    let all = elide::blocks(text);
+    facts_leaving_out(
+        &file.text,
+        &elide::elided(text, &all, &KeepWords::new([]), &[]),
+    )
+}
+
 /// Parses `text` with the `elided` blocks blanked; `None` if the parser
 /// gave up.
 fn facts_leaving_out(text: &str, elided: &[elide::Block]) -> Option<FileFacts> {

@@ -282,6 +282,33 @@ mod tests {
     }
 
     #[test]
+    fn any_bytes_give_blocks_inside_the_text() {
+        // Short texts from the bytes that steer the scanner, at random.
+        let alphabet = b"{}()#\\/*\"'\n ;ad";
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            let t: Vec<u8> = (0..len)
+                .map(|i| alphabet[((x >> (i % 50)) as usize + i * 7) % alphabet.len()])
+                .collect();
+            let bs = blocks(&t);
+            assert!(bs.windows(2).all(|w| w[0].key < w[1].key), "{t:?}");
+            for b in &bs {
+                assert!(
+                    b.key < t.len() && b.span.0 <= b.span.1 && b.span.1 <= t.len(),
+                    "{t:?}"
+                );
+            }
+            let mut p = t.clone();
+            blank(&mut p, &bs);
+            assert_eq!(p.len(), t.len());
+        }
+    }
+
+    #[test]
     fn unbalanced_braces_leave_nothing_out() {
         assert!(blocks(b"void f(void) { if (x) {\n}\n").is_empty());
         assert!(blocks(b"}\nvoid f(void) { }\n").is_empty());

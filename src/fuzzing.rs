@@ -2,7 +2,7 @@
 //! that replays what they found (`tests/hostile.rs`). Each takes arbitrary
 //! bytes; the only property checked is that nothing panics or hangs.
 
-use crate::audit::{Options, audit, file_facts};
+use crate::audit::{Options, audit, file_facts, file_facts_eliding_all};
 use crate::index::Index;
 use crate::render;
 use crate::report::{Report, Stats};
@@ -27,8 +27,16 @@ pub fn check_one_file(data: &[u8]) {
             "identifier at {s} missed"
         );
     });
+    let blocks = crate::elide::blocks(data);
+    assert!(blocks.windows(2).all(|w| w[0].key < w[1].key));
+    assert!(
+        blocks
+            .iter()
+            .all(|b| b.key < data.len() && b.span.0 <= b.span.1 && b.span.1 <= data.len())
+    );
     let text = crate::walk::decode(data.to_vec());
     let file = SourceFile::new("fuzz.c".into(), "fuzz.c".into(), text);
+    let _ = file_facts_eliding_all(&file);
     let facts = file_facts(&file);
     let ix = Index::new(vec![file], vec![Some(facts.unwrap_or_default())]);
     let (sites, _) = crate::analysis::analyze(&ix);
