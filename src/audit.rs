@@ -702,31 +702,46 @@ fn isolated_file_facts(
     let text = file.text.as_bytes();
     let left_out = elide::elided(text, &elide::blocks(text), keep, forced);
     let keys: Vec<usize> = left_out.iter().map(|b| b.key).collect();
-    let bytes = (text.len() - elide::blanked_bytes(&left_out)) as u64;
+    let parsed = |facts: FileFacts| {
+        // The bodies that were blanked: those that became elided bodies
+        // (none, if the parse fell back to the whole file).
+        let blanked: HashSet<usize> = facts.bodies.iter().filter_map(|b| b.elided_at()).collect();
+        let blanked: Vec<elide::Block> = left_out
+            .iter()
+            .filter(|b| blanked.contains(&b.key))
+            .copied()
+            .collect();
+        let bytes = (text.len() - elide::blanked_bytes(&blanked)) as u64;
+        Parsed { facts, bytes }
+    };
     if let Some(facts) = cache.and_then(|c| c.facts(&file.text, &keys)) {
-        return Ok(Parsed { facts, bytes });
+        return Ok(parsed(facts));
     }
     let run = || {
-        let facts = facts_leaving_out(&file.text, &left_out)?;
-        // Every function body left out must have become a body: otherwise
-        // the parse read the file differently, and a full parse decides.
-        // (A macro becomes a body only if it has a value, elided or not.)
-        let bodies: HashSet<usize> = facts.bodies.iter().filter_map(|b| b.elided_at()).collect();
-        let read_alike = left_out
-            .iter()
-            .all(|b| b.kind == elide::BlockKind::Macro || bodies.contains(&b.key));
-        if read_alike {
-            Some((facts, bytes))
-        } else {
-            facts_leaving_out(&file.text, &[]).map(|f| (f, text.len() as u64))
+        // Every function body left out must become a body; one that did
+        // not was read otherwise by the parser (`SYSCALL_DEFINE0(f) {`
+        // inside an `#ifdef` is not a function to it), so it is kept and
+        // the file parsed again; after two tries, all of it. (A macro
+        // becomes a body only if it has a value, elided or not.)
+        let mut left = left_out.clone();
+        for _ in 0..2 {
+            let facts = facts_leaving_out(&file.text, &left)?;
+            let bodies: HashSet<usize> =
+                facts.bodies.iter().filter_map(|b| b.elided_at()).collect();
+            let before = left.len();
+            left.retain(|b| b.kind == elide::BlockKind::Macro || bodies.contains(&b.key));
+            if left.len() == before {
+                return Some(facts);
+            }
         }
+        facts_leaving_out(&file.text, &[])
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-        Ok(Some((facts, bytes))) => {
+        Ok(Some(facts)) => {
             if let Some(c) = cache {
                 c.store_facts(&file.text, &keys, &facts);
             }
-            Ok(Parsed { facts, bytes })
+            Ok(parsed(facts))
         }
         Ok(None) => Err(format!(
             "the parser gave up (or ran past {} s)",
@@ -851,6 +866,30 @@ mod tests {
             "s".into()
         )));
         assert!(can_be_in_dropped_file(&Demand::Ident("kq_init".into())));
+    }
+
+    #[test]
+    fn a_cached_parse_counts_the_bytes_a_fresh_one_does() {
+        // `a`'s body is left out; `b`'s is not a function to the parser once
+        // blanked, so the parse keeps it after all.
+        let text = "int a(void)\n{\n\treturn 1;\n}\n#ifdef X\nSYSCALL_DEFINE0(b)\n{\n\tint y = 1;\n\n\treturn y;\n}\n#endif\n";
+        let file = SourceFile::new("a.c".into(), "a.c".into(), text.into());
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path(), dir.path());
+        let keep = KeepWords::new([]);
+        let fresh = isolated_file_facts(&file, &keep, &[], Some(&cache)).unwrap();
+        assert_eq!(fresh.bytes, (text.len() - "\n\treturn 1;\n".len()) as u64);
+        assert_eq!(dir.path().join("facts").read_dir().unwrap().count(), 1);
+        let cached = isolated_file_facts(&file, &keep, &[], Some(&cache)).unwrap();
+        assert_eq!(cached.bytes, fresh.bytes);
+        let elided = |p: &Parsed| {
+            p.facts
+                .bodies
+                .iter()
+                .filter(|b| b.elided_at().is_some())
+                .count()
+        };
+        assert_eq!((elided(&fresh), elided(&cached)), (1, 1));
     }
 
     #[test]
