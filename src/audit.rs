@@ -192,8 +192,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     let facts: Vec<Option<FileFacts>> = (0..files.len()).map(|_| None).collect();
     // Built once and extended each round (files parsed, files swept in).
     let mut ix = Index::new(files, facts);
-    // The round that parsed each file (0: none yet), for the cache.
-    let mut round_of: Vec<u32> = vec![0; kept];
+    let mut state: Vec<ParseState> = vec![ParseState::default(); kept];
     let mut dropped = walked.dropped;
     let mut asked: BTreeSet<Demand> = BTreeSet::new();
     let mut swept: BTreeSet<Demand> = BTreeSet::new();
@@ -202,15 +201,9 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     } else {
         KeepWords::apis()
     };
-    // Per file, the bodies its parses keep whatever they mention.
-    let mut forced: Vec<Vec<usize>> = vec![Vec::new(); kept];
     // Parses so far; `stats.rounds` counts only the rounds whose analysis
     // counted (each follows chains one hop further).
     let mut parses = 0;
-    // Per file, the bytes its last parse read as code.
-    let mut code_bytes: Vec<u64> = vec![0; kept];
-    // Per file, whether it was parsed again for bodies left out.
-    let mut reparsed: Vec<bool> = vec![false; kept];
 
     loop {
         parses += 1;
@@ -221,34 +214,23 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         // A file parsed for the first time keeps the bodies that mention
         // a name demanded so far: the tables must hold what they do.
         let asked_matcher = DemandMatcher::new(&asked);
-        let first: Vec<(usize, Vec<usize>)> = pool.install(|| {
-            to_parse
-                .par_iter()
-                .filter(|&&i| ix.facts[i].is_none())
-                .map(|&i| {
-                    let t = ix.files[i].text.as_bytes();
-                    let hit = |b: &[u8]| asked_matcher.mentioned_in(b);
-                    (i, elide::mentioning(t, &elide::blocks(t), hit))
-                })
-                .collect()
-        });
-        for (i, keys) in first {
-            forced[i] = keys;
-        }
         let elision = Elision {
             keep: &keep,
-            forced: &forced,
+            forced: &|i| (state[i].round > 0).then(|| state[i].forced.as_slice()),
+            first: Some(&asked_matcher),
         };
         let parsed = parse_files(&ix.files, &mut to_parse, &elision, cache.as_ref(), &pool);
         let mut batch = Vec::with_capacity(parsed.len());
         for (i, p) in parsed {
-            if round_of[i] == 0 {
+            let st = &mut state[i];
+            if st.round == 0 {
                 stats.files_parsed += 1;
-                round_of[i] = parses;
+                st.round = parses;
             }
             let f = match p {
                 Ok(p) => {
-                    code_bytes[i] = p.bytes;
+                    st.code_bytes = p.bytes;
+                    st.forced = p.forced;
                     p.facts
                 }
                 Err(reason) => {
@@ -272,18 +254,18 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         if !hidden.is_empty() {
             to_parse = Vec::with_capacity(hidden.len());
             for (file, keys) in hidden {
-                let f = &mut forced[file];
+                let st = &mut state[file];
                 // A file parsed again a second time is most often followed
                 // up a chain of its own functions, one a round: keep all.
-                if reparsed[file] {
+                if st.reparsed {
                     let t = ix.files[file].text.as_bytes();
-                    *f = elide::blocks(t).iter().map(|b| b.key).collect();
+                    st.forced = elide::blocks(t).iter().map(|b| b.key).collect();
                 } else {
-                    f.extend(keys);
-                    f.sort_unstable();
-                    f.dedup();
+                    st.forced.extend(keys);
+                    st.forced.sort_unstable();
+                    st.forced.dedup();
                 }
-                reparsed[file] = true;
+                st.reparsed = true;
                 to_parse.push(file);
             }
             continue;
@@ -366,17 +348,14 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                     to_parse.push(ix.add_file(file) as usize);
                     sets.push(None);
                     has_text.push(true);
-                    round_of.push(0);
-                    forced.push(Vec::new());
-                    code_bytes.push(0);
-                    reparsed.push(false);
+                    state.push(ParseState::default());
                 }
             }
         }
         if to_parse.is_empty() {
-            stats.bytes_parsed = code_bytes.iter().sum();
+            stats.bytes_parsed = state.iter().map(|s| s.code_bytes).sum();
             if let Some(c) = &cache {
-                let run = last_run(&ix, &round_of, &forced, kept, &asked, &stats, &pool);
+                let run = last_run(&ix, &state, kept, &asked, &stats, &pool);
                 c.save(classes, sweep_log, Some(run));
             }
             drop_later((dropped, sets, cache));
@@ -390,6 +369,19 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
 /// take tens of milliseconds to free, and nothing needs to wait for that.
 pub fn drop_later<T: Send + 'static>(x: T) {
     let _ = std::thread::Builder::new().spawn(move || drop(x));
+}
+
+/// What the rounds know of one file's parses.
+#[derive(Clone, Default)]
+struct ParseState {
+    /// The round that first parsed it (0: none yet), for the cache.
+    round: u32,
+    /// The bodies its parses keep whatever they mention (sorted keys).
+    forced: Vec<usize>,
+    /// The bytes its last parse read as code.
+    code_bytes: u64,
+    /// Whether it was parsed again for bodies it had left out.
+    reparsed: bool,
 }
 
 /// Per parsed file, the elided bodies the analysis could not see: those
@@ -419,8 +411,7 @@ fn hidden_bodies(ix: &Index, new: &BTreeSet<Demand>) -> Vec<(usize, Vec<usize>)>
 /// The course of this run, for the cache.
 fn last_run(
     ix: &Index,
-    round_of: &[u32],
-    forced: &[Vec<usize>],
+    state: &[ParseState],
     kept: usize,
     asked: &BTreeSet<Demand>,
     stats: &Stats,
@@ -431,12 +422,12 @@ fn last_run(
             .into_par_iter()
             .map(|i| RunFile {
                 path: ix.files[i].path.clone(),
-                round: round_of[i],
+                round: state[i].round,
                 swept: i >= kept,
                 code: ix.facts[i]
                     .as_ref()
                     .map_or(0, |f| code_hash(&ix.files[i].text, f)),
-                forced: forced[i].clone(),
+                forced: state[i].forced.clone(),
             })
             .collect()
     });
@@ -652,15 +643,20 @@ fn demand_key(d: &Demand) -> u64 {
 pub(crate) struct Elision<'a> {
     /// Bodies that mention one of these are kept.
     pub keep: &'a KeepWords,
-    /// Per file, the bodies kept whatever they mention (sorted keys).
-    pub forced: &'a [Vec<usize>],
+    /// Per file (by index), the bodies kept whatever they mention (sorted
+    /// keys); `None` for a file parsed for the first time, which keeps
+    /// those that may satisfy a demand of `first`.
+    pub forced: &'a (dyn Fn(usize) -> Option<&'a [usize]> + Sync),
+    pub first: Option<&'a DemandMatcher<'a>>,
 }
 
-/// A parsed file: its facts and how many of its bytes were parsed as code
-/// (the bytes of elided bodies are not).
+/// A parsed file: its facts, how many of its bytes were parsed as code
+/// (the bytes of elided bodies are not), and the bodies it was made to
+/// keep.
 pub(crate) struct Parsed {
     pub facts: FileFacts,
     pub bytes: u64,
+    pub forced: Vec<usize>,
 }
 
 /// The facts of `files[i]` for each `i` in `which`, parsed on `pool` (or
@@ -679,28 +675,28 @@ pub(crate) fn parse_files(
         which
             .par_iter()
             .with_max_len(1)
-            .map(|&i| {
-                let forced = elision.forced.get(i).map_or(&[][..], Vec::as_slice);
-                (
-                    i,
-                    isolated_file_facts(&files[i], elision.keep, forced, cache),
-                )
-            })
+            .map(|&i| (i, isolated_file_facts(&files[i], i, elision, cache)))
             .collect()
     })
 }
 
-/// [`file_facts`] leaving out what `keep` and `forced` allow, with a
+/// [`file_facts`] of `files[i]`, leaving out what `elision` allows, with a
 /// panic caught and turned into a reason: one odd file must not stop the
 /// audit of the tree.
 fn isolated_file_facts(
     file: &SourceFile,
-    keep: &KeepWords,
-    forced: &[usize],
+    i: usize,
+    elision: &Elision,
     cache: Option<&Cache>,
 ) -> Result<Parsed, String> {
     let text = file.text.as_bytes();
-    let left_out = elide::elided(text, &elide::blocks(text), keep, forced);
+    let blocks = elide::blocks(text);
+    let forced = match ((elision.forced)(i), elision.first) {
+        (Some(f), _) => f.to_vec(),
+        (None, Some(m)) => elide::mentioning(text, &blocks, |b| m.mentioned_in(b)),
+        (None, None) => Vec::new(),
+    };
+    let left_out = elide::elided(text, &blocks, elision.keep, &forced);
     let keys: Vec<usize> = left_out.iter().map(|b| b.key).collect();
     let parsed = |facts: FileFacts| {
         // The bodies that were blanked: those that became elided bodies
@@ -712,7 +708,11 @@ fn isolated_file_facts(
             .copied()
             .collect();
         let bytes = (text.len() - elide::blanked_bytes(&blanked)) as u64;
-        Parsed { facts, bytes }
+        Parsed {
+            facts,
+            bytes,
+            forced: forced.clone(),
+        }
     };
     if let Some(facts) = cache.and_then(|c| c.facts(&file.text, &keys)) {
         return Ok(parsed(facts));
@@ -877,10 +877,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path(), dir.path());
         let keep = KeepWords::new([]);
-        let fresh = isolated_file_facts(&file, &keep, &[], Some(&cache)).unwrap();
+        let elision = Elision {
+            keep: &keep,
+            forced: &|_| Some(&[]),
+            first: None,
+        };
+        let fresh = isolated_file_facts(&file, 0, &elision, Some(&cache)).unwrap();
         assert_eq!(fresh.bytes, (text.len() - "\n\treturn 1;\n".len()) as u64);
         assert_eq!(dir.path().join("facts").read_dir().unwrap().count(), 1);
-        let cached = isolated_file_facts(&file, &keep, &[], Some(&cache)).unwrap();
+        let cached = isolated_file_facts(&file, 0, &elision, Some(&cache)).unwrap();
         assert_eq!(cached.bytes, fresh.bytes);
         let elided = |p: &Parsed| {
             p.facts

@@ -136,7 +136,8 @@ pub fn replay(
     let forced: Vec<Vec<usize>> = entries.iter().map(|e| e.0.forced.clone()).collect();
     let elision = Elision {
         keep: &keep,
-        forced: &forced,
+        forced: &|i| Some(forced[i].as_slice()),
+        first: None,
     };
     let parsed = parse_files(&files, &mut to_parse, &elision, Some(cache), pool);
     let mut skipped = Vec::new();
