@@ -397,7 +397,10 @@ fn hidden_bodies(ix: &Index, new: &BTreeSet<Demand>) -> Vec<(usize, Vec<usize>)>
             .iter()
             .filter_map(|b| {
                 let key = b.elided_at()?;
-                let named = || names.mentioned_in(text.get(b.span.0..b.span.1).unwrap_or_default());
+                let named = || {
+                    let (s, e) = elide::code_of(text, key, b.span.1);
+                    names.mentioned_in(&text[s..e])
+                };
                 (b.elided_and_read() || named()).then_some(key)
             })
             .collect();

@@ -34,8 +34,8 @@ pub enum BlockKind {
 pub struct Block {
     /// Which body: the offset of its `{`, or of the `#` of the macro.
     pub key: usize,
-    /// The bytes that are blanked (a function's text between its braces;
-    /// a macro's whole directive, for the keep test only).
+    /// The body's code (see [`code_of`]): a function's is blanked when
+    /// it is left out; a macro's is only tested.
     pub span: (usize, usize),
     pub kind: BlockKind,
 }
@@ -109,7 +109,7 @@ pub fn blocks(t: &[u8]) -> Vec<Block> {
                 if depth == 0 && candidate {
                     out.push(Block {
                         key: open,
-                        span: (open + 1, i),
+                        span: code_of(t, open, i + 1),
                         kind: BlockKind::Function,
                     });
                 }
@@ -156,11 +156,28 @@ fn function_like_macro(t: &[u8], at: usize, end: usize) -> Option<Block> {
         .iter()
         .position(|&b| !crate::idents::is_ident_byte(b))
         .unwrap_or(name.len());
-    (n > 0 && name.get(n) == Some(&b'(')).then_some(Block {
+    (n > 0 && name.get(n) == Some(&b'(')).then(|| Block {
         key: at,
-        span: (at, end),
+        span: code_of(t, at, end),
         kind: BlockKind::Macro,
     })
+}
+
+/// The code of the body whose block starts at `key` and ends at `end`
+/// (the end of its definition): between a function's braces, or a
+/// macro's value after its parameter list. Not its name: a demand for
+/// its callers names it, and the body holds none of them.
+pub fn code_of(t: &[u8], key: usize, end: usize) -> (usize, usize) {
+    let end = end.min(t.len());
+    if key >= end {
+        return (end, end);
+    }
+    if t[key] == b'#' {
+        let start = memchr::memchr(b')', &t[key..end]).map_or(key, |p| key + p + 1);
+        (start, end)
+    } else {
+        (key + 1, (end - 1).max(key + 1))
+    }
 }
 
 fn block_comment_end(t: &[u8], i: usize) -> usize {
@@ -269,7 +286,7 @@ mod tests {
                     BlockKind::Function,
                     "\n\tif (x) { return 1; }\n\treturn '}';\n"
                 ),
-                (BlockKind::Macro, "#define M(a) do { g(a); } while (0)"),
+                (BlockKind::Macro, " do { g(a); } while (0)"),
                 (BlockKind::Function, " /* } */ s = \"}\"; "),
             ]
         );
@@ -306,6 +323,17 @@ mod tests {
             blank(&mut p, &bs);
             assert_eq!(p.len(), t.len());
         }
+    }
+
+    #[test]
+    fn the_code_of_a_body_leaves_out_its_name() {
+        let t = b"#define M(a, b) f(a)\nint g(void) { h(); }\n";
+        assert_eq!(code_of(t, 0, 20), (15, 20));
+        assert_eq!(code_of(t, 33, 41), (34, 40));
+        assert_eq!(&t[34..40], b" h(); ");
+        // Out-of-range or empty ends give an empty range, never a panic.
+        assert_eq!(code_of(t, 30, 10), (10, 10));
+        assert_eq!(code_of(t, 40, 500), (41, 41));
     }
 
     #[test]
