@@ -14,7 +14,7 @@ use crate::analysis::{self, Demand};
 use crate::cache::{Cache, LastRun, RunFile, code_hash};
 use crate::elide::{self, KeepWords};
 use crate::facts::{self, FileFacts};
-use crate::idents::{self, Form, IdentSet, is_ident_byte, is_whole_word};
+use crate::idents::{self, Form, IdentSet, after_member_op, is_ident_byte, is_whole_word};
 use crate::index::Index;
 use crate::parse;
 use crate::replay;
@@ -556,13 +556,16 @@ pub(crate) struct DemandMatcher<'d> {
 
 impl<'d> DemandMatcher<'d> {
     pub(crate) fn new(demands: &'d BTreeSet<Demand>) -> DemandMatcher<'d> {
-        let name = Demand::name;
-        let mut names: Vec<&str> = demands.iter().map(name).filter(|s| !s.is_empty()).collect();
+        let mut names: Vec<&str> = demands
+            .iter()
+            .map(Demand::name)
+            .filter(|s| !s.is_empty())
+            .collect();
         names.sort_unstable();
         names.dedup();
         let kinds = names
             .iter()
-            .map(|n| demands.iter().filter(|d| name(d) == *n).collect())
+            .map(|n| demands.iter().filter(|d| d.name() == *n).collect())
             .collect();
         let ac = (!names.is_empty()).then(|| {
             AhoCorasick::builder()
@@ -606,9 +609,7 @@ impl<'d> DemandMatcher<'d> {
             is_whole_word(t, s, e)
                 && self.kinds[m.pattern().as_usize()].iter().any(|d| match d {
                     Demand::Ident(_) => true,
-                    Demand::FieldCall(..) | Demand::FieldStore(..) => {
-                        t[..s].ends_with(b"->") || t[..s].ends_with(b".")
-                    }
+                    Demand::FieldCall(..) | Demand::FieldStore(..) => after_member_op(t, s),
                     // Struct definitions inside bodies are not recorded.
                     Demand::StructDef(_) => false,
                 })
@@ -704,7 +705,7 @@ fn isolated_file_facts(
     let parsed = |facts: FileFacts| {
         // The bodies that were blanked: those that became elided bodies
         // (none, if the parse fell back to the whole file).
-        let blanked: HashSet<usize> = facts.bodies.iter().filter_map(|b| b.elided_at()).collect();
+        let blanked = facts.elided_keys();
         let blanked: Vec<elide::Block> = left_out
             .iter()
             .filter(|b| blanked.contains(&b.key))
@@ -729,8 +730,7 @@ fn isolated_file_facts(
         let mut left = left_out.clone();
         for _ in 0..2 {
             let facts = facts_leaving_out(&file.text, &left)?;
-            let bodies: HashSet<usize> =
-                facts.bodies.iter().filter_map(|b| b.elided_at()).collect();
+            let bodies = facts.elided_keys();
             let before = left.len();
             left.retain(|b| b.kind == elide::BlockKind::Macro || bodies.contains(&b.key));
             if left.len() == before {
@@ -802,10 +802,10 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
     match d {
         Demand::Ident(_) => true,
         Demand::FieldCall(_, owner) | Demand::FieldStore(_, owner) => {
-            let arrow = t[..s].ends_with(b"->");
-            if !arrow && !t[..s].ends_with(b".") {
+            if !after_member_op(t, s) {
                 return false;
             }
+            let arrow = t[..s].ends_with(b"->");
             let syntax = match d {
                 Demand::FieldCall(..) => after.is_some_and(|a| t[a] == b'('),
                 _ => after.is_some_and(|a| t[a] == b'=' && t.get(a + 1) != Some(&b'=')),
@@ -837,8 +837,7 @@ fn on_plain_name(t: &[u8], end: usize) -> bool {
     if start == end || t[start].is_ascii_digit() {
         return false;
     }
-    let before = &t[..start];
-    !(before.ends_with(b".") || before.ends_with(b"->"))
+    !after_member_op(t, start)
 }
 
 /// True if `word` occurs in `t` as a whole identifier.

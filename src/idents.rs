@@ -187,7 +187,7 @@ pub fn keys(d: &[u8], mut f: impl FnMut(u64)) {
     spans(d, |s, e| {
         let raw = raw_hash(d, s, e);
         f(finish(raw));
-        if (s >= 1 && d[s - 1] == b'.') || (s >= 2 && &d[s - 2..s] == b"->") {
+        if after_member_op(d, s) {
             f(finish(raw ^ Form::Member.salt()));
         }
         if prev_struct && d[prev_end..s].iter().all(u8::is_ascii_whitespace) {
@@ -204,6 +204,12 @@ pub fn keys(d: &[u8], mut f: impl FnMut(u64)) {
 /// True for the bytes of a C identifier, `[A-Za-z0-9_]`.
 pub fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// True if offset `s` of `t` comes right after `.` or `->`: a member.
+#[inline(always)]
+pub fn after_member_op(t: &[u8], s: usize) -> bool {
+    (s >= 1 && t[s - 1] == b'.') || (s >= 2 && &t[s - 2..s] == b"->")
 }
 
 /// True if `t[s..e]` has no identifier byte on either side.

@@ -10,13 +10,13 @@ use mmaudit::render;
 use mmaudit::report::Rule;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 // A run makes and frees some hundred thousand small objects on two
 // threads; glibc's per-thread arenas grow with thousands of `mprotect`
 // calls and free slowly. mimalloc halves the allocator's share of a re-run.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::sync::Arc;
 
 fn main() -> ExitCode {
     let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();

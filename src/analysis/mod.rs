@@ -180,9 +180,7 @@ fn unread_sites(ix: &Index, found: &[Site]) -> Vec<Site> {
                 while let Some(p) = memchr::memmem::find(&text[from..end.min(text.len())], pat) {
                     let at = from + p;
                     from = at + pat.len();
-                    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-                    let bounded = (at == 0 || !ident(text[at - 1]))
-                        && text.get(from).is_none_or(|&b| !ident(b));
+                    let bounded = crate::idents::is_whole_word(text, at, from);
                     let call = text[from..]
                         .iter()
                         .find(|b| !b.is_ascii_whitespace())

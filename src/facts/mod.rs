@@ -210,6 +210,13 @@ pub struct FieldDecl {
     pub offset: usize,
 }
 
+impl FileFacts {
+    /// The keys of the bodies the parse left out (see [`crate::elide`]).
+    pub fn elided_keys(&self) -> std::collections::HashSet<usize> {
+        self.bodies.iter().filter_map(Body::elided_at).collect()
+    }
+}
+
 impl Body {
     /// A body with a name and no code yet.
     pub fn new(
