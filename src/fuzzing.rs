@@ -21,6 +21,7 @@ fn render_all(report: &Report) {
 pub fn check_one_file(data: &[u8]) {
     use crate::idents::{Form, IdentSet, key, spans};
     let set = IdentSet::of(data);
+    assert_eq!(set, IdentSet::of_plain_scan(data), "the SIMD scan differs");
     spans(data, |s, e| {
         assert!(
             set.may_hold(key(&data[s..e], Form::Word)),

@@ -58,7 +58,7 @@ const MIN_WORDS: usize = 4;
 /// Its size is a power of two words, chosen by the number of distinct keys
 /// (a file's bytes say little: generated register headers repeat a few
 /// names for megabytes).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdentSet {
     words: Box<[u64]>,
 }
@@ -72,6 +72,17 @@ thread_local! {
 impl IdentSet {
     /// The set of every key in `data`.
     pub fn of(data: &[u8]) -> IdentSet {
+        Self::build(data, true)
+    }
+
+    /// [`IdentSet::of`] by the plain scan alone, never the SIMD one: the
+    /// two must give the same set.
+    #[doc(hidden)]
+    pub fn of_plain_scan(data: &[u8]) -> IdentSet {
+        Self::build(data, false)
+    }
+
+    fn build(data: &[u8], simd: bool) -> IdentSet {
         SCRATCH.with_borrow_mut(|scratch| {
             let n = (data.len() * SCRATCH_BITS_PER_BYTE / 64)
                 .max(MIN_WORDS)
@@ -80,15 +91,14 @@ impl IdentSet {
                 scratch.resize(n, 0);
             }
             let words = &mut scratch[..n];
-            // Keys that set a bit not set before: the distinct keys, short
-            // of the few that collide.
-            let mut fresh = 0usize;
-            keys(data, |k| {
-                let (w, bits) = slot(k, n);
-                fresh += usize::from(words[w] & bits != bits);
-                words[w] |= bits;
-            });
-            let want = (fresh * BITS_PER_KEY).div_ceil(64);
+            insert_all(data, words, simd);
+            // Each key sets three bits, so the set bits, over three, count
+            // the distinct keys: short by the bits keys share, a few per
+            // cent at the scratch's density. The count does not depend on
+            // the order of insertion, so both scans size alike.
+            let set_bits: usize = words.iter().map(|w| w.count_ones() as usize).sum();
+            let distinct = set_bits / 3;
+            let want = (distinct * BITS_PER_KEY).div_ceil(64);
             let m = want.max(MIN_WORDS).next_power_of_two().min(n);
             // Folding halves is inserting into the smaller filter: a key's
             // word is the low bits of its word index.
@@ -114,6 +124,25 @@ impl IdentSet {
     }
 }
 
+/// Sets the bits of every key of `data` in `words` (a power of two of
+/// them), by the SIMD scan where `simd` asks for it and the CPU has one.
+fn insert_all(data: &[u8], words: &mut [u64], simd: bool) {
+    #[cfg(target_arch = "x86_64")]
+    let done = simd && avx512::insert_keys(data, words);
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = simd && false;
+    if !done {
+        keys(data, |k| insert(words, k));
+    }
+}
+
+/// Sets the bits of key `k` in `words` (a power of two of them).
+#[inline(always)]
+fn insert(words: &mut [u64], k: u64) {
+    let (w, bits) = slot(k, words.len());
+    words[w] |= bits;
+}
+
 /// The word (of `n`, a power of two) and the bits a key sets: the word
 /// from the high half of the key, the bits from three 6-bit fields of the
 /// low half.
@@ -126,13 +155,18 @@ fn slot(k: u64, n: usize) -> (usize, u64) {
 
 /// 2^64 divided by the golden ratio: an odd multiplier that spreads bits.
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+/// The multipliers of splitmix64's finalizer.
+const MIX1: u64 = 0xbf58_476d_1ce4_e5b9;
+const MIX2: u64 = 0x94d0_49bb_1331_11eb;
 
+/// Mixes every bit of a raw hash into every bit of the key, with only the
+/// low halves of products, which SIMD multiplies give too (see
+/// [`avx512`]).
 #[inline(always)]
 fn finish(x: u64) -> u64 {
-    // A folded multiply: one widening multiplication mixes every input bit
-    // into both halves.
-    let p = u128::from(x) * u128::from(GOLDEN);
-    (p as u64) ^ ((p >> 64) as u64)
+    let x = (x ^ (x >> 32)).wrapping_mul(MIX1);
+    let x = (x ^ (x >> 29)).wrapping_mul(MIX2);
+    x ^ (x >> 32)
 }
 
 #[inline(always)]
@@ -181,24 +215,36 @@ const STRUCT_RAW: u64 = u64::from_le_bytes(*b"struct\0\0") ^ 6u64.wrapping_mul(G
 /// form it takes there.
 #[inline(always)]
 pub fn keys(d: &[u8], mut f: impl FnMut(u64)) {
-    // The identifier before the current one, and whether it was `struct`.
-    let mut prev_end = 0usize;
-    let mut prev_struct = false;
     spans(d, |s, e| {
         let raw = raw_hash(d, s, e);
         f(finish(raw));
         if after_member_op(d, s) {
             f(finish(raw ^ Form::Member.salt()));
         }
-        if prev_struct && d[prev_end..s].iter().all(u8::is_ascii_whitespace) {
-            let next = d[e..].iter().find(|b| !b.is_ascii_whitespace());
-            if next == Some(&b'{') {
-                f(finish(raw ^ Form::StructTag.salt()));
-            }
+        if raw == STRUCT_RAW {
+            struct_tag_key(d, e, &mut f);
         }
-        prev_struct = raw == STRUCT_RAW;
-        prev_end = e;
     });
+}
+
+/// After the keyword `struct` ending at `e`: the key of the tag that
+/// follows, if a `{` follows it (whitespace between each).
+#[inline(never)]
+fn struct_tag_key(d: &[u8], e: usize, f: &mut impl FnMut(u64)) {
+    let ws = |from: usize| {
+        from + d[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count()
+    };
+    let s = ws(e);
+    if s == e || s == d.len() || d[s].is_ascii_digit() {
+        return;
+    }
+    let end = s + d[s..].iter().take_while(|&&b| is_ident_byte(b)).count();
+    if end > s && d.get(ws(end)) == Some(&b'{') {
+        f(finish(raw_hash(d, s, end) ^ Form::StructTag.salt()));
+    }
 }
 
 /// True for the bytes of a C identifier, `[A-Za-z0-9_]`.
@@ -287,6 +333,9 @@ pub fn spans(d: &[u8], mut f: impl FnMut(usize, usize)) {
         emit(d, s, d.len(), &mut f);
     }
 }
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 #[cfg(target_arch = "x86_64")]
 mod simd {
@@ -405,6 +454,105 @@ mod tests {
                 assert!(set.may_hold(key(&d[s..e], Form::Word)));
             }
         }
+    }
+
+    /// A C-like text of `tokens` tokens from a fixed generator: names,
+    /// numbers, `struct`, member operators, braces and whitespace, so that
+    /// every kind of run lands across 64-byte blocks and 4 KB chunks.
+    fn token_soup(seed: u64, tokens: usize) -> Vec<u8> {
+        const VOCAB: &[&str] = &[
+            "struct",
+            " ",
+            "\n",
+            "{",
+            "}",
+            "foo",
+            "a1",
+            "0x1f",
+            "->",
+            ".",
+            "-",
+            ">",
+            "_x",
+            "9",
+            "\t",
+            "structs",
+            "very_long_identifier_name",
+            "(",
+            "b.c",
+            "p->q",
+            "1e5x",
+            "\u{80}",
+        ];
+        let mut x = seed | 1;
+        let mut d = Vec::new();
+        for _ in 0..tokens {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            d.extend(VOCAB[(x % VOCAB.len() as u64) as usize].as_bytes());
+        }
+        d
+    }
+
+    /// The filter words of every key of `data` in a filter so large that
+    /// two keys rarely share a word: equal words mean equal keys.
+    fn wide_filter(data: &[u8], simd: bool) -> Vec<u64> {
+        let mut words = vec![0u64; 1 << 16];
+        insert_all(data, &mut words, simd);
+        words
+    }
+
+    #[test]
+    fn the_simd_scan_finds_the_keys_the_plain_one_does() {
+        #[cfg(target_arch = "x86_64")]
+        if !avx512::available() {
+            eprintln!("no AVX-512 here: only the plain scan runs");
+        }
+        for seed in 0..40u64 {
+            let soup = token_soup(seed.wrapping_mul(0x9e37_79b9), 50 + 400 * seed as usize);
+            for cut in [0, 1, 7, 8, 63, 64, 65, 4095, 4096, 4097, soup.len()] {
+                let d = &soup[..cut.min(soup.len())];
+                assert_eq!(
+                    wide_filter(d, true),
+                    wide_filter(d, false),
+                    "seed {seed} cut {cut}"
+                );
+                assert_eq!(IdentSet::of(d), IdentSet::of_plain_scan(d));
+            }
+        }
+        // Runs ending exactly at block and chunk ends, and a member
+        // operator split across blocks.
+        for at in [62usize, 63, 64, 4094, 4095, 4096] {
+            for tail in [
+                "->name ",
+                ".name ",
+                "123 x",
+                "name{",
+                "struct tag {",
+                "name",
+            ] {
+                let mut d = b" ".repeat(at);
+                d.extend(tail.as_bytes());
+                d.extend(b" ".repeat(70));
+                assert_eq!(
+                    wide_filter(&d, true),
+                    wide_filter(&d, false),
+                    "{tail} at {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn struct_tags_need_whitespace_and_a_brace() {
+        let s = set("struct a {} struct\tb\n{ struct c; struct 9d { struct{ x.struct e {");
+        assert!(s.may_hold(key(b"a", Form::StructTag)));
+        assert!(s.may_hold(key(b"b", Form::StructTag)));
+        assert!(s.may_hold(key(b"e", Form::StructTag)));
+        assert!(!s.may_hold(key(b"c", Form::StructTag)));
+        assert!(!s.may_hold(key(b"d", Form::StructTag)));
+        assert!(!s.may_hold(key(b"9d", Form::StructTag)));
     }
 
     fn set(text: &str) -> IdentSet {
