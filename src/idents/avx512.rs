@@ -19,7 +19,8 @@
 //! eight bytes around it) takes the scalar path.
 
 use super::{
-    Form, GOLDEN, MIX1, MIX2, STRUCT_RAW, after_member_op, insert, raw_hash, struct_tag_key,
+    BITS_SET, Form, GOLDEN, MIX1, MIX2, STRUCT_RAW, WORD_SHIFT, after_member_op, insert, raw_hash,
+    struct_tag_key,
 };
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
@@ -339,12 +340,15 @@ fn set_bits(words: &mut [u64], k: __m512i, mask: __mmask8) {
     let low6 = _mm512_set1_epi64(63);
     let one = _mm512_set1_epi64(1);
     let bit = |x: __m512i| _mm512_sllv_epi64(one, _mm512_and_si512(x, low6));
-    let bits = _mm512_or_si512(
-        _mm512_or_si512(bit(k), bit(_mm512_srli_epi64::<6>(k))),
-        bit(_mm512_srli_epi64::<12>(k)),
-    );
+    let mut bits = bit(k);
+    for i in 1..BITS_SET {
+        bits = _mm512_or_si512(
+            bits,
+            bit(_mm512_srlv_epi64(k, _mm512_set1_epi64(6 * i as i64))),
+        );
+    }
     let at = _mm512_and_si512(
-        _mm512_srli_epi64::<32>(k),
+        _mm512_srlv_epi64(k, _mm512_set1_epi64(WORD_SHIFT as i64)),
         _mm512_set1_epi64(words.len() as i64 - 1),
     );
     let (mut at_lanes, mut bit_lanes) = ([0u64; 8], [0u64; 8]);
