@@ -317,7 +317,22 @@ fn hash_names(d: &[u8], runs: &Runs, n: usize, words: &mut [u64]) {
         let structs = roomy & _mm512_cmpeq_epi64_mask(raw, struct_raw);
         if structs != 0 {
             for_lanes(structs, |l| {
-                struct_tag_key(d, runs.ends[j + l] as usize, &mut |k| insert(words, k));
+                let e = runs.ends[j + l] as usize;
+                match runs.starts.get(j + l + 1).filter(|_| j + l + 1 < n) {
+                    // The next name is known: no scan for where it ends.
+                    Some(&next) => {
+                        let (s, end) = (next as usize, runs.ends[j + l + 1] as usize);
+                        if d[e..s].iter().all(u8::is_ascii_whitespace)
+                            && d[end..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+                        {
+                            insert(
+                                words,
+                                super::finish(raw_hash(d, s, end) ^ Form::StructTag.salt()),
+                            );
+                        }
+                    }
+                    None => struct_tag_key(d, e, &mut |k| insert(words, k)),
+                }
             });
         }
         for_lanes(lanes & !roomy, |l| {
