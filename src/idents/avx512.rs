@@ -19,7 +19,7 @@
 //! eight bytes around it) takes the scalar path.
 
 use super::{
-    BITS_SET, Form, GOLDEN, MIX1, MIX2, STRUCT_RAW, WORD_SHIFT, after_member_op, insert, raw_hash,
+    BITS_SET, Form, GOLDEN, MIX1, MIX2, STRUCT_RAW, WORD_SHIFT, insert, name_keys, raw_hash,
     struct_tag_key,
 };
 use std::arch::x86_64::*;
@@ -104,7 +104,7 @@ fn insert_keys_avx512(d: &[u8], runs: &mut Runs, words: &mut [u64]) {
     // name still open from the blocks ends in it.
     let mut open = carry.open.map(|(s, _)| s as usize);
     let mut in_number = carry.number == 1;
-    let mut emit = |s: usize, e: usize| plain_keys(d, s, e, &mut |k| insert(words, k));
+    let mut emit = |s: usize, e: usize| plain_keys(d, s, e, words);
     for (i, &b) in d.iter().enumerate().skip(whole) {
         let ident = super::is_ident_byte(b);
         if in_number {
@@ -126,17 +126,10 @@ fn insert_keys_avx512(d: &[u8], runs: &mut Runs, words: &mut [u64]) {
     }
 }
 
-/// The keys of one name, one at a time.
+/// The keys of one name, one at a time, into the filter.
 #[inline(always)]
-fn plain_keys(d: &[u8], s: usize, e: usize, insert: &mut impl FnMut(u64)) {
-    let raw = raw_hash(d, s, e);
-    insert(super::finish(raw));
-    if after_member_op(d, s) {
-        insert(super::finish(raw ^ Form::Member.salt()));
-    }
-    if raw == STRUCT_RAW {
-        struct_tag_key(d, e, insert);
-    }
+fn plain_keys(d: &[u8], s: usize, e: usize, words: &mut [u64]) {
+    name_keys(d, s, e, &mut |k| insert(words, k));
 }
 
 /// Pass 1 over the 64-byte blocks of `d[from..to]`: the names that end in
@@ -340,7 +333,7 @@ fn hash_names(d: &[u8], runs: &Runs, n: usize, words: &mut [u64]) {
                 d,
                 runs.starts[j + l] as usize,
                 runs.ends[j + l] as usize,
-                &mut |k| insert(words, k),
+                words,
             );
         });
         j += 8;
