@@ -60,9 +60,10 @@ thread_local! {
     });
 }
 
-/// Calls `insert` with every key of `d` (as [`super::keys`] would, in
-/// another order) and returns true, or returns false without a call if
-/// the CPU lacks AVX-512 or the text is too long for 32-bit offsets.
+/// Sets in `words` (a power of two of them) the bits of every key of `d`,
+/// as [`super::keys`] would give them, and returns true; or returns false
+/// without touching `words` if the CPU lacks AVX-512 or the text is too
+/// long for 32-bit offsets.
 pub fn insert_keys(d: &[u8], words: &mut [u64]) -> bool {
     if !available() || d.len() >= u32::MAX as usize - CHUNK {
         return false;
