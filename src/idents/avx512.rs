@@ -19,7 +19,7 @@
 //! eight bytes around it) takes the scalar path.
 
 use super::{
-    BITS_SET, Form, GOLDEN, MIX1, MIX2, STRUCT_RAW, WORD_SHIFT, insert, name_keys, raw_hash,
+    BITS_SET, Form, GOLDEN, MIX1, MIX2, STRUCT_RAW, WORD_SHIFT, braced_tag_key, insert, name_keys,
     struct_tag_key,
 };
 use std::arch::x86_64::*;
@@ -317,12 +317,9 @@ fn hash_names(d: &[u8], runs: &Runs, n: usize, words: &mut [u64]) {
                     Some(&next) => {
                         let (s, end) = (next as usize, runs.ends[j + l + 1] as usize);
                         if d[e..s].iter().all(u8::is_ascii_whitespace)
-                            && d[end..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+                            && let Some(k) = braced_tag_key(d, s, end)
                         {
-                            insert(
-                                words,
-                                super::finish(raw_hash(d, s, end) ^ Form::StructTag.salt()),
-                            );
+                            insert(words, k);
                         }
                     }
                     None => struct_tag_key(d, e, &mut |k| insert(words, k)),

@@ -78,8 +78,7 @@ impl IdentSet {
 
     /// [`IdentSet::of`] by the plain scan alone, never the SIMD one: the
     /// two must give the same set.
-    #[doc(hidden)]
-    pub fn of_plain_scan(data: &[u8]) -> IdentSet {
+    pub(crate) fn of_plain_scan(data: &[u8]) -> IdentSet {
         Self::build(data, false)
     }
 
@@ -248,20 +247,27 @@ fn name_keys(d: &[u8], s: usize, e: usize, f: &mut impl FnMut(u64)) {
 /// follows, if a `{` follows it (whitespace between each).
 #[inline(never)]
 fn struct_tag_key(d: &[u8], e: usize, f: &mut impl FnMut(u64)) {
-    let ws = |from: usize| {
-        from + d[from..]
-            .iter()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count()
-    };
-    let s = ws(e);
+    let s = e + d[e..]
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count();
     if s == e || s == d.len() || d[s].is_ascii_digit() {
         return;
     }
     let end = s + d[s..].iter().take_while(|&&b| is_ident_byte(b)).count();
-    if end > s && d.get(ws(end)) == Some(&b'{') {
-        f(finish(raw_hash(d, s, end) ^ Form::StructTag.salt()));
+    if end > s
+        && let Some(k) = braced_tag_key(d, s, end)
+    {
+        f(k);
     }
+}
+
+/// The [`Form::StructTag`] key of the name `d[s..e]`, if a `{` follows it
+/// (whitespace between).
+#[inline]
+fn braced_tag_key(d: &[u8], s: usize, e: usize) -> Option<u64> {
+    let brace = d[e..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    brace.then(|| finish(raw_hash(d, s, e) ^ Form::StructTag.salt()))
 }
 
 /// True for the bytes of a C identifier, `[A-Za-z0-9_]`.
