@@ -128,9 +128,14 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             files,
         })
     };
+    let keep = if opts.keep_all_bodies {
+        KeepWords::everything()
+    } else {
+        KeepWords::apis()
+    };
     if let Some(c) = &cache
         && let Some(run) = c.last_run()
-        && let Some(r) = replay::replay(root, &walked, run, c, &pool)
+        && let Some(r) = replay::replay(root, &walked, run, c, &keep, &pool)
     {
         stats.replayed = true;
         stats.rounds = run.rounds;
@@ -196,11 +201,6 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     let mut dropped = walked.dropped;
     let mut asked: BTreeSet<Demand> = BTreeSet::new();
     let mut swept: BTreeSet<Demand> = BTreeSet::new();
-    let keep = if opts.keep_all_bodies {
-        KeepWords::everything()
-    } else {
-        KeepWords::apis()
-    };
     // Parses so far; `stats.rounds` counts only the rounds whose analysis
     // counted (each follows chains one hop further).
     let mut parses = 0;

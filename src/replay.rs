@@ -54,6 +54,7 @@ pub fn replay(
     walked: &WalkOutput,
     run: &LastRun,
     cache: &Cache,
+    keep: &KeepWords,
     pool: &rayon::ThreadPool,
 ) -> Option<Replayed> {
     let (kept, swept): (Vec<&RunFile>, Vec<&RunFile>) = run.files.iter().partition(|f| !f.swept);
@@ -131,11 +132,10 @@ pub fn replay(
     let mut to_parse: Vec<usize> = (0..files.len())
         .filter(|&i| entries[i].0.round > 0)
         .collect();
-    // Each file left out what it left out in the last round.
-    let keep = KeepWords::apis();
+    // Each file leaves out what it left out in the last round.
     let forced: Vec<Vec<usize>> = entries.iter().map(|e| e.0.forced.clone()).collect();
     let elision = Elision {
-        keep: &keep,
+        keep,
         forced: &|i| Some(forced[i].as_slice()),
         first: None,
     };
