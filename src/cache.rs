@@ -200,6 +200,11 @@ impl Cache {
         }
     }
 
+    /// Whether the last run walked the file at `path` (a [`path_key`]).
+    pub fn knows(&self, path: u64) -> bool {
+        self.old.walk.contains_key(&path)
+    }
+
     /// The prefilter's verdict from the last run, if the file is unchanged.
     pub fn class(&self, path: u64, meta: &FileMeta) -> Option<FileClass> {
         self.old

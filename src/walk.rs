@@ -8,7 +8,7 @@ use crate::prefilter::{Hit, Prefilter};
 use crate::source::SourceFile;
 use rustc_hash::FxHashMap as HashMap;
 use rustix::fd::BorrowedFd;
-use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, open, openat, statat};
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, fstat, open, openat, statat};
 use std::cell::RefCell;
 use std::ffi::{CStr, OsStr};
 use std::fs::File;
@@ -129,11 +129,16 @@ fn is_c_source(name: &str) -> bool {
     name.ends_with(".c") || name.ends_with(".h")
 }
 
-/// How the walk opens a file: links are not followed.
+/// How the walk opens a file: links are not followed, and a FIFO put in
+/// place of a listed file does not block the open.
 const READ_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::CLOEXEC)
     .union(OFlags::NOFOLLOW)
-    .union(OFlags::NOCTTY);
+    .union(OFlags::NOCTTY)
+    .union(OFlags::NONBLOCK);
+
+/// Why a file with a C name that is no regular file is not read.
+const NOT_REGULAR: &str = "not a regular file (device, FIFO or socket)";
 
 thread_local! {
     /// Each thread's read buffer. Most files are dropped by the prefilter:
@@ -366,7 +371,7 @@ impl<'a> Walker<'a> {
                 let reason = if kind == FileType::Symlink {
                     "symbolic link, not followed"
                 } else {
-                    "not a regular file (device, FIFO or socket)"
+                    NOT_REGULAR
                 };
                 self.skip(rel_path, reason.into());
                 continue;
@@ -375,11 +380,33 @@ impl<'a> Walker<'a> {
             if n.is_multiple_of(PROGRESS_EVERY) {
                 (self.progress)(n);
             }
-            let meta = match statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(st) => FileMeta::of(&st),
-                Err(err) => {
-                    self.skip(rel_path, std::io::Error::from(err).to_string());
-                    continue;
+            let key = path_key(&rel_path);
+            let (meta, opened) = if self.cache.is_some_and(|c| c.knows(key)) {
+                // Known to the cache's run: unchanged, it is not opened.
+                match statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(st) => (FileMeta::of(&st), None),
+                    Err(err) => {
+                        self.skip(rel_path, std::io::Error::from(err).to_string());
+                        continue;
+                    }
+                }
+            } else {
+                // It will be read: open it first and ask the descriptor, which
+                // saves a second lookup of the name.
+                let opened = openat(dir_fd, name, READ_FLAGS, Mode::empty())
+                    .and_then(|fd| fstat(&fd).map(|st| (st, fd)));
+                match opened {
+                    Ok((st, fd)) if FileType::from_raw_mode(st.st_mode).is_file() => {
+                        (FileMeta::of(&st), Some(File::from(fd)))
+                    }
+                    Ok(_) => {
+                        self.skip(rel_path, NOT_REGULAR.into());
+                        continue;
+                    }
+                    Err(err) => {
+                        self.skip(rel_path, std::io::Error::from(err).to_string());
+                        continue;
+                    }
                 }
             };
             let place = Place::InDir {
@@ -388,21 +415,31 @@ impl<'a> Walker<'a> {
                 name,
             };
             if meta.size >= OWN_TASK_BYTES {
+                // Opened again by its task: tasks wait in a queue, and
+                // hundreds of them must not each hold a descriptor.
+                drop(opened);
                 let place = Place::Path(place.path());
-                s.spawn(move |_| self.visit_file(place, rel_path, meta));
+                s.spawn(move |_| self.visit_file(place, None, rel_path, key, meta));
             } else {
-                self.visit_file(place, rel_path, meta);
+                self.visit_file(place, opened, rel_path, key, meta);
             }
         }
     }
 
-    /// A regular C file, `name` under the root.
-    fn visit_file(&self, place: Place, name: String, meta: FileMeta) {
+    /// A regular C file, `name` under the root (whose [`path_key`] is
+    /// `key`), `opened` already if it is to be read.
+    fn visit_file(
+        &self,
+        place: Place,
+        opened: Option<File>,
+        name: String,
+        key: u64,
+        meta: FileMeta,
+    ) {
         if meta.size > MAX_FILE_BYTES {
             let reason = format!("larger than {} MiB", MAX_FILE_BYTES >> 20);
             return self.skip(name, reason);
         }
-        let key = path_key(&name);
         self.bytes.fetch_add(meta.size, Ordering::Relaxed);
         // Unchanged since the cache's run: not read now. A kept one is read
         // later if the run cannot be replayed.
@@ -420,7 +457,11 @@ impl<'a> Walker<'a> {
             /// With the text of a borrowing file.
             Kept(Hit, IdentSet, bool, Option<Vec<u8>>),
         }
-        let verdict = place.open().and_then(|f| {
+        let file = match opened {
+            Some(f) => Ok(f),
+            None => place.open(),
+        };
+        let verdict = file.and_then(|f| {
             with_bytes(f, meta.size, |data| {
                 if memchr::memchr(0, data).is_some() {
                     return Verdict::Binary;
