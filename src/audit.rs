@@ -219,7 +219,13 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             forced: &|i| (state[i].round > 0).then(|| state[i].forced.as_slice()),
             first: Some(&asked_matcher),
         };
-        let parsed = parse_files(&ix.files, &mut to_parse, &elision, cache.as_ref(), &pool);
+        // A file parsed before comes with its facts: only the bodies it
+        // must keep now are parsed (unless its facts came whole).
+        let which = std::mem::take(&mut to_parse)
+            .into_iter()
+            .map(|i| (i, ix.take_facts(i).filter(|_| !state[i].whole)))
+            .collect();
+        let parsed = parse_files(&ix.files, which, &elision, cache.as_ref(), &pool);
         let mut batch = Vec::with_capacity(parsed.len());
         for (i, p) in parsed {
             let st = &mut state[i];
@@ -231,6 +237,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                 Ok(p) => {
                     st.code_bytes = p.bytes;
                     st.forced = p.forced;
+                    st.whole = p.whole;
                     p.facts
                 }
                 Err(reason) => {
@@ -238,6 +245,8 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                         file: ix.files[i].path.clone(),
                         reason,
                     });
+                    // Empty facts are no base to put bodies in.
+                    st.whole = true;
                     FileFacts::default()
                 }
             };
@@ -382,6 +391,9 @@ struct ParseState {
     code_bytes: u64,
     /// Whether it was parsed again for bodies it had left out.
     reparsed: bool,
+    /// Whether its facts come from a parse of the whole file (see
+    /// [`Parsed`]).
+    whole: bool,
 }
 
 /// Per parsed file, the elided bodies the analysis could not see: those
@@ -655,31 +667,35 @@ pub(crate) struct Elision<'a> {
 }
 
 /// A parsed file: its facts, how many of its bytes were parsed as code
-/// (the bytes of elided bodies are not), and the bodies it was made to
-/// keep.
+/// (the bytes of elided bodies are not), the bodies it was made to keep,
+/// and whether the facts come from a parse of the whole file keeping them
+/// (a forced body did not parse on its own), not from bodies put in.
 pub(crate) struct Parsed {
     pub facts: FileFacts,
     pub bytes: u64,
     pub forced: Vec<usize>,
+    pub whole: bool,
 }
 
 /// The facts of `files[i]` for each `i` in `which`, parsed on `pool` (or
-/// taken from the cache).
+/// taken from the cache). A file given with facts (those of its last
+/// parse) is not parsed again: only the bodies it is now made to keep are,
+/// each on its own (see [`isolated_file_facts`]).
 pub(crate) fn parse_files(
     files: &[SourceFile],
-    which: &mut [usize],
+    mut which: Vec<(usize, Option<FileFacts>)>,
     elision: &Elision,
     cache: Option<&Cache>,
     pool: &rayon::ThreadPool,
 ) -> Vec<(usize, Result<Parsed, String>)> {
     // Largest first, one file per task: a round lasts as long as its
     // slowest thread, and one large file parsed last would be alone.
-    which.sort_by_key(|&i| std::cmp::Reverse(files[i].text.len()));
+    which.sort_by_key(|(i, _)| std::cmp::Reverse(files[*i].text.len()));
     pool.install(|| {
         which
-            .par_iter()
+            .into_par_iter()
             .with_max_len(1)
-            .map(|&i| (i, isolated_file_facts(&files[i], i, elision, cache)))
+            .map(|(i, prior)| (i, isolated_file_facts(&files[i], i, elision, cache, prior)))
             .collect()
     })
 }
@@ -687,11 +703,20 @@ pub(crate) fn parse_files(
 /// [`file_facts`] of `files[i]`, leaving out what `elision` allows, with a
 /// panic caught and turned into a reason: one odd file must not stop the
 /// audit of the tree.
+///
+/// The facts are always those of one parse leaving out every body that
+/// names no keep-word, each forced body then parsed on its own and put in
+/// (`prior`, if given, are such facts for fewer forced bodies). So a file
+/// parsed again for a few bodies costs those bodies, and the facts do not
+/// depend on the order in which bodies were forced: a replayed run builds
+/// the same. If a forced body does not parse on its own as it did in the
+/// file, the file is parsed whole, leaving out what is not forced.
 fn isolated_file_facts(
     file: &SourceFile,
     i: usize,
     elision: &Elision,
     cache: Option<&Cache>,
+    prior: Option<FileFacts>,
 ) -> Result<Parsed, String> {
     let text = file.text.as_bytes();
     let blocks = elide::blocks(text);
@@ -700,9 +725,11 @@ fn isolated_file_facts(
         (None, Some(m)) => elide::mentioning(text, &blocks, |b| m.mentioned_in(b)),
         (None, None) => Vec::new(),
     };
+    let base_out = elide::elided(text, &blocks, elision.keep, &[]);
+    let base_keys: Vec<usize> = base_out.iter().map(|b| b.key).collect();
     let left_out = elide::elided(text, &blocks, elision.keep, &forced);
     let keys: Vec<usize> = left_out.iter().map(|b| b.key).collect();
-    let parsed = |facts: FileFacts| {
+    let parsed = |facts: FileFacts, whole: bool| {
         // The bodies that were blanked: those that became elided bodies
         // (none, if the parse fell back to the whole file).
         let blanked = facts.elided_keys();
@@ -716,35 +743,31 @@ fn isolated_file_facts(
             facts,
             bytes,
             forced: forced.clone(),
+            whole,
         }
     };
-    if let Some(facts) = cache.and_then(|c| c.facts(&file.text, &keys)) {
-        return Ok(parsed(facts));
+    if let Some((facts, whole)) = cache.and_then(|c| c.facts(&file.text, &base_keys, &keys)) {
+        return Ok(parsed(facts, whole));
     }
     let run = || {
-        // Every function body left out must become a body; one that did
-        // not was read otherwise by the parser (`SYSCALL_DEFINE0(f) {`
-        // inside an `#ifdef` is not a function to it), so it is kept and
-        // the file parsed again; after two tries, all of it. (A macro
-        // becomes a body only if it has a value, elided or not.)
-        let mut left = left_out.clone();
-        for _ in 0..2 {
-            let facts = facts_leaving_out(&file.text, &left)?;
-            let bodies = facts.elided_keys();
-            let before = left.len();
-            left.retain(|b| b.kind == elide::BlockKind::Macro || bodies.contains(&b.key));
-            if left.len() == before {
-                return Some(facts);
-            }
+        let base = match prior {
+            Some(facts) => Some(facts),
+            None => leaving_out(&file.text, base_out.clone()),
+        };
+        if let Some(mut facts) = base
+            && put_forced(&file.text, &mut facts, &forced)
+        {
+            facts.clear_read_marks();
+            return Some((facts, false));
         }
-        facts_leaving_out(&file.text, &[])
+        leaving_out(&file.text, left_out.clone()).map(|f| (f, true))
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-        Ok(Some(facts)) => {
+        Ok(Some((facts, whole))) => {
             if let Some(c) = cache {
-                c.store_facts(&file.text, &keys, &facts);
+                c.store_facts(&file.text, &base_keys, &keys, &facts, whole);
             }
-            Ok(parsed(facts))
+            Ok(parsed(facts, whole))
         }
         Ok(None) => Err(format!(
             "the parser gave up (or ran past {} s)",
@@ -761,6 +784,54 @@ fn isolated_file_facts(
             ))
         }
     }
+}
+
+/// The facts of `text` parsed leaving out the blocks `left`. Every
+/// function body left out must become a body; one that did not was read
+/// otherwise by the parser (`SYSCALL_DEFINE0(f) {` inside an `#ifdef` is
+/// not a function to it), so it is kept and the file parsed again; after
+/// two tries, all of it. (A macro becomes a body only if it has a value,
+/// elided or not.) `None` if the parser gave up.
+fn leaving_out(text: &str, mut left: Vec<elide::Block>) -> Option<FileFacts> {
+    for _ in 0..2 {
+        let facts = facts_leaving_out(text, &left)?;
+        let bodies = facts.elided_keys();
+        let before = left.len();
+        left.retain(|b| b.kind == elide::BlockKind::Macro || bodies.contains(&b.key));
+        if left.len() == before {
+            return Some(facts);
+        }
+    }
+    facts_leaving_out(text, &[])
+}
+
+/// Parses each body of `facts` left out whose key is in `forced` (sorted)
+/// on its own, its definition cut out of `text`, and puts it in. False if
+/// one does not come out as that body alone (`facts` is then half done).
+fn put_forced(text: &str, facts: &mut FileFacts, forced: &[usize]) -> bool {
+    let todo: Vec<(usize, crate::facts::Span)> = facts
+        .bodies
+        .iter()
+        .filter_map(|b| {
+            let key = b.elided_at()?;
+            forced.binary_search(&key).is_ok().then_some((key, b.span))
+        })
+        .collect();
+    if todo.is_empty() {
+        return true;
+    }
+    let blanked = parse::blank_annotations(text);
+    let parts: Vec<Option<FileFacts>> = todo
+        .par_iter()
+        .map(|&(_, (start, end))| {
+            let part = blanked.get(start..end)?;
+            let tree = parse::parse_c(part)?;
+            Some(crate::facts::extract_part(text, part, start, &tree))
+        })
+        .collect();
+    todo.iter()
+        .zip(parts)
+        .all(|(&(key, _), part)| part.is_some_and(|p| facts.put_body(key, p)))
 }
 
 /// Parses one file and extracts its facts; `None` if the parser gave up.
@@ -884,10 +955,10 @@ mod tests {
             forced: &|_| Some(&[]),
             first: None,
         };
-        let fresh = isolated_file_facts(&file, 0, &elision, Some(&cache)).unwrap();
+        let fresh = isolated_file_facts(&file, 0, &elision, Some(&cache), None).unwrap();
         assert_eq!(fresh.bytes, (text.len() - "\n\treturn 1;\n".len()) as u64);
         assert_eq!(dir.path().join("facts").read_dir().unwrap().count(), 1);
-        let cached = isolated_file_facts(&file, 0, &elision, Some(&cache)).unwrap();
+        let cached = isolated_file_facts(&file, 0, &elision, Some(&cache), None).unwrap();
         assert_eq!(cached.bytes, fresh.bytes);
         let elided = |p: &Parsed| {
             p.facts
@@ -897,6 +968,83 @@ mod tests {
                 .count()
         };
         assert_eq!((elided(&fresh), elided(&cached)), (1, 1));
+    }
+
+    /// The facts other than comments, as bytes: equal bytes, equal facts.
+    fn code_facts(f: &FileFacts) -> Vec<u8> {
+        let facts = (
+            &f.bodies,
+            &f.field_inits,
+            &f.structs,
+            f.error_nodes,
+            &f.unread,
+        );
+        bincode::serialize(&facts).unwrap()
+    }
+
+    /// Every `.c` and `.h` text under `dir`.
+    fn texts_under(dir: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                texts_under(&p, out);
+            } else if p.extension().is_some_and(|x| x == "c" || x == "h") {
+                out.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn bodies_parsed_alone_give_the_facts_of_a_whole_parse() {
+        let mut texts = vec![(
+            "inline".to_string(),
+            "static const struct ops top = { .run = run_it, .stop = NULL };\n\
+             #define LOAD(x) do { if (x) use(x); else skip(x); } while (0)\n\
+             static int f(struct kvm *kvm, int n)\n{\n\tstruct ops o = { .run = g };\n\
+             \tif (n) {\n\t\tif (kvm) a(); else b();\n\t} else {\n\t\tswitch (n) { case 1: c(); }\n\t}\n\
+             \treturn n ? x() : y();\n}\n\
+             int g(void)\n{\n\tint y = ;\n\twhile (y) z(y);\nout:\n\treturn 0;\n}\n"
+                .to_string(),
+        )];
+        texts_under(Path::new("tests/fixtures"), &mut texts);
+        let none = KeepWords::new([]);
+        for (name, text) in &texts {
+            let blocks = elide::blocks(text.as_bytes());
+            let all: Vec<usize> = blocks.iter().map(|b| b.key).collect();
+            let whole = leaving_out(text, vec![]).unwrap();
+            let base =
+                || leaving_out(text, elide::elided(text.as_bytes(), &blocks, &none, &[])).unwrap();
+            // All at once, and one by one from the last.
+            let mut at_once = base();
+            assert!(put_forced(text, &mut at_once, &all), "{name}");
+            let mut one_by_one = base();
+            for k in all.iter().rev() {
+                assert!(put_forced(text, &mut one_by_one, &[*k]), "{name}");
+            }
+            assert!(at_once.elided_keys().is_empty(), "{name}");
+            assert_eq!(code_facts(&at_once), code_facts(&whole), "{name}");
+            assert_eq!(code_facts(&one_by_one), code_facts(&whole), "{name}");
+        }
+        assert!(texts.len() > 20);
+    }
+
+    #[test]
+    fn a_body_that_parses_otherwise_alone_is_not_put_in() {
+        // Cut out of the file, `b`'s definition is not a function (the
+        // macro that opened it is left behind): the facts stay as they were.
+        let text = "int a(void)\n{\n\treturn 1;\n}\n";
+        let none = KeepWords::new([]);
+        let blocks = elide::blocks(text.as_bytes());
+        let mut facts =
+            leaving_out(text, elide::elided(text.as_bytes(), &blocks, &none, &[])).unwrap();
+        let before = code_facts(&facts);
+        let wrong = facts_leaving_out("int b(void) { return 2; }", &[]).unwrap();
+        assert!(!facts.put_body(blocks[0].key, wrong));
+        assert!(!facts.put_body(blocks[0].key + 1, FileFacts::default()));
+        assert_eq!(code_facts(&facts), before);
     }
 
     #[test]

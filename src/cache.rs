@@ -224,29 +224,40 @@ impl Cache {
         self.old.sweeps.get(&demand_key(d)).map(Vec::as_slice)
     }
 
-    fn facts_path(&self, text: &str, elided: &[usize]) -> PathBuf {
+    /// Where the facts of a file with this content are, parsed leaving out
+    /// the blocks `base` (keys), then given back the bodies not in `elided`
+    /// (see `audit::isolated_file_facts`).
+    fn facts_path(&self, text: &str, base: &[usize], elided: &[usize]) -> PathBuf {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(build_key().as_bytes());
         h.update(text.as_bytes());
-        for k in elided {
+        for k in base.iter().chain([&usize::MAX]).chain(elided) {
             h.update(&(*k as u64).to_le_bytes());
         }
         self.facts_dir.join(format!("{:032x}.bin", h.digest128()))
     }
 
-    /// The facts of a file with this content, if cached.
-    pub fn facts(&self, text: &str, elided: &[usize]) -> Option<FileFacts> {
-        let bytes = std::fs::read(self.facts_path(text, elided)).ok()?;
+    /// The facts of a file with this content, if cached, and whether they
+    /// came from a parse of the whole file.
+    pub fn facts(&self, text: &str, base: &[usize], elided: &[usize]) -> Option<(FileFacts, bool)> {
+        let bytes = std::fs::read(self.facts_path(text, base, elided)).ok()?;
         bincode::deserialize(&bytes).ok()
     }
 
     /// Stores the facts of a file with this content (best effort).
-    pub fn store_facts(&self, text: &str, elided: &[usize], facts: &FileFacts) {
-        let path = self.facts_path(text, elided);
+    pub fn store_facts(
+        &self,
+        text: &str,
+        base: &[usize],
+        elided: &[usize],
+        facts: &FileFacts,
+        whole: bool,
+    ) {
+        let path = self.facts_path(text, base, elided);
         if path.exists() {
             return;
         }
-        if let Ok(bytes) = bincode::serialize(facts) {
+        if let Ok(bytes) = bincode::serialize(&(facts, whole)) {
             let _ = write_atomically(&path, &bytes);
         }
     }

@@ -48,6 +48,8 @@ pub struct Index {
     fn_values: HashMap<String, Vec<StoreRef>>,
     arg_idents: HashMap<String, Vec<EventRef>>,
     structs: HashMap<String, (FileId, StructDef)>,
+    /// Whether facts were taken out since the tables were built.
+    stale: bool,
 }
 
 impl Index {
@@ -63,6 +65,7 @@ impl Index {
             fn_values: HashMap::default(),
             arg_idents: HashMap::default(),
             structs: HashMap::default(),
+            stale: false,
         };
         ix.rebuild();
         ix
@@ -70,6 +73,7 @@ impl Index {
 
     /// Builds every table again from the facts.
     fn rebuild(&mut self) {
+        self.stale = false;
         self.bodies_by_name.clear();
         self.calls_by_name.clear();
         self.calls_by_field.clear();
@@ -201,13 +205,21 @@ impl Index {
     /// added, and if a file is parsed again (with more of its bodies) the
     /// tables are built again.
     pub fn set_facts(&mut self, parsed: Vec<(usize, FileFacts)>) {
-        if parsed.iter().all(|(i, _)| self.facts[*i].is_none()) {
+        if !self.stale && parsed.iter().all(|(i, _)| self.facts[*i].is_none()) {
             return self.add_facts(parsed);
         }
         for (i, f) in parsed {
             self.facts[i] = Some(f);
         }
         self.rebuild();
+    }
+
+    /// Takes a file's facts out, to be given back by [`Index::set_facts`]
+    /// (which then builds the tables again).
+    pub fn take_facts(&mut self, i: usize) -> Option<FileFacts> {
+        let f = self.facts[i].take();
+        self.stale |= f.is_some();
+        f
     }
 
     /// Adds a file (not parsed yet); returns its id.

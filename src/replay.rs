@@ -129,7 +129,7 @@ pub fn replay(
             .collect()
     });
     let files = files?;
-    let mut to_parse: Vec<usize> = (0..files.len())
+    let to_parse: Vec<usize> = (0..files.len())
         .filter(|&i| entries[i].0.round > 0)
         .collect();
     // Each file leaves out what it left out in the last round.
@@ -139,7 +139,8 @@ pub fn replay(
         forced: &|i| Some(forced[i].as_slice()),
         first: None,
     };
-    let parsed = parse_files(&files, &mut to_parse, &elision, Some(cache), pool);
+    let which = to_parse.into_iter().map(|i| (i, None)).collect();
+    let parsed = parse_files(&files, which, &elision, Some(cache), pool);
     let mut skipped = Vec::new();
     let mut batch = Vec::with_capacity(parsed.len());
     let mut bytes_parsed = 0;

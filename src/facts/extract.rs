@@ -42,8 +42,26 @@ pub fn extract(
     facts
 }
 
+/// The facts of one definition of `text` parsed on its own: `parsed` is its
+/// text from offset `start` (annotations blanked), `tree` the parse of
+/// `parsed`. Offsets are the file's. Comments are not listed (the file's
+/// facts have them all).
+pub fn extract_part(text: &str, parsed: &str, start: usize, tree: &tree_sitter::Tree) -> FileFacts {
+    let mut facts = FileFacts::default();
+    let mut cx = Cx {
+        src: parsed.as_bytes(),
+        orig: text,
+        facts: &mut facts,
+        shift: start as isize,
+        stmt: 0,
+        elided: &[],
+    };
+    cx.visit_top(tree.root_node(), 0);
+    facts
+}
+
 /// At most this many unread regions are recorded per file.
-const MAX_UNREAD: usize = 4096;
+pub(super) const MAX_UNREAD: usize = 4096;
 
 struct Cx<'a> {
     /// The bytes the tree was parsed from.
@@ -53,7 +71,8 @@ struct Cx<'a> {
     facts: &'a mut FileFacts,
     /// Added to every offset: non-zero while walking a re-parsed macro body.
     shift: isize,
-    /// Counter for branch statement ids.
+    /// Counter for branch statement ids, from 0 in each body: a body's ids
+    /// are the same whether the rest of the file is parsed with it or not.
     stmt: u32,
     /// The blocks the parse left out, by key.
     elided: &'a [crate::elide::Block],
@@ -321,12 +340,11 @@ impl<'a> Cx<'a> {
             orig: self.orig,
             facts: &mut *self.facts,
             shift: start as isize - MACRO_WRAPPER.len() as isize,
-            stmt: self.stmt,
+            stmt: 0,
             elided: self.elided,
         };
         let mut b = Body::new(macro_name, BodyKind::Macro, span, name_offset, params, None);
         sub.walk_stmt(body, &mut b, 0);
-        self.stmt = sub.stmt;
         finish(&mut b);
         self.facts.bodies.push(b);
     }
@@ -343,6 +361,7 @@ impl<'a> Cx<'a> {
             elided,
         );
         if elided.is_none() {
+            self.stmt = 0;
             self.walk_stmt(body_node, &mut b, 0);
         }
         finish(&mut b);

@@ -16,7 +16,7 @@ pub mod expr;
 mod extract;
 
 pub use expr::Expr;
-pub use extract::extract;
+pub use extract::{extract, extract_part};
 
 use serde::{Deserialize, Serialize};
 
@@ -214,6 +214,57 @@ impl FileFacts {
     /// The keys of the bodies the parse left out (see [`crate::elide`]).
     pub fn elided_keys(&self) -> std::collections::HashSet<usize> {
         self.bodies.iter().filter_map(Body::elided_at).collect()
+    }
+
+    /// Puts `part`, the facts of one definition parsed on its own (see
+    /// [`extract::extract_part`]), in place of the body left out at block
+    /// `key`. The facts come out as a parse of the whole file keeping that
+    /// body would give them, in the same order. False, and nothing changed,
+    /// if `part` is not that body's definition alone.
+    pub fn put_body(&mut self, key: usize, mut part: FileFacts) -> bool {
+        let Some(at) = self.bodies.iter().position(|b| b.elided_at == Some(key)) else {
+            return false;
+        };
+        let old = &self.bodies[at];
+        let fits = match part.bodies.as_slice() {
+            [new] => {
+                new.elided_at.is_none()
+                    && new.name == old.name
+                    && new.kind == old.kind
+                    && new.span == old.span
+            }
+            _ => false,
+        };
+        // Struct definitions inside bodies are not recorded; a part with
+        // one was parsed as something else.
+        if !fits || !part.structs.is_empty() {
+            return false;
+        }
+        self.bodies[at] = part.bodies.pop().expect("one body, checked above");
+        for mut init in part.field_inits {
+            init.body = Some(at);
+            let i = self
+                .field_inits
+                .partition_point(|f| f.offset <= init.offset);
+            self.field_inits.insert(i, init);
+        }
+        // As the whole parse records them: nested regions add nothing.
+        for span in part.unread {
+            let inside = |u: &Span| u.0 <= span.0 && span.1 <= u.1;
+            if self.unread.len() < extract::MAX_UNREAD && !self.unread.iter().any(inside) {
+                let i = self.unread.partition_point(|u| *u <= span);
+                self.unread.insert(i, span);
+            }
+        }
+        self.error_nodes += part.error_nodes;
+        true
+    }
+
+    /// Forgets that the code of any body left out was asked for.
+    pub fn clear_read_marks(&mut self) {
+        for b in &mut self.bodies {
+            *b.read.0.get_mut() = false;
+        }
     }
 }
 
