@@ -19,6 +19,10 @@ use std::sync::Arc;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // A run touches a few hundred megabytes once and exits within seconds:
+    // huge pages (which mimalloc asks for) only make each first touch
+    // zero 2 MiB, and hold more memory. Best effort.
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(file) = kbuild::source_arg(&raw) {
         return single_file(&raw, &file);
