@@ -4,23 +4,23 @@
 //! kind for which the SIMD searcher is used) over the rule table's tokens.
 
 use crate::idents::is_whole_word;
-use crate::rules;
+use crate::rules::{self, Role};
 use aho_corasick::{AhoCorasick, MatchKind};
 
 /// What the prefilter found in one file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Hit {
-    /// The file mentions the borrow API token.
+    /// The file names a borrow API (start or end) as a whole identifier
+    /// outside comments: it may hold a borrow site, and round one parses
+    /// it.
     pub borrow: bool,
 }
 
 /// Multi-literal matcher for the flow tokens.
 pub struct Prefilter {
     ac: AhoCorasick,
-    /// Patterns that mark a borrow (the borrow token, added borrow APIs).
-    borrow_patterns: Vec<usize>,
-    /// Finds a borrow pattern after the first flow token.
-    borrow_ac: AhoCorasick,
+    /// The names of the APIs that start or end a borrow.
+    borrow_words: WordFinder,
 }
 
 impl Prefilter {
@@ -29,41 +29,32 @@ impl Prefilter {
     pub fn new() -> Prefilter {
         let mut tokens: Vec<&str> = rules::FLOW_TOKENS.to_vec();
         tokens.extend(rules::extra_names());
-        let mut borrow: Vec<&str> = vec![rules::BORROW_TOKEN];
-        borrow.extend(rules::extra_borrow_names());
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .build(&tokens)
             .expect("flow tokens are valid patterns");
-        let borrow_patterns = tokens
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| borrow.contains(t))
-            .map(|(i, _)| i)
+        let borrow: Vec<&str> = rules::all()
+            .filter(|r| matches!(r.role, Role::BorrowStart | Role::BorrowEnd))
+            .map(|r| r.name)
             .collect();
-        let borrow_ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&borrow)
-            .expect("borrow names are valid patterns");
         Prefilter {
             ac,
-            borrow_patterns,
-            borrow_ac,
+            borrow_words: WordFinder::new(&borrow),
         }
     }
 
     /// `None` if the file can take no part in an mm's flow.
     pub fn check(&self, bytes: &[u8]) -> Option<Hit> {
-        let mut iter = self.ac.find_iter(bytes);
-        let first = iter.next()?;
-        let mut hit = Hit {
-            borrow: self.borrow_patterns.contains(&first.pattern().as_usize()),
-        };
-        if !hit.borrow {
-            // The file matters; only look further for a borrow.
-            hit.borrow = self.borrow_ac.is_match(&bytes[first.end()..]);
-        }
-        Some(hit)
+        self.ac.find(bytes)?;
+        // A look-alike (`lru_gen_use_mm`, `use_mmio`) or a comment that
+        // names the API is no borrow: such files, most of round one's
+        // bytes, are parsed only if a demand asks for them. Comments are
+        // found only in files that name the API at all.
+        let borrow = self.borrow_words.any_in(bytes)
+            && self
+                .borrow_words
+                .any_outside(bytes, &crate::facts::comment_spans_in(bytes));
+        Some(Hit { borrow })
     }
 }
 
@@ -133,6 +124,22 @@ mod tests {
             p.check(b"mmgrab(m); kthread_use_mm(m);"),
             Some(Hit { borrow: true })
         );
+        // Look-alikes and comments are no borrow; the file still matters.
+        for t in [
+            &b"lru_gen_use_mm(next->mm);"[..],
+            b"if (vp->use_mmio) x();",
+            b"/* kthread_use_mm() callers */ mmput(m);",
+            b"// then unuse_mm(mm)\nstruct mm_struct *m;",
+        ] {
+            assert_eq!(p.check(t), Some(Hit { borrow: false }), "{t:?}");
+        }
+        for t in [
+            &b"/* c */ kthread_unuse_mm(m);"[..],
+            b"#define USE(m) kthread_use_mm(m)",
+            b"static int unuse_mm(struct mm_struct *mm) {}",
+        ] {
+            assert_eq!(p.check(t), Some(Hit { borrow: true }), "{t:?}");
+        }
     }
 
     #[test]

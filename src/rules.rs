@@ -259,18 +259,6 @@ pub fn by_name(name: &str) -> Option<&'static ApiRule> {
     all().find(|r| r.name == name)
 }
 
-/// The names of the APIs that start a borrow and do not contain
-/// [`BORROW_TOKEN`] (added ones): the prefilter looks for them too.
-pub fn extra_borrow_names() -> Vec<&'static str> {
-    EXTRA
-        .get()
-        .into_iter()
-        .flatten()
-        .filter(|r| r.role == Role::BorrowStart && !r.name.contains(BORROW_TOKEN))
-        .map(|r| r.name)
-        .collect()
-}
-
 /// The names of every added API (the prefilter keeps files naming them).
 pub fn extra_names() -> Vec<&'static str> {
     EXTRA.get().into_iter().flatten().map(|r| r.name).collect()

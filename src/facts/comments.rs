@@ -7,7 +7,11 @@ use super::Span;
 /// The span of every comment in `text`, `/* ... */` and `// ...`, in order.
 /// An unterminated block comment runs to the end of the text.
 pub fn comment_spans(text: &str) -> Vec<Span> {
-    let b = text.as_bytes();
+    comment_spans_in(text.as_bytes())
+}
+
+/// [`comment_spans`] of bytes that need not be UTF-8.
+pub fn comment_spans_in(b: &[u8]) -> Vec<Span> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {

@@ -15,6 +15,7 @@ pub mod comments;
 pub mod expr;
 mod extract;
 
+pub use comments::comment_spans_in;
 pub use expr::Expr;
 pub use extract::{extract, extract_part};
 
