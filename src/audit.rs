@@ -559,8 +559,8 @@ fn sweep(
 /// Finds, in a file's bytes, an occurrence that satisfies one of a set of
 /// demands.
 pub(crate) struct DemandMatcher<'d> {
-    /// The identifier-set key of each demand.
-    keys: Vec<u64>,
+    /// The identifier-set key of each demand (`None`: any set may hold it).
+    keys: Vec<Option<u64>>,
     ac: Option<AhoCorasick>,
     /// The demands of each pattern.
     kinds: Vec<Vec<&'d Demand>>,
@@ -592,7 +592,7 @@ impl<'d> DemandMatcher<'d> {
     /// False if a file with these identifiers certainly satisfies none of
     /// the demands (see [`idents`]).
     pub(crate) fn may_hit(&self, set: &IdentSet) -> bool {
-        self.keys.iter().any(|&k| set.may_hold(k))
+        self.keys.iter().any(|&k| k.is_none_or(|k| set.may_hold(k)))
     }
 
     /// True if the file at `path`, whose identifiers are `set`, may
@@ -645,8 +645,9 @@ impl<'d> DemandMatcher<'d> {
     }
 }
 
-/// The identifier-set key that every text satisfying `d` holds.
-fn demand_key(d: &Demand) -> u64 {
+/// The identifier-set key that every text satisfying `d` holds, if the
+/// sets hold every such key (see [`idents::key`]).
+fn demand_key(d: &Demand) -> Option<u64> {
     let (name, form) = match d {
         Demand::Ident(s) => (s, Form::Word),
         Demand::FieldCall(s, _) | Demand::FieldStore(s, _) => (s, Form::Member),

@@ -10,6 +10,8 @@
 //!    member operators. From them come the offsets where names start and
 //!    end (numbers left out, runs across blocks carried), compressed into
 //!    arrays, and a flag per start telling whether `.` or `->` precedes it.
+//!    The names that get no key (short ones, not members) are then
+//!    dropped from the arrays, sixteen at a time.
 //! 2. Eight names at a time: their first and last eight bytes gathered,
 //!    hashed and mixed in vector lanes, exactly as [`super::raw_hash`] and
 //!    [`super::finish`] do one at a time. Only setting the filter bits is
@@ -19,8 +21,8 @@
 //! eight bytes around it) takes the scalar path.
 
 use super::{
-    BITS_SET, Form, GOLDEN, MIX1, MIX2, STRUCT_RAW, WORD_SHIFT, braced_tag_key, insert, name_keys,
-    struct_tag_key,
+    BITS_SET, DEFINE_RAW, Form, GOLDEN, INCLUDE_RAW, MAX_UNINDEXED_LEN, MIX1, MIX2, STRUCT_RAW,
+    WORD_SHIFT, braced_tag_key, insert, name_keys, struct_tag_key,
 };
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
@@ -46,10 +48,16 @@ pub(super) fn available() -> bool {
 
 /// The offsets of one chunk's names: `starts[i]..ends[i]` is the i-th,
 /// `member[i]` is 1 if `.` or `->` precedes it.
+/// The `kept_*` arrays are the same for the names that get a key in pass
+/// 2, with each one's index in the others.
 struct Runs {
     starts: Vec<u32>,
     ends: Vec<u32>,
     member: Vec<u8>,
+    kept_starts: Vec<u32>,
+    kept_ends: Vec<u32>,
+    kept_member: Vec<u8>,
+    kept_index: Vec<u32>,
 }
 
 thread_local! {
@@ -57,6 +65,10 @@ thread_local! {
         starts: vec![0; CHUNK / 2 + 2 * SLACK],
         ends: vec![0; CHUNK / 2 + 2 * SLACK],
         member: vec![0; CHUNK / 2 + 2 * SLACK],
+        kept_starts: vec![0; CHUNK / 2 + 2 * SLACK],
+        kept_ends: vec![0; CHUNK / 2 + 2 * SLACK],
+        kept_member: vec![0; CHUNK / 2 + 2 * SLACK],
+        kept_index: vec![0; CHUNK / 2 + 2 * SLACK],
     });
 }
 
@@ -98,7 +110,8 @@ fn insert_keys_avx512(d: &[u8], runs: &mut Runs, words: &mut [u64]) {
     while at < whole {
         let to = (at + CHUNK).min(whole);
         let n = find_names(d, at, to, &mut carry, runs);
-        hash_names(d, runs, n, words);
+        let kept = keep_names(runs, n);
+        hash_names(d, runs, n, kept, words);
         at = to;
     }
     // The last partial block, byte by byte, as the plain scan does; a
@@ -241,37 +254,85 @@ unsafe fn store_offsets(idx: __m512i, count: usize, base: __m512i, out: *mut u32
     }
 }
 
-/// Pass 2: the keys of the first `n` names in `runs`, eight at a time.
+/// Between the passes: copies to the `kept_*` arrays the first `n` names
+/// that get a key (members, and names longer than [`MAX_UNINDEXED_LEN`]:
+/// see `super::word_indexed`), sixteen at a time, and returns how many.
+/// A quarter of all names are short: pass 2 never sees them.
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2")]
-fn hash_names(d: &[u8], runs: &Runs, n: usize, words: &mut [u64]) {
+fn keep_names(runs: &mut Runs, n: usize) -> usize {
+    let iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    let max = _mm512_set1_epi32(MAX_UNINDEXED_LEN as i32);
+    let (mut i, mut k) = (0, 0);
+    while i < n {
+        let lanes: __mmask16 = if n - i >= 16 {
+            0xffff
+        } else {
+            (1u16 << (n - i)) - 1
+        };
+        // SAFETY: the masked loads read only lanes below `n`; each store
+        // writes sixteen lanes from `k <= i`, inside the arrays' slack.
+        unsafe {
+            let s = _mm512_maskz_loadu_epi32(lanes, runs.starts.as_ptr().add(i).cast());
+            let e = _mm512_maskz_loadu_epi32(lanes, runs.ends.as_ptr().add(i).cast());
+            let m = _mm_maskz_loadu_epi8(lanes, runs.member.as_ptr().add(i).cast());
+            let keep = lanes
+                & (_mm512_cmpgt_epu32_mask(_mm512_sub_epi32(e, s), max) | _mm_test_epi8_mask(m, m));
+            let index = _mm512_add_epi32(iota, _mm512_set1_epi32(i as i32));
+            let out = |v: &mut Vec<u32>, x: __m512i| {
+                _mm512_storeu_si512(
+                    v.as_mut_ptr().add(k).cast(),
+                    _mm512_maskz_compress_epi32(keep, x),
+                );
+            };
+            out(&mut runs.kept_starts, s);
+            out(&mut runs.kept_ends, e);
+            out(&mut runs.kept_index, index);
+            _mm_storeu_si128(
+                runs.kept_member.as_mut_ptr().add(k).cast(),
+                _mm_maskz_compress_epi8(keep, m),
+            );
+            k += keep.count_ones() as usize;
+        }
+        i += 16;
+    }
+    k
+}
+
+/// Pass 2: the keys of the `kept` names of the `n` in `runs`, eight at a
+/// time.
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2")]
+fn hash_names(d: &[u8], runs: &Runs, n: usize, kept: usize, words: &mut [u64]) {
     let len = _mm512_set1_epi64(d.len() as i64);
     let eight = _mm512_set1_epi64(8);
     let golden = _mm512_set1_epi64(GOLDEN as i64);
     let member_salt = _mm512_set1_epi64(Form::Member.salt() as i64);
     let struct_raw = _mm512_set1_epi64(STRUCT_RAW as i64);
+    let define_raw = _mm512_set1_epi64(DEFINE_RAW as i64);
+    let include_raw = _mm512_set1_epi64(INCLUDE_RAW as i64);
+    let max_unindexed = _mm512_set1_epi64(MAX_UNINDEXED_LEN as i64);
     let base = d.as_ptr();
     let mut j = 0;
-    while j < n {
-        let lanes: __mmask8 = if n - j >= 8 {
+    while j < kept {
+        let lanes: __mmask8 = if kept - j >= 8 {
             0xff
         } else {
-            (1u8 << (n - j)) - 1
+            (1u8 << (kept - j)) - 1
         };
-        // SAFETY: the masked loads read only lanes below `n`, inside the
-        // arrays.
+        // SAFETY: the masked loads read only lanes below `kept`, inside
+        // the arrays.
         let (s, e, flag) = unsafe {
             (
                 _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32(
                     lanes,
-                    runs.starts.as_ptr().add(j).cast(),
+                    runs.kept_starts.as_ptr().add(j).cast(),
                 )),
                 _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32(
                     lanes,
-                    runs.ends.as_ptr().add(j).cast(),
+                    runs.kept_ends.as_ptr().add(j).cast(),
                 )),
                 _mm512_cvtepu8_epi64(_mm_maskz_loadu_epi8(
                     lanes as u16,
-                    runs.member.as_ptr().add(j).cast(),
+                    runs.kept_member.as_ptr().add(j).cast(),
                 )),
             )
         };
@@ -303,19 +364,31 @@ fn hash_names(d: &[u8], runs: &Runs, n: usize, words: &mut [u64]) {
             _mm512_xor_si512(first, _mm512_rol_epi64::<23>(last)),
             _mm512_mullo_epi64(n_bytes, golden),
         );
-        set_bits(words, finish(raw), roomy);
+        // As `super::word_indexed`: not short non-members, `define` or
+        // `include`.
         let members = roomy & _mm512_test_epi64_mask(flag, flag);
+        let long = _mm512_cmpgt_epu64_mask(n_bytes, max_unindexed);
+        let define = _mm512_cmpeq_epi64_mask(raw, define_raw)
+            & _mm512_cmpeq_epi64_mask(n_bytes, _mm512_set1_epi64(6));
+        let include = _mm512_cmpeq_epi64_mask(raw, include_raw)
+            & _mm512_cmpeq_epi64_mask(n_bytes, _mm512_set1_epi64(7));
+        set_bits(
+            words,
+            finish(raw),
+            roomy & (members | (long & !define & !include)),
+        );
         if members != 0 {
             set_bits(words, finish(_mm512_xor_si512(raw, member_salt)), members);
         }
         let structs = roomy & _mm512_cmpeq_epi64_mask(raw, struct_raw);
         if structs != 0 {
             for_lanes(structs, |l| {
-                let e = runs.ends[j + l] as usize;
-                match runs.starts.get(j + l + 1).filter(|_| j + l + 1 < n) {
+                let i = runs.kept_index[j + l] as usize;
+                let e = runs.ends[i] as usize;
+                match runs.starts.get(i + 1).filter(|_| i + 1 < n) {
                     // The next name is known: no scan for where it ends.
                     Some(&next) => {
-                        let (s, end) = (next as usize, runs.ends[j + l + 1] as usize);
+                        let (s, end) = (next as usize, runs.ends[i + 1] as usize);
                         if d[e..s].iter().all(u8::is_ascii_whitespace)
                             && let Some(k) = braced_tag_key(d, s, end)
                         {
@@ -329,8 +402,8 @@ fn hash_names(d: &[u8], runs: &Runs, n: usize, words: &mut [u64]) {
         for_lanes(lanes & !roomy, |l| {
             plain_keys(
                 d,
-                runs.starts[j + l] as usize,
-                runs.ends[j + l] as usize,
+                runs.kept_starts[j + l] as usize,
+                runs.kept_ends[j + l] as usize,
                 words,
             );
         });
@@ -357,18 +430,16 @@ fn set_bits(words: &mut [u64], k: __m512i, mask: __mmask8) {
         _mm512_srlv_epi64(k, _mm512_set1_epi64(WORD_SHIFT as i64)),
         _mm512_set1_epi64(words.len() as i64 - 1),
     );
+    let bits = _mm512_maskz_mov_epi64(mask, bits);
     let (mut at_lanes, mut bit_lanes) = ([0u64; 8], [0u64; 8]);
     // SAFETY: each array holds eight u64s.
     unsafe {
         _mm512_storeu_si512(at_lanes.as_mut_ptr().cast(), at);
         _mm512_storeu_si512(bit_lanes.as_mut_ptr().cast(), bits);
     }
-    if mask == 0xff {
-        for l in 0..8 {
-            words[at_lanes[l] as usize] |= bit_lanes[l];
-        }
-    } else {
-        for_lanes(mask, |l| words[at_lanes[l] as usize] |= bit_lanes[l]);
+    // Lanes out of `mask` set no bit, without a branch on which they are.
+    for l in 0..8 {
+        words[at_lanes[l] as usize] |= bit_lanes[l];
     }
 }
 

@@ -6,7 +6,9 @@
 //! prefilter dropped. With it, only the files whose set may hold a
 //! demanded name are read again, and the answer is then checked on the
 //! text (`audit::meets`), so a false positive costs one read and a false
-//! negative cannot happen: every key a text can satisfy is inserted.
+//! negative cannot happen: every key a text can satisfy is inserted, but
+//! for the few kinds of names that are never asked for by key (short
+//! names, `define`, `include`: see [`key`]), which every set may hold.
 //!
 //! Three forms of an identifier are told apart, as the demands need:
 //! any use ([`Form::Word`]), a member after `->` or `.` ([`Form::Member`]),
@@ -33,10 +35,31 @@ impl Form {
     }
 }
 
-/// The key of `name` in the form `form`.
-pub fn key(name: &[u8], form: Form) -> u64 {
-    finish(raw_hash(name, 0, name.len()) ^ form.salt())
+/// The key of `name` in the form `form`; `None` if the sets do not hold
+/// every such occurrence (see [`word_indexed`]): a text may then hold it
+/// whatever its set says.
+pub fn key(name: &[u8], form: Form) -> Option<u64> {
+    let raw = raw_hash(name, 0, name.len());
+    (form != Form::Word || word_indexed(name.len(), raw, false)).then(|| finish(raw ^ form.salt()))
 }
+
+/// Whether a name of `len` bytes and raw hash `raw` gets its
+/// [`Form::Word`] key. Not if it is short and no member (`i`, `if`, `int`,
+/// `ret`: a quarter of all names, and never a function that is asked for),
+/// nor `define` or `include` (most names of generated headers): the
+/// filter work goes to the names that demands ask for. (A member name of
+/// any length gets its word key and its member key; a `struct` tag, its
+/// tag key.)
+#[inline(always)]
+fn word_indexed(len: usize, raw: u64, member: bool) -> bool {
+    member
+        || (len > MAX_UNINDEXED_LEN
+            && !(len == 6 && raw == DEFINE_RAW)
+            && !(len == 7 && raw == INCLUDE_RAW))
+}
+
+/// Names up to this long get no [`Form::Word`] key unless they are members.
+const MAX_UNINDEXED_LEN: usize = 3;
 
 /// Filter bits per distinct key. Measured on Debian's 6.12 tree (22
 /// million distinct keys over 60k files), the share of files that wrongly
@@ -221,6 +244,9 @@ fn short_tail_hash(d: &[u8], s: usize, e: usize, len: u64) -> u64 {
 /// The raw hash of the keyword `struct`: exact, since a name of up to
 /// eight bytes hashes to its bytes and its length.
 const STRUCT_RAW: u64 = u64::from_le_bytes(*b"struct\0\0") ^ 6u64.wrapping_mul(GOLDEN);
+/// The raw hashes of `define` and `include`, exact as [`STRUCT_RAW`].
+const DEFINE_RAW: u64 = u64::from_le_bytes(*b"define\0\0") ^ 6u64.wrapping_mul(GOLDEN);
+const INCLUDE_RAW: u64 = u64::from_le_bytes(*b"include\0") ^ 7u64.wrapping_mul(GOLDEN);
 
 /// Calls `f` with the key of every identifier occurrence in `d`, in each
 /// form it takes there.
@@ -234,8 +260,11 @@ pub fn keys(d: &[u8], mut f: impl FnMut(u64)) {
 #[inline(always)]
 fn name_keys(d: &[u8], s: usize, e: usize, f: &mut impl FnMut(u64)) {
     let raw = raw_hash(d, s, e);
-    f(finish(raw));
-    if after_member_op(d, s) {
+    let member = after_member_op(d, s);
+    if word_indexed(e - s, raw, member) {
+        f(finish(raw));
+    }
+    if member {
         f(finish(raw ^ Form::Member.salt()));
     }
     if raw == STRUCT_RAW {
@@ -474,7 +503,7 @@ mod tests {
             assert_eq!(got, scalar_spans(&d[..cut]), "cut at {cut}");
             let set = IdentSet::of(&d[..cut]);
             for (s, e) in got {
-                assert!(set.may_hold(key(&d[s..e], Form::Word)));
+                assert!(held(&set, &d[s..e], Form::Word));
             }
         }
     }
@@ -578,16 +607,44 @@ mod tests {
             ("d", false),
             ("9d", false),
         ] {
-            assert_eq!(
-                s.may_hold(key(tag.as_bytes(), Form::StructTag)),
-                defined,
-                "{tag}"
-            );
+            assert_eq!(held(&s, tag.as_bytes(), Form::StructTag), defined, "{tag}");
         }
     }
 
     fn set(text: &str) -> IdentSet {
         IdentSet::of(text.as_bytes())
+    }
+
+    /// Whether a text with set `s` may hold `name` in `form`, as the sweeps
+    /// ask it.
+    fn held(s: &IdentSet, name: &[u8], form: Form) -> bool {
+        key(name, form).is_none_or(|k| s.may_hold(k))
+    }
+
+    #[test]
+    fn short_names_define_and_include_get_no_word_key() {
+        let s = set(
+            "int f(void) { if (x) return n; }\n#define NAME 1\n#include <a.h>\nops->id = y.fd;",
+        );
+        for w in [&b"f"[..], b"if", b"int", b"x", b"define", b"include"] {
+            assert_eq!(key(w, Form::Word), None, "{w:?}");
+        }
+        // Asked for, they may be anywhere: every set may hold them.
+        assert!(held(&set(""), b"int", Form::Word));
+        // Members keep both keys whatever their length; tags keep theirs.
+        for m in [&b"id"[..], b"fd"] {
+            assert!(held(&s, m, Form::Member));
+            assert!(s.may_hold(finish(raw_hash(m, 0, m.len()))));
+        }
+        assert!(!s.may_hold(finish(raw_hash(b"int", 0, 3))));
+        assert!(!s.may_hold(finish(raw_hash(b"define", 0, 6))));
+        assert!(held(&set("struct kvm {"), b"kvm", Form::StructTag));
+        // Only those exact names: longer and shorter ones keep their key.
+        let t = set("defines includes defin NAME");
+        for w in [&b"defines"[..], b"includes", b"defin", b"NAME"] {
+            assert!(key(w, Form::Word).is_some(), "{w:?}");
+            assert!(held(&t, w, Form::Word), "{w:?}");
+        }
     }
 
     #[test]
@@ -596,17 +653,17 @@ mod tests {
             "int f(void) { ops->load(x); return y.count; }\nstruct foo {\n int a; };\nstruct bar *b;",
         );
         for w in ["f", "ops", "load", "x", "y", "count", "foo", "bar", "b"] {
-            assert!(s.may_hold(key(w.as_bytes(), Form::Word)), "{w}");
+            assert!(held(&s, w.as_bytes(), Form::Word), "{w}");
         }
-        assert!(s.may_hold(key(b"load", Form::Member)));
-        assert!(s.may_hold(key(b"count", Form::Member)));
-        assert!(s.may_hold(key(b"foo", Form::StructTag)));
+        assert!(held(&s, b"load", Form::Member));
+        assert!(held(&s, b"count", Form::Member));
+        assert!(held(&s, b"foo", Form::StructTag));
         // Absent names and forms (a false positive here would be a 1 in
         // millions coincidence of these fixed hashes, not flakiness).
-        assert!(!s.may_hold(key(b"ops", Form::Member)));
-        assert!(!s.may_hold(key(b"bar", Form::StructTag)));
-        assert!(!s.may_hold(key(b"unload", Form::Word)));
-        assert!(!s.may_hold(key(b"0x12", Form::Word)));
+        assert!(!held(&s, b"ops", Form::Member));
+        assert!(!held(&s, b"bar", Form::StructTag));
+        assert!(!held(&s, b"unload", Form::Word));
+        assert!(!held(&s, b"0x12", Form::Word));
     }
 
     #[test]
@@ -615,13 +672,13 @@ mod tests {
         let repeated = "#define REG_A 0x1\n#define REG_B 0x2\n".repeat(1000);
         let few = set(&repeated);
         assert_eq!(few.bytes(), MIN_WORDS * 8);
-        assert!(few.may_hold(key(b"REG_B", Form::Word)));
+        assert!(held(&few, b"REG_B", Form::Word));
         // As many distinct names: a filter of 24 bits each.
         let many: String = (0..2000).map(|i| format!("int name_{i};\n")).collect();
         let many_set = set(&many);
         assert!(many_set.bytes() >= 2000 * BITS_PER_KEY / 8);
         for i in [0, 999, 1999] {
-            assert!(many_set.may_hold(key(format!("name_{i}").as_bytes(), Form::Word)));
+            assert!(held(&many_set, format!("name_{i}").as_bytes(), Form::Word));
         }
     }
 
@@ -637,9 +694,9 @@ mod tests {
 
     #[test]
     fn long_and_short_names_at_the_end_of_the_text() {
-        let s = set("a very_long_identifier_name_here");
-        assert!(s.may_hold(key(b"a", Form::Word)));
-        assert!(s.may_hold(key(b"very_long_identifier_name_here", Form::Word)));
-        assert!(!s.may_hold(key(b"very_long_identifier_name_her", Form::Word)));
+        let s = set("ab_c very_long_identifier_name_here");
+        assert!(held(&s, b"ab_c", Form::Word));
+        assert!(held(&s, b"very_long_identifier_name_here", Form::Word));
+        assert!(!held(&s, b"very_long_identifier_name_her", Form::Word));
     }
 }
