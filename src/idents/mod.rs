@@ -36,7 +36,8 @@ impl Form {
 }
 
 /// The key of `name` in the form `form`; `None` if the sets do not hold
-/// every such occurrence (see [`word_indexed`]): a text may then hold it
+/// every such occurrence (short names that are no member, `define` and
+/// `include` get no word key): a text may then hold it
 /// whatever its set says.
 pub fn key(name: &[u8], form: Form) -> Option<u64> {
     let raw = raw_hash(name, 0, name.len());
