@@ -1,7 +1,11 @@
 //! The cheap byte test that decides which files are worth parsing.
 //!
-//! One Aho-Corasick automaton with leftmost-longest matching (the only match
-//! kind for which the SIMD searcher is used) over the rule table's tokens.
+//! Every flow token of the rule table holds `mm`: the test finds each `mm`
+//! (a SIMD substring search) and checks the tokens around it. That is
+//! twice as fast on kernel text as one Aho-Corasick automaton over the
+//! tokens, whose SIMD searcher matches on their first three bytes, and
+//! `->m` and `use` are everywhere. Tokens of added rules without `mm` go
+//! through such an automaton.
 
 use crate::idents::is_whole_word;
 use crate::rules::{self, Role};
@@ -18,39 +22,82 @@ pub struct Hit {
 
 /// Multi-literal matcher for the flow tokens.
 pub struct Prefilter {
-    ac: AhoCorasick,
+    /// Finds `mm`.
+    mm: memchr::memmem::Finder<'static>,
+    /// The tokens that hold `mm`, each with the offset of its first `mm`.
+    mm_tokens: Vec<(&'static [u8], usize)>,
+    /// The others (added rules' names), if any.
+    others: Option<AhoCorasick>,
     /// The names of the APIs that start or end a borrow.
     borrow_words: WordFinder,
+    /// Finds [`rules::BORROW_TOKEN`], in every built-in borrow API's name:
+    /// a text without it names none (unless an added one lacks it).
+    borrow_token: memchr::memmem::Finder<'static>,
+    /// Whether an added borrow API's name lacks the token.
+    borrow_without_token: bool,
 }
 
 impl Prefilter {
     /// Builds the matcher from [`rules::FLOW_TOKENS`] and the names of
     /// any rules added at run time.
     pub fn new() -> Prefilter {
-        let mut tokens: Vec<&str> = rules::FLOW_TOKENS.to_vec();
+        let mut tokens: Vec<&'static str> = rules::FLOW_TOKENS.to_vec();
         tokens.extend(rules::extra_names());
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&tokens)
-            .expect("flow tokens are valid patterns");
+        let (with_mm, others): (Vec<&str>, Vec<&str>) =
+            tokens.into_iter().partition(|t| t.contains("mm"));
+        let mm_tokens = with_mm
+            .iter()
+            .map(|t| (t.as_bytes(), t.find("mm").expect("partitioned on it")))
+            .collect();
+        let others = (!others.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&others)
+                .expect("flow tokens are valid patterns")
+        });
         let borrow: Vec<&str> = rules::all()
             .filter(|r| matches!(r.role, Role::BorrowStart | Role::BorrowEnd))
             .map(|r| r.name)
             .collect();
         Prefilter {
-            ac,
+            mm: memchr::memmem::Finder::new(b"mm"),
+            mm_tokens,
+            others,
+            borrow_without_token: borrow.iter().any(|b| !b.contains(rules::BORROW_TOKEN)),
             borrow_words: WordFinder::new(&borrow),
+            borrow_token: memchr::memmem::Finder::new(rules::BORROW_TOKEN),
         }
+    }
+
+    /// True if `bytes` hold a flow token.
+    fn holds_token(&self, bytes: &[u8]) -> bool {
+        let at_mm = |at: usize| {
+            self.mm_tokens
+                .iter()
+                .any(|&(t, p)| at >= p && bytes[at - p..].starts_with(t))
+        };
+        // Each `mm`, overlapping ones too (`mmm`).
+        let mut from = 0;
+        while let Some(i) = self.mm.find(&bytes[from..]) {
+            if at_mm(from + i) {
+                return true;
+            }
+            from += i + 1;
+        }
+        self.others.as_ref().is_some_and(|ac| ac.is_match(bytes))
     }
 
     /// `None` if the file can take no part in an mm's flow.
     pub fn check(&self, bytes: &[u8]) -> Option<Hit> {
-        self.ac.find(bytes)?;
+        if !self.holds_token(bytes) {
+            return None;
+        }
         // A look-alike (`lru_gen_use_mm`, `use_mmio`) or a comment that
         // names the API is no borrow: such files, most of round one's
         // bytes, are parsed only if a demand asks for them. Comments are
         // found only in files that name the API at all.
-        let borrow = self.borrow_words.any_in(bytes)
+        let borrow = (self.borrow_without_token || self.borrow_token.find(bytes).is_some())
+            && self.borrow_words.any_in(bytes)
             && self
                 .borrow_words
                 .any_outside(bytes, &crate::facts::comment_spans_in(bytes));
@@ -140,6 +187,47 @@ mod tests {
         ] {
             assert_eq!(p.check(t), Some(Hit { borrow: true }), "{t:?}");
         }
+    }
+
+    #[test]
+    fn flow_tokens_are_found_wherever_they_are() {
+        let p = Prefilter::new();
+        let ac = AhoCorasick::new(rules::FLOW_TOKENS).unwrap();
+        // Every token at the start, middle and end of texts made of
+        // near misses, `m` runs and other tokens' pieces.
+        let pieces = [
+            "m", "mm", "mmm", "-", ">", ".", "_", "use_m", "mm_", "struct", "grab", "get", "put",
+            "drop", "alloc", "x", " ",
+        ];
+        let mut x = 7u64;
+        for round in 0..20_000 {
+            let mut t = Vec::new();
+            for _ in 0..(round % 9) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t.extend_from_slice(pieces[(x % pieces.len() as u64) as usize].as_bytes());
+            }
+            assert_eq!(
+                p.holds_token(&t),
+                ac.is_match(&t),
+                "{:?}",
+                String::from_utf8_lossy(&t)
+            );
+        }
+        for tok in rules::FLOW_TOKENS {
+            for t in [
+                tok.to_string(),
+                format!("m{tok}"),
+                format!("{tok}m"),
+                format!("mm{tok}mm"),
+            ] {
+                assert!(p.holds_token(t.as_bytes()), "{t}");
+            }
+        }
+        assert!(p.holds_token(b"x->mmm"));
+        assert!(p.holds_token(b"xmmm_struct"));
+        assert!(!p.holds_token(b"->m m_struct mmgra"));
     }
 
     #[test]
