@@ -14,7 +14,7 @@ use crate::analysis::{self, Demand};
 use crate::cache::{Cache, LastRun, RunFile, code_hash};
 use crate::elide::{self, KeepWords};
 use crate::facts::{self, FileFacts};
-use crate::idents::{self, Form, IdentSet, after_member_op, is_ident_byte, is_whole_word};
+use crate::idents::{self, Form, IdentSet, Probe, after_member_op, is_ident_byte, is_whole_word};
 use crate::index::Index;
 use crate::parse;
 use crate::replay;
@@ -560,7 +560,7 @@ fn sweep(
 /// demands.
 pub(crate) struct DemandMatcher<'d> {
     /// The identifier-set key of each demand (`None`: any set may hold it).
-    keys: Vec<Option<u64>>,
+    keys: Vec<Option<Probe>>,
     ac: Option<AhoCorasick>,
     /// The demands of each pattern.
     kinds: Vec<Vec<&'d Demand>>,
@@ -585,14 +585,19 @@ impl<'d> DemandMatcher<'d> {
                 .build(&names)
                 .expect("identifiers are valid patterns")
         });
-        let keys = demands.iter().map(demand_key).collect();
+        let keys = demands
+            .iter()
+            .map(|d| demand_key(d).map(Probe::of))
+            .collect();
         DemandMatcher { keys, ac, kinds }
     }
 
     /// False if a file with these identifiers certainly satisfies none of
     /// the demands (see [`idents`]).
     pub(crate) fn may_hit(&self, set: &IdentSet) -> bool {
-        self.keys.iter().any(|&k| k.is_none_or(|k| set.may_hold(k)))
+        self.keys
+            .iter()
+            .any(|&k| k.is_none_or(|k| set.may_hold_probe(k)))
     }
 
     /// True if the file at `path`, whose identifiers are `set`, may
