@@ -126,7 +126,11 @@ pub struct WalkOutput {
 }
 
 fn is_c_source(name: &str) -> bool {
-    name.ends_with(".c") || name.ends_with(".h")
+    is_c_source_name(name.as_bytes())
+}
+
+fn is_c_source_name(name: &[u8]) -> bool {
+    name.ends_with(b".c") || name.ends_with(b".h")
 }
 
 /// How the walk opens a file: links are not followed, and a FIFO put in
@@ -343,15 +347,24 @@ impl<'a> Walker<'a> {
             }
         }
         let Ok(dir_fd) = entries.fd() else { return };
+        let mut dropped = Vec::new();
         for entry in names {
             let name = entry.file_name();
+            // Most entries are neither directories nor C files: no path
+            // is built for them.
+            let kind = entry.file_type();
+            if !matches!(kind, FileType::Directory | FileType::Unknown)
+                && !is_c_source_name(name.to_bytes())
+            {
+                continue;
+            }
             let text_name = String::from_utf8_lossy(name.to_bytes());
             let rel_path = if rel.is_empty() {
                 text_name.into_owned()
             } else {
                 format!("{rel}/{text_name}")
             };
-            let mut kind = entry.file_type();
+            let mut kind = kind;
             if kind == FileType::Unknown {
                 // Some file systems do not say in the listing.
                 kind = statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW)
@@ -419,11 +432,16 @@ impl<'a> Walker<'a> {
                 // hundreds of them must not each hold a descriptor.
                 drop(opened);
                 let place = Place::Path(place.path());
-                s.spawn(move |_| self.visit_file(place, None, rel_path, key, meta));
+                s.spawn(move |_| {
+                    let mut dropped = Vec::new();
+                    self.visit_file(place, None, rel_path, key, meta, &mut dropped);
+                    self.drop_files(dropped);
+                });
             } else {
-                self.visit_file(place, opened, rel_path, key, meta);
+                self.visit_file(place, opened, rel_path, key, meta, &mut dropped);
             }
         }
+        self.drop_files(dropped);
     }
 
     /// A regular C file, `name` under the root (whose [`path_key`] is
@@ -435,6 +453,7 @@ impl<'a> Walker<'a> {
         name: String,
         key: u64,
         meta: FileMeta,
+        dropped: &mut Vec<(Seen, Option<IdentSet>)>,
     ) {
         if meta.size > MAX_FILE_BYTES {
             let reason = format!("larger than {} MiB", MAX_FILE_BYTES >> 20);
@@ -445,7 +464,7 @@ impl<'a> Walker<'a> {
         // later if the run cannot be replayed.
         let seen = Seen { name, key, meta };
         match self.cache.and_then(|c| c.class(key, &meta)) {
-            Some(FileClass::Dropped) => return self.drop_file(seen, None),
+            Some(FileClass::Dropped) => return dropped.push((seen, None)),
             Some(FileClass::Candidate { borrow, not_utf8 }) => {
                 return self.keep_file(seen, Hit { borrow }, not_utf8, place.path(), None, None);
             }
@@ -482,7 +501,7 @@ impl<'a> Walker<'a> {
             Ok(Verdict::Binary) => {
                 self.skip(seen.name, "binary (holds NUL bytes), not C source".into())
             }
-            Ok(Verdict::Dropped(idents)) => self.drop_file(seen, Some(idents)),
+            Ok(Verdict::Dropped(idents)) => dropped.push((seen, Some(idents))),
             Ok(Verdict::Kept(hit, idents, not_utf8, text)) => {
                 let path = place.path();
                 let file =
@@ -524,15 +543,21 @@ impl<'a> Walker<'a> {
         });
     }
 
-    /// A file the prefilter drops (now, or in the cache's run).
-    fn drop_file(&self, seen: Seen, idents: Option<IdentSet>) {
+    /// Files the prefilter drops (now, or in the cache's run), a
+    /// directory's at once: one lock for them all.
+    fn drop_files(&self, files: Vec<(Seen, Option<IdentSet>)>) {
+        if files.is_empty() {
+            return;
+        }
         let mut out = self.out.lock().unwrap();
-        out.classes
-            .insert(seen.key, (seen.meta, FileClass::Dropped));
-        out.dropped.push(Dropped {
-            path: seen.name,
-            idents,
-        });
+        for (seen, idents) in files {
+            out.classes
+                .insert(seen.key, (seen.meta, FileClass::Dropped));
+            out.dropped.push(Dropped {
+                path: seen.name,
+                idents,
+            });
+        }
     }
 }
 
