@@ -21,7 +21,7 @@ use crate::replay;
 use crate::report::{Report, Site, Stats};
 use crate::source::SourceFile;
 use crate::walk;
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::AhoCorasick;
 use anyhow::{Context, bail};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -579,12 +579,7 @@ impl<'d> DemandMatcher<'d> {
             .iter()
             .map(|n| demands.iter().filter(|d| d.name() == *n).collect())
             .collect();
-        let ac = (!names.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&names)
-                .expect("identifiers are valid patterns")
-        });
+        let ac = crate::prefilter::literals(&names);
         let keys = demands
             .iter()
             .map(|d| demand_key(d).map(Probe::of))

@@ -49,12 +49,7 @@ impl Prefilter {
             .iter()
             .map(|t| (t.as_bytes(), t.find("mm").expect("partitioned on it")))
             .collect();
-        let others = (!others.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&others)
-                .expect("flow tokens are valid patterns")
-        });
+        let others = literals(&others);
         let borrow: Vec<&str> = rules::all()
             .filter(|r| matches!(r.role, Role::BorrowStart | Role::BorrowEnd))
             .map(|r| r.name)
@@ -109,6 +104,17 @@ impl Default for Prefilter {
     fn default() -> Self {
         Prefilter::new()
     }
+}
+
+/// A leftmost-longest automaton (the match kind that gets the SIMD
+/// searcher) over literal `patterns`; `None` if there are none.
+pub(crate) fn literals<P: AsRef<[u8]>>(patterns: &[P]) -> Option<AhoCorasick> {
+    (!patterns.is_empty()).then(|| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(patterns)
+            .expect("literals are valid patterns")
+    })
 }
 
 /// Finds which of `words` occur in `text` as whole identifiers.
