@@ -613,7 +613,8 @@ impl<'d> DemandMatcher<'d> {
 
     /// True if a part of a file (a body) may satisfy a demand: as
     /// [`DemandMatcher::hit`], except that the struct of a field need not
-    /// be named in the part (a parameter's type is outside the body).
+    /// be named in the part (a parameter's type is outside the body); a
+    /// call or store must still be one.
     pub(crate) fn mentioned_in(&self, t: &[u8]) -> bool {
         let Some(ac) = &self.ac else { return false };
         ac.find_iter(t).any(|m| {
@@ -621,7 +622,7 @@ impl<'d> DemandMatcher<'d> {
             is_whole_word(t, s, e)
                 && self.kinds[m.pattern().as_usize()].iter().any(|d| match d {
                     Demand::Ident(_) => true,
-                    Demand::FieldCall(..) | Demand::FieldStore(..) => after_member_op(t, s),
+                    Demand::FieldCall(..) | Demand::FieldStore(..) => member_use(t, s, e, d),
                     // Struct definitions inside bodies are not recorded.
                     Demand::StructDef(_) => false,
                 })
@@ -867,23 +868,12 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
     if !is_whole_word(t, s, e) {
         return false;
     }
-    let after = t[e..]
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .map(|p| e + p);
     match d {
         Demand::Ident(_) => true,
         Demand::FieldCall(_, owner) | Demand::FieldStore(_, owner) => {
-            if !after_member_op(t, s) {
-                return false;
-            }
-            let arrow = t[..s].ends_with(b"->");
-            let syntax = match d {
-                Demand::FieldCall(..) => after.is_some_and(|a| t[a] == b'('),
-                _ => after.is_some_and(|a| t[a] == b'=' && t.get(a + 1) != Some(&b'=')),
-            };
-            let base_end = s - if arrow { 2 } else { 1 };
-            syntax && (!on_plain_name(t, base_end) || names_word(t, owner.as_bytes()))
+            let base_end = s - if t[..s].ends_with(b"->") { 2 } else { 1 };
+            member_use(t, s, e, d)
+                && (!on_plain_name(t, base_end) || names_word(t, owner.as_bytes()))
         }
         Demand::StructDef(_) => {
             let before = &t[..s];
@@ -893,9 +883,30 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
                 .map_or(before, |p| &before[..=p]);
             let keyword = trimmed.ends_with(b"struct")
                 && is_whole_word(trimmed, trimmed.len() - 6, trimmed.len());
-            keyword && after.is_some_and(|a| t[a] == b'{')
+            keyword && next_byte(t, e) == Some(b'{')
         }
     }
+}
+
+/// For a call or store demand, true if the member name at `s..e` is used
+/// as it asks: `->f(` or `.f(`, `->f =` or `.f =` (not `==`).
+fn member_use(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
+    after_member_op(t, s)
+        && match d {
+            Demand::FieldCall(..) => next_byte(t, e) == Some(b'('),
+            _ => {
+                let at = t[e..]
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace())
+                    .map(|p| e + p);
+                at.is_some_and(|a| t[a] == b'=' && t.get(a + 1) != Some(&b'='))
+            }
+        }
+}
+
+/// The first byte at or after `e` that is no whitespace.
+fn next_byte(t: &[u8], e: usize) -> Option<u8> {
+    t[e..].iter().copied().find(|b| !b.is_ascii_whitespace())
 }
 
 /// True if the expression that ends at `end` is a plain name (`v` in
@@ -1046,6 +1057,23 @@ mod tests {
         assert!(!facts.put_body(blocks[0].key, wrong));
         assert!(!facts.put_body(blocks[0].key + 1, FileFacts::default()));
         assert_eq!(code_facts(&facts), before);
+    }
+
+    #[test]
+    fn a_body_mentions_a_store_or_call_only_in_its_form() {
+        let demands: BTreeSet<Demand> = [
+            Demand::FieldStore("mm".into(), "s".into()),
+            Demand::FieldCall("load".into(), "t".into()),
+        ]
+        .into();
+        let m = DemandMatcher::new(&demands);
+        // The struct need not be named in a body; the use must be a store
+        // or a call.
+        assert!(m.mentioned_in(b"p->mm = x;"));
+        assert!(m.mentioned_in(b"{ .mm\n\t= x }"));
+        assert!(m.mentioned_in(b"ops->load (a);"));
+        assert!(!m.mentioned_in(b"if (p->mm == x) use(q.mm);"));
+        assert!(!m.mentioned_in(b"f = ops->load; mm = 1;"));
     }
 
     #[test]
