@@ -859,7 +859,8 @@ fn facts_leaving_out(text: &str, elided: &[elide::Block]) -> Option<FileFacts> {
     elide::blank(&mut parsed, elided);
     // Only ASCII bytes were replaced by ASCII spaces.
     let parsed = String::from_utf8(parsed).ok()?;
-    let tree = parse::parse_c(&parsed)?;
+    // The blanks are skipped, not read (the facts read `parsed` still).
+    let tree = parse::parse_c_leaving_out(&parsed, &elide::blanked_spans(elided))?;
     Some(facts::extract(text, &parsed, &tree, elided))
 }
 

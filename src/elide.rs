@@ -245,17 +245,23 @@ pub fn elided(t: &[u8], blocks: &[Block], keep: &KeepWords, forced: &[usize]) ->
 
 /// How many bytes [`blank`] blanks.
 pub fn blanked_bytes(elided: &[Block]) -> usize {
+    blanked_spans(elided).iter().map(|s| s.1 - s.0).sum()
+}
+
+/// The spans [`blank`] blanks, in order: the code of the function bodies
+/// (a macro is not blanked).
+pub fn blanked_spans(elided: &[Block]) -> Vec<(usize, usize)> {
     elided
         .iter()
         .filter(|b| b.kind == BlockKind::Function)
-        .map(|b| b.span.1 - b.span.0)
-        .sum()
+        .map(|b| b.span)
+        .collect()
 }
 
 /// `parsed` with the elided function bodies blanked (newlines kept).
 pub fn blank(parsed: &mut [u8], elided: &[Block]) {
-    for b in elided.iter().filter(|b| b.kind == BlockKind::Function) {
-        for x in &mut parsed[b.span.0..b.span.1] {
+    for (s, e) in blanked_spans(elided) {
+        for x in &mut parsed[s..e] {
             if *x != b'\n' {
                 *x = b' ';
             }
