@@ -259,7 +259,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         // demands name something in one, did not see what a full parse
         // shows: parse those bodies and run it again, taking nothing
         // from it.
-        let hidden = hidden_bodies(&ix, &new);
+        let hidden = hidden_bodies(&ix, &new, &pool);
         if !hidden.is_empty() {
             to_parse = Vec::with_capacity(hidden.len());
             for (file, keys) in hidden {
@@ -398,29 +398,35 @@ struct ParseState {
 
 /// Per parsed file, the elided bodies the analysis could not see: those
 /// it read, and those whose text names one of the `new` demands.
-fn hidden_bodies(ix: &Index, new: &BTreeSet<Demand>) -> Vec<(usize, Vec<usize>)> {
+fn hidden_bodies(
+    ix: &Index,
+    new: &BTreeSet<Demand>,
+    pool: &rayon::ThreadPool,
+) -> Vec<(usize, Vec<usize>)> {
     let names = DemandMatcher::new(new);
-    let mut out = Vec::new();
-    for (i, facts) in ix.facts.iter().enumerate() {
-        let Some(facts) = facts else { continue };
-        let text = ix.files[i].text.as_bytes();
-        let keys: Vec<usize> = facts
-            .bodies
-            .iter()
-            .filter_map(|b| {
-                let key = b.elided_at()?;
-                let named = || {
-                    let (s, e) = elide::code_of(text, key, b.span.1);
-                    names.mentioned_in(&text[s..e])
-                };
-                (b.elided_and_read() || named()).then_some(key)
+    pool.install(|| {
+        ix.facts
+            .par_iter()
+            .enumerate()
+            .filter_map(|(i, facts)| {
+                let facts = facts.as_ref()?;
+                let text = ix.files[i].text.as_bytes();
+                let keys: Vec<usize> = facts
+                    .bodies
+                    .iter()
+                    .filter_map(|b| {
+                        let key = b.elided_at()?;
+                        let named = || {
+                            let (s, e) = elide::code_of(text, key, b.span.1);
+                            names.mentioned_in(&text[s..e])
+                        };
+                        (b.elided_and_read() || named()).then_some(key)
+                    })
+                    .collect();
+                (!keys.is_empty()).then_some((i, keys))
             })
-            .collect();
-        if !keys.is_empty() {
-            out.push((i, keys));
-        }
-    }
-    out
+            .collect()
+    })
 }
 
 /// The course of this run, for the cache.
