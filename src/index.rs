@@ -48,8 +48,9 @@ pub struct Index {
     fn_values: HashMap<String, Vec<StoreRef>>,
     arg_idents: HashMap<String, Vec<EventRef>>,
     structs: HashMap<String, (FileId, StructDef)>,
-    /// Whether facts were taken out since the tables were built.
-    stale: bool,
+    /// The files whose facts were taken out since the tables were built
+    /// (their entries are still in the tables).
+    taken: Vec<FileId>,
 }
 
 impl Index {
@@ -65,7 +66,7 @@ impl Index {
             fn_values: HashMap::default(),
             arg_idents: HashMap::default(),
             structs: HashMap::default(),
-            stale: false,
+            taken: Vec::new(),
         };
         ix.rebuild();
         ix
@@ -73,7 +74,7 @@ impl Index {
 
     /// Builds every table again from the facts.
     fn rebuild(&mut self) {
-        self.stale = false;
+        self.taken.clear();
         self.bodies_by_name.clear();
         self.calls_by_name.clear();
         self.calls_by_field.clear();
@@ -205,20 +206,53 @@ impl Index {
     /// added, and if a file is parsed again (with more of its bodies) the
     /// tables are built again.
     pub fn set_facts(&mut self, parsed: Vec<(usize, FileFacts)>) {
-        if !self.stale && parsed.iter().all(|(i, _)| self.facts[*i].is_none()) {
-            return self.add_facts(parsed);
+        let parsed_again = parsed.iter().any(|(i, _)| self.facts[*i].is_some());
+        // A file taken out whose struct won is dropped from the tables only
+        // by building them again (another file's may win now).
+        let taken = std::mem::take(&mut self.taken);
+        if parsed_again || self.structs.values().any(|(f, _)| taken.contains(f)) {
+            for (i, f) in parsed {
+                self.facts[i] = Some(f);
+            }
+            return self.rebuild();
         }
-        for (i, f) in parsed {
-            self.facts[i] = Some(f);
+        self.forget(&taken);
+        self.add_facts(parsed);
+    }
+
+    /// Drops the look-up entries of `files` (none of which holds a
+    /// winning struct), as if they had never been indexed.
+    fn forget(&mut self, files: &[FileId]) {
+        if files.is_empty() {
+            return;
         }
-        self.rebuild();
+        fn drop_from<R>(t: &mut HashMap<String, Vec<R>>, gone: impl Fn(&R) -> bool) {
+            t.retain(|_, v| {
+                v.retain(|r| !gone(r));
+                !v.is_empty()
+            });
+        }
+        let body = |b: &BodyRef| files.contains(&b.file);
+        let event = |e: &EventRef| body(&e.at);
+        let store = |s: &StoreRef| match s {
+            StoreRef::Assign(e) => event(e),
+            StoreRef::Init(f, _) => files.contains(f),
+        };
+        drop_from(&mut self.bodies_by_name, body);
+        drop_from(&mut self.calls_by_name, event);
+        drop_from(&mut self.calls_by_field, event);
+        drop_from(&mut self.stores_by_field, store);
+        drop_from(&mut self.fn_values, store);
+        drop_from(&mut self.arg_idents, event);
     }
 
     /// Takes a file's facts out, to be given back by [`Index::set_facts`]
-    /// (which then builds the tables again).
+    /// (which then replaces its entries in the tables).
     pub fn take_facts(&mut self, i: usize) -> Option<FileFacts> {
         let f = self.facts[i].take();
-        self.stale |= f.is_some();
+        if f.is_some() {
+            self.taken.push(i as FileId);
+        }
         f
     }
 
@@ -323,5 +357,62 @@ impl Index {
             .iter()
             .find(|f| f.name == field)
             .map(|f| f.ty.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every table, in a fixed order.
+    fn tables(ix: &Index) -> String {
+        fn sorted<R: std::fmt::Debug>(t: &HashMap<String, Vec<R>>) -> String {
+            let mut v: Vec<_> = t.iter().map(|(k, r)| format!("{k}:{r:?}")).collect();
+            v.sort();
+            v.join(";")
+        }
+        let mut structs: Vec<_> = ix
+            .structs
+            .iter()
+            .map(|(k, (f, s))| format!("{k}:{f}:{}", s.fields.len()))
+            .collect();
+        structs.sort();
+        [
+            sorted(&ix.bodies_by_name),
+            sorted(&ix.calls_by_name),
+            sorted(&ix.calls_by_field),
+            sorted(&ix.stores_by_field),
+            sorted(&ix.fn_values),
+            sorted(&ix.arg_idents),
+            structs.join(";"),
+        ]
+        .join("\n")
+    }
+
+    fn file(text: &str) -> (SourceFile, FileFacts) {
+        let f = SourceFile::new("f.c".into(), "f.c".into(), text.into());
+        let facts = crate::audit::file_facts(&f).unwrap();
+        (f, facts)
+    }
+
+    #[test]
+    fn a_file_parsed_again_replaces_its_entries() {
+        let a = "static const struct ops t = { .run = go };\nint go(struct s *p) { p->mm = get(p); p->ops->run(p); return keep(p); }\n";
+        let b = "int other(struct s *q) { q->mm = NULL; return go(q); }\n";
+        let b2 = "int other(struct s *q) { q->x = go(q); return 0; }\nint more(void) { return go(0); }\n";
+        let with_struct = "struct s { int x; };\nint f(void) { return go(0); }\n";
+        for (second, again) in [(b, b2), (with_struct, b2), (b, with_struct)] {
+            let (fa, xa) = file(a);
+            let (fb, xb) = file(second);
+            let mut ix = Index::new(vec![fa, fb], vec![Some(xa), Some(xb)]);
+            assert!(ix.take_facts(1).is_some());
+            let (fb2, xb2) = file(again);
+            ix.files[1] = fb2;
+            ix.set_facts(vec![(1, xb2)]);
+            let (fa, xa) = file(a);
+            let (fb2, xb2) = file(again);
+            let fresh = Index::new(vec![fa, fb2], vec![Some(xa), Some(xb2)]);
+            assert_eq!(tables(&ix), tables(&fresh), "{second} -> {again}");
+        }
     }
 }
