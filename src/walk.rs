@@ -125,11 +125,7 @@ pub struct WalkOutput {
     pub bytes_scanned: u64,
 }
 
-fn is_c_source(name: &str) -> bool {
-    is_c_source_name(name.as_bytes())
-}
-
-fn is_c_source_name(name: &[u8]) -> bool {
+fn is_c_source(name: &[u8]) -> bool {
     name.ends_with(b".c") || name.ends_with(b".h")
 }
 
@@ -354,7 +350,7 @@ impl<'a> Walker<'a> {
             // is built for them.
             let kind = entry.file_type();
             if !matches!(kind, FileType::Directory | FileType::Unknown)
-                && !is_c_source_name(name.to_bytes())
+                && !is_c_source(name.to_bytes())
             {
                 continue;
             }
@@ -375,7 +371,7 @@ impl<'a> Walker<'a> {
                 s.spawn(move |s| self.visit_dir(s, path, rel_path));
                 continue;
             }
-            if !is_c_source(&rel_path) {
+            if !is_c_source(rel_path.as_bytes()) {
                 continue;
             }
             if kind != FileType::RegularFile {
@@ -395,7 +391,8 @@ impl<'a> Walker<'a> {
             }
             let key = path_key(&rel_path);
             let (meta, opened) = if self.cache.is_some_and(|c| c.knows(key)) {
-                // Known to the cache's run: unchanged, it is not opened.
+                // Known to the cache's run: if its metadata says unchanged,
+                // it is not opened at all.
                 match statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW) {
                     Ok(st) => (FileMeta::of(&st), None),
                     Err(err) => {
@@ -445,7 +442,8 @@ impl<'a> Walker<'a> {
     }
 
     /// A regular C file, `name` under the root (whose [`path_key`] is
-    /// `key`), `opened` already if it is to be read.
+    /// `key`), `opened` already if it is to be read. If the prefilter drops
+    /// it, it goes to `dropped` (see [`Walker::drop_files`]).
     fn visit_file(
         &self,
         place: Place,
