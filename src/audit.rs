@@ -879,8 +879,13 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
         Demand::Ident(_) => true,
         Demand::FieldCall(_, owner) | Demand::FieldStore(_, owner) => {
             let base_end = s - if t[..s].ends_with(b"->") { 2 } else { 1 };
-            member_use(t, s, e, d)
-                && (!on_plain_name(t, base_end) || names_word(t, owner.as_bytes()))
+            // On a plain name, or in a designated initializer, the use
+            // counts only in a text that names the struct: only a
+            // declaration there (`struct s v`, `struct s v = { .f = x }`)
+            // could give it that type. (The facts record an initializer
+            // only in such a declaration, not nested in another one.)
+            let typed_here = on_plain_name(t, base_end) || designated(t, s);
+            member_use(t, s, e, d) && (!typed_here || names_word(t, owner.as_bytes()))
         }
         Demand::StructDef(_) => {
             let before = &t[..s];
@@ -928,6 +933,18 @@ fn on_plain_name(t: &[u8], end: usize) -> bool {
         return false;
     }
     !after_member_op(t, start)
+}
+
+/// True if the member name at `s` is a designator: `.f` right after `{`
+/// or `,` (blanks between).
+fn designated(t: &[u8], s: usize) -> bool {
+    s >= 1
+        && t[s - 1] == b'.'
+        && t[..s - 1]
+            .iter()
+            .rev()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b'{' || b == b',')
 }
 
 /// True if `word` occurs in `t` as a whole identifier.
@@ -1094,7 +1111,13 @@ mod tests {
         let chain = b"a->p->mm = x; v[1].mm = y; { .mm = z }";
         assert!(meets(chain, 6, 8, &store("bar")));
         assert!(meets(chain, 19, 21, &store("bar")));
-        assert!(meets(chain, 30, 32, &store("bar")));
+        // A designator, like a plain name, only where the struct is named.
+        assert!(!meets(chain, 30, 32, &store("bar")));
+        let init = b"struct bar b = {\n\t.ops = o,\n\t.mm = z };";
+        assert!(meets(init, 30, 32, &store("bar")));
+        assert!(!meets(init, 30, 32, &store("baz")));
+        assert!(designated(init, 19) && designated(init, 30));
+        assert!(!designated(chain, 19) && !designated(chain, 6));
         assert!(meets(t, 28, 31, &Demand::StructDef("foo".into())));
         assert!(meets(t, 0, 1, &Demand::Ident("p".into())));
         let c = b"ops->load (a); load(b); x.load = f; struct s;";
