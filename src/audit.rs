@@ -735,7 +735,9 @@ fn isolated_file_facts(
     };
     let base_out = elide::elided(text, &blocks, elision.keep, &[]);
     let base_keys: Vec<usize> = base_out.iter().map(|b| b.key).collect();
-    let left_out = elide::elided(text, &blocks, elision.keep, &forced);
+    // Of those, what a parse keeping the forced bodies leaves out (the
+    // keep-words are not looked for a second time).
+    let left_out = elide::elided(text, &base_out, &KeepWords::new([]), &forced);
     let keys: Vec<usize> = left_out.iter().map(|b| b.key).collect();
     let parsed = |facts: FileFacts, whole: bool| {
         // The bodies that were blanked: those that became elided bodies
