@@ -203,14 +203,16 @@ impl Index {
     }
 
     /// Sets the facts of files parsed in a later round: new ones are
-    /// added, and if a file is parsed again (with more of its bodies) the
-    /// tables are built again.
+    /// added; a file parsed again (its facts taken out with
+    /// [`Index::take_facts`] or not) has its entries replaced.
     pub fn set_facts(&mut self, parsed: Vec<(usize, FileFacts)>) {
-        let parsed_again = parsed.iter().any(|(i, _)| self.facts[*i].is_some());
-        // A file taken out whose struct won is dropped from the tables only
-        // by building them again (another file's may win now).
+        for (i, _) in &parsed {
+            self.take_facts(*i);
+        }
+        // A file whose struct won is dropped from the tables only by
+        // building them again (another file's may win now).
         let taken = std::mem::take(&mut self.taken);
-        if parsed_again || self.structs.values().any(|(f, _)| taken.contains(f)) {
+        if self.structs.values().any(|(f, _)| taken.contains(f)) {
             for (i, f) in parsed {
                 self.facts[i] = Some(f);
             }
@@ -402,17 +404,22 @@ mod tests {
         let b2 = "int other(struct s *q) { q->x = go(q); return 0; }\nint more(void) { return go(0); }\n";
         let with_struct = "struct s { int x; };\nint f(void) { return go(0); }\n";
         for (second, again) in [(b, b2), (with_struct, b2), (b, with_struct)] {
-            let (fa, xa) = file(a);
-            let (fb, xb) = file(second);
-            let mut ix = Index::new(vec![fa, fb], vec![Some(xa), Some(xb)]);
-            assert!(ix.take_facts(1).is_some());
-            let (fb2, xb2) = file(again);
-            ix.files[1] = fb2;
-            ix.set_facts(vec![(1, xb2)]);
-            let (fa, xa) = file(a);
-            let (fb2, xb2) = file(again);
-            let fresh = Index::new(vec![fa, fb2], vec![Some(xa), Some(xb2)]);
-            assert_eq!(tables(&ix), tables(&fresh), "{second} -> {again}");
+            // Taken out first, or not.
+            for take in [true, false] {
+                let (fa, xa) = file(a);
+                let (fb, xb) = file(second);
+                let mut ix = Index::new(vec![fa, fb], vec![Some(xa), Some(xb)]);
+                if take {
+                    assert!(ix.take_facts(1).is_some());
+                }
+                let (fb2, xb2) = file(again);
+                ix.files[1] = fb2;
+                ix.set_facts(vec![(1, xb2)]);
+                let (fa, xa) = file(a);
+                let (fb2, xb2) = file(again);
+                let fresh = Index::new(vec![fa, fb2], vec![Some(xa), Some(xb2)]);
+                assert_eq!(tables(&ix), tables(&fresh), "{second} -> {again}");
+            }
         }
     }
 }
