@@ -1008,18 +1008,6 @@ mod tests {
         assert_eq!((elided(&fresh), elided(&cached)), (1, 1));
     }
 
-    /// The facts other than comments, as bytes: equal bytes, equal facts.
-    fn code_facts(f: &FileFacts) -> Vec<u8> {
-        let facts = (
-            &f.bodies,
-            &f.field_inits,
-            &f.structs,
-            f.error_nodes,
-            &f.unread,
-        );
-        bincode::serialize(&facts).unwrap()
-    }
-
     /// Every `.c` and `.h` text under `dir`.
     fn texts_under(dir: &Path, out: &mut Vec<(String, String)>) {
         for e in std::fs::read_dir(dir).unwrap() {
@@ -1063,8 +1051,16 @@ mod tests {
                 assert!(put_forced(text, &mut one_by_one, &[*k]), "{name}");
             }
             assert!(at_once.elided_keys().is_empty(), "{name}");
-            assert_eq!(code_facts(&at_once), code_facts(&whole), "{name}");
-            assert_eq!(code_facts(&one_by_one), code_facts(&whole), "{name}");
+            assert_eq!(
+                FileFacts::serialized_without_comments(&at_once),
+                FileFacts::serialized_without_comments(&whole),
+                "{name}"
+            );
+            assert_eq!(
+                FileFacts::serialized_without_comments(&one_by_one),
+                FileFacts::serialized_without_comments(&whole),
+                "{name}"
+            );
         }
         assert!(texts.len() > 20);
     }
@@ -1078,11 +1074,11 @@ mod tests {
         let blocks = elide::blocks(text.as_bytes());
         let mut facts =
             leaving_out(text, elide::elided(text.as_bytes(), &blocks, &none, &[])).unwrap();
-        let before = code_facts(&facts);
+        let before = FileFacts::serialized_without_comments(&facts);
         let wrong = facts_leaving_out("int b(void) { return 2; }", &[]).unwrap();
         assert!(!facts.put_body(blocks[0].key, wrong));
         assert!(!facts.put_body(blocks[0].key + 1, FileFacts::default()));
-        assert_eq!(code_facts(&facts), before);
+        assert_eq!(FileFacts::serialized_without_comments(&facts), before);
     }
 
     #[test]

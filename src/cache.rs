@@ -122,16 +122,7 @@ pub struct RunFile {
 /// when it looks for a struct's name), so they take the same course.
 pub fn code_hash(text: &str, facts: &FileFacts) -> u128 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
-    let code_facts = (
-        &facts.bodies,
-        &facts.field_inits,
-        &facts.structs,
-        facts.error_nodes,
-        &facts.unread,
-    );
-    if let Ok(b) = bincode::serialize(&code_facts) {
-        h.update(&b);
-    }
+    h.update(&facts.serialized_without_comments());
     let mut code = text.as_bytes().to_vec();
     for &(s, e) in &facts.comments {
         if let Some(c) = code.get_mut(s..e.min(text.len())) {

@@ -261,6 +261,19 @@ impl FileFacts {
         true
     }
 
+    /// The facts other than comments, serialized: equal bytes, equal
+    /// facts (for the cache's code hash, and for tests).
+    pub fn serialized_without_comments(&self) -> Vec<u8> {
+        let code = (
+            &self.bodies,
+            &self.field_inits,
+            &self.structs,
+            self.error_nodes,
+            &self.unread,
+        );
+        bincode::serialize(&code).unwrap_or_default()
+    }
+
     /// Forgets that the code of any body left out was asked for.
     pub fn clear_read_marks(&mut self) {
         for b in &mut self.bodies {
