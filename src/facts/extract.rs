@@ -26,20 +26,10 @@ pub fn extract(
     tree: &tree_sitter::Tree,
     elided: &[crate::elide::Block],
 ) -> FileFacts {
-    let mut facts = FileFacts {
+    FileFacts {
         comments: super::comments::comment_spans(text),
-        ..FileFacts::default()
-    };
-    let mut cx = Cx {
-        src: parsed.as_bytes(),
-        orig: text,
-        facts: &mut facts,
-        shift: 0,
-        stmt: 0,
-        elided,
-    };
-    cx.visit_top(tree.root_node(), 0);
-    facts
+        ..walk_tree(text, parsed, 0, tree, elided)
+    }
 }
 
 /// The facts of one definition of `text` parsed on its own: `parsed` is its
@@ -47,6 +37,18 @@ pub fn extract(
 /// `parsed`. Offsets are the file's. Comments are not listed (the file's
 /// facts have them all).
 pub fn extract_part(text: &str, parsed: &str, start: usize, tree: &tree_sitter::Tree) -> FileFacts {
+    walk_tree(text, parsed, start, tree, &[])
+}
+
+/// The facts (comments aside) of `tree`, parsed from `parsed`, which is
+/// `text` from offset `start` on.
+fn walk_tree(
+    text: &str,
+    parsed: &str,
+    start: usize,
+    tree: &tree_sitter::Tree,
+    elided: &[crate::elide::Block],
+) -> FileFacts {
     let mut facts = FileFacts::default();
     let mut cx = Cx {
         src: parsed.as_bytes(),
@@ -54,7 +56,7 @@ pub fn extract_part(text: &str, parsed: &str, start: usize, tree: &tree_sitter::
         facts: &mut facts,
         shift: start as isize,
         stmt: 0,
-        elided: &[],
+        elided,
     };
     cx.visit_top(tree.root_node(), 0);
     facts
