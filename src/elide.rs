@@ -10,8 +10,8 @@
 //!
 //! The analysis must then never read an elided body without it being
 //! noticed: [`Body::code`](crate::facts::Body::code) marks the body as
-//! read, and the audit parses the file again with that body kept (a
-//! *forced* one). The look-up tables of the index (calls, stores, values by
+//! read, and the audit parses that body (a *forced* one) and puts it in
+//! the file's facts. The look-up tables of the index (calls, stores, values by
 //! name) never see elided code either; every such look-up is paired with a
 //! demand, and the audit forces the elided bodies whose text holds a newly
 //! demanded name. An analysis that read an elided body, or whose new
@@ -197,11 +197,7 @@ impl KeepWords {
     /// A matcher for `words` (empty ones are ignored).
     pub fn new<'w>(words: impl IntoIterator<Item = &'w str>) -> KeepWords {
         let words: Vec<&str> = words.into_iter().filter(|w| !w.is_empty()).collect();
-        KeepWords(
-            (!words.is_empty())
-                .then(|| AhoCorasick::new(&words).expect("plain strings are valid patterns")),
-            false,
-        )
+        KeepWords(crate::prefilter::literals(&words), false)
     }
 
     /// Keeps every body.
