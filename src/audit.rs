@@ -20,6 +20,7 @@ use crate::parse;
 use crate::replay;
 use crate::report::{Report, Site, Stats};
 use crate::source::SourceFile;
+use crate::typed::{self, TypedNames};
 use crate::walk;
 use aho_corasick::AhoCorasick;
 use anyhow::{Context, bail};
@@ -133,6 +134,9 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     } else {
         KeepWords::apis()
     };
+    // A dropped file that changed since the cache's run may change any
+    // list of dropped files the cache holds.
+    let dropped_changed = walked.dropped.iter().any(|d| d.idents.is_some());
     if let Some(c) = &cache
         && let Some(run) = c.last_run()
         && let Some(r) = replay::replay(root, &walked, run, c, &keep, &pool)
@@ -144,7 +148,14 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         stats.files_parsed = r.files_parsed;
         stats.bytes_parsed = r.bytes_parsed;
         stats.skipped.extend(r.skipped);
-        c.save(walked.classes, HashMap::new(), None);
+        // The changed files satisfy none of the run's demands and use none
+        // of its types: those lists still hold.
+        let held: HashSet<String> = (run.asked.iter().map(crate::cache::demand_key))
+            .chain(run.typed.iter().map(|t| crate::cache::members_key(t)))
+            .collect();
+        c.save(walked.classes, HashMap::new(), None, &|k| {
+            !dropped_changed || held.contains(k)
+        });
         drop_later((walked.candidates, walked.dropped, cache));
         return finish(r.ix, r.sites, stats);
     }
@@ -201,6 +212,9 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     let mut dropped = walked.dropped;
     let mut asked: BTreeSet<Demand> = BTreeSet::new();
     let mut swept: BTreeSet<Demand> = BTreeSet::new();
+    // The names declared with the types that call and store demands are
+    // about, learned as they are first asked for.
+    let mut typed = TypedNames::default();
     // Parses so far; `stats.rounds` counts only the rounds whose analysis
     // counted (each follows chains one hop further).
     let mut parses = 0;
@@ -285,7 +299,19 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         to_parse = if new.is_empty() || !more_rounds {
             vec![]
         } else {
-            let matcher = DemandMatcher::new(&new);
+            learn_types(
+                &mut typed,
+                &new,
+                &ix,
+                &has_text,
+                &sets,
+                &dropped,
+                root,
+                &pool,
+                cache.as_ref(),
+                &mut sweep_log,
+            );
+            let matcher = DemandMatcher::new(&new).typed(&typed);
             let hits: Vec<(usize, Result<Option<String>, walk::Skipped>)> = pool.install(|| {
                 (0..ix.files.len())
                     .into_par_iter()
@@ -343,10 +369,23 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                     files: dropped.len(),
                 });
                 swept.extend(pending.iter().cloned());
+                learn_types(
+                    &mut typed,
+                    &pending,
+                    &ix,
+                    &has_text,
+                    &sets,
+                    &dropped,
+                    root,
+                    &pool,
+                    cache.as_ref(),
+                    &mut sweep_log,
+                );
                 let (found, errors) = sweep(
                     root,
                     &mut dropped,
                     &pending,
+                    &typed,
                     &pool,
                     cache.as_ref(),
                     &mut sweep_log,
@@ -364,8 +403,8 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         if to_parse.is_empty() {
             stats.bytes_parsed = state.iter().map(|s| s.code_bytes).sum();
             if let Some(c) = &cache {
-                let run = last_run(&ix, &state, kept, &asked, &stats, &pool);
-                c.save(classes, sweep_log, Some(run));
+                let run = last_run(&ix, &state, kept, &asked, &typed, &stats, &pool);
+                c.save(classes, sweep_log, Some(run), &|_| !dropped_changed);
             }
             drop_later((dropped, sets, cache));
             return finish(ix, sites, stats);
@@ -435,6 +474,7 @@ fn last_run(
     state: &[ParseState],
     kept: usize,
     asked: &BTreeSet<Demand>,
+    typed: &TypedNames,
     stats: &Stats,
     pool: &rayon::ThreadPool,
 ) -> LastRun {
@@ -458,6 +498,121 @@ fn last_run(
         rounds: stats.rounds,
         sweeps: stats.sweeps,
         files_swept: stats.files_swept,
+        typed: typed.known_tags(),
+        typed_in: typed.declared_in.iter().cloned().collect(),
+    }
+}
+
+/// Searches the tree for the names declared as members with each struct
+/// type that a call or store demand in `demands` is about and `typed` has
+/// not looked for yet (see [`typed`]): the kept files, in memory or read
+/// again if their set may hold the type, and the dropped files likewise.
+/// A dropped file the walk did not read (unchanged since the cache's run)
+/// has no set at hand: it is read if the cache lists it for the type, or
+/// if the cache does not know every type. A type is left unknown (every
+/// chain counts) if a file cannot be read. Records in `log`, per type,
+/// every file that declares such a member (for the cache).
+#[allow(clippy::too_many_arguments)]
+fn learn_types(
+    typed: &mut TypedNames,
+    demands: &BTreeSet<Demand>,
+    ix: &Index,
+    has_text: &[bool],
+    sets: &[Option<IdentSet>],
+    dropped: &[walk::Dropped],
+    root: &Path,
+    pool: &rayon::ThreadPool,
+    cache: Option<&Cache>,
+    log: &mut HashMap<String, Vec<String>>,
+) {
+    let mut tags: Vec<&str> = demands
+        .iter()
+        .filter_map(|d| match d {
+            Demand::FieldCall(_, s) | Demand::FieldStore(_, s) => Some(s.as_str()),
+            _ => None,
+        })
+        .filter(|s| !typed.has_looked_for(s))
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    if tags.is_empty() {
+        return;
+    }
+    let listed: Option<Vec<HashSet<&str>>> = cache.and_then(|c| {
+        tags.iter()
+            .map(|t| {
+                c.listed(&crate::cache::members_key(t))
+                    .map(|v| v.iter().map(String::as_str).collect())
+            })
+            .collect()
+    });
+    let probes: Vec<Probe> = tags
+        .iter()
+        .map(|t| Probe::of(idents::type_key(t.as_bytes())))
+        .collect();
+    // Per file: for each tag, the names it declares with it (`None`: the
+    // file could not be read).
+    type Found = (String, Option<Vec<typed::Names>>);
+    let search = |t: &[u8], which: &[usize]| -> Vec<typed::Names> {
+        let mut out = vec![typed::Names::default(); tags.len()];
+        for &k in which {
+            typed::members_declared_with(t, tags[k].as_bytes(), |n| {
+                out[k].insert(bytes_str(n).to_string());
+            });
+        }
+        out
+    };
+    let which = |set: Option<&IdentSet>| -> Vec<usize> {
+        (0..tags.len())
+            .filter(|&k| set.is_none_or(|s| s.may_hold_probe(probes[k])))
+            .collect()
+    };
+    let found: Vec<Found> = pool.install(|| {
+        let kept = (0..ix.files.len()).into_par_iter().filter_map(|i| {
+            let f = &ix.files[i];
+            let w = which(sets[i].as_ref());
+            if w.is_empty() {
+                return None;
+            }
+            if has_text[i] {
+                return Some((f.path.clone(), Some(search(f.text.as_bytes(), &w))));
+            }
+            let read = walk::read_with(&f.abs_path, |t| search(t, &w)).ok();
+            Some((f.path.clone(), read))
+        });
+        let swept = dropped.par_iter().filter_map(|d| {
+            let w = match (&d.idents, &listed) {
+                (None, Some(l)) => (0..tags.len())
+                    .filter(|&k| l[k].contains(d.path.as_str()))
+                    .collect(),
+                (set, _) => which(set.as_ref()),
+            };
+            if w.is_empty() {
+                return None;
+            }
+            let read = walk::read_with(&d.abs_path(root), |t| search(t, &w)).ok();
+            Some((d.path.clone(), read))
+        });
+        kept.chain(swept)
+            .filter(|(_, r)| r.as_ref().is_none_or(|v| v.iter().any(|n| !n.is_empty())))
+            .collect()
+    });
+    for (k, tag) in tags.iter().enumerate() {
+        let mut files = Vec::new();
+        let mut complete = true;
+        for (path, names) in &found {
+            match names {
+                Some(v) if !v[k].is_empty() => files.push((path.clone(), v[k].clone())),
+                Some(_) => {}
+                None => complete = false,
+            }
+        }
+        if complete {
+            let mut paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
+            paths.sort_unstable();
+            log.insert(crate::cache::members_key(tag), paths);
+        }
+        typed.learn(tag, complete.then_some(files));
     }
 }
 
@@ -478,9 +633,10 @@ fn can_be_in_dropped_file(d: &Demand) -> bool {
 const MAX_SWEEPS: u32 = 4;
 
 /// Reads the dropped files again and takes out those that can satisfy a
-/// demand. Returns them (sorted by path) and the files that could not be
-/// read this time; records in `log`, per demand, every dropped file that
-/// satisfies it (for the cache).
+/// demand (narrowed by `typed`). Returns them (sorted by path) and the
+/// files that could not be read this time; records in `log`, per demand,
+/// every dropped file that satisfies it, not narrowed (for the cache: what
+/// `typed` knows depends on other files).
 ///
 /// With a cache that knows every pending demand, only the files it lists
 /// and the files new or changed since are read.
@@ -488,11 +644,13 @@ fn sweep(
     root: &Path,
     dropped: &mut Vec<walk::Dropped>,
     pending: &BTreeSet<Demand>,
+    typed: &TypedNames,
     pool: &rayon::ThreadPool,
     cache: Option<&Cache>,
     log: &mut HashMap<String, Vec<String>>,
 ) -> (Vec<SourceFile>, Vec<walk::Skipped>) {
     let matcher = DemandMatcher::new(pending);
+    let narrowed = DemandMatcher::new(pending).typed(typed);
     let pending: Vec<&Demand> = pending.iter().collect();
     // Per demand, the dropped files it matched last time.
     let known: Option<Vec<HashSet<&str>>> = cache.and_then(|c| {
@@ -528,7 +686,8 @@ fn sweep(
                         Some(l) => l,
                         None => matcher.hits(data, &pending),
                     };
-                    let text = (!hits.is_empty()).then(|| walk::decode(data.to_vec()));
+                    let text = (!hits.is_empty() && narrowed.hit(data))
+                        .then(|| walk::decode(data.to_vec()));
                     (hits, text)
                 })
                 .map_err(|err| walk::unreadable(&d.path, &err))?;
@@ -570,6 +729,9 @@ pub(crate) struct DemandMatcher<'d> {
     ac: Option<AhoCorasick>,
     /// The demands of each pattern.
     kinds: Vec<Vec<&'d Demand>>,
+    /// The names declared with each struct type, where known: a call or
+    /// store on a chain counts only through one of them (see [`typed`]).
+    typed: Option<&'d TypedNames>,
 }
 
 impl<'d> DemandMatcher<'d> {
@@ -590,7 +752,21 @@ impl<'d> DemandMatcher<'d> {
             .iter()
             .map(|d| demand_key(d).map(Probe::of))
             .collect();
-        DemandMatcher { keys, ac, kinds }
+        DemandMatcher {
+            keys,
+            ac,
+            kinds,
+            typed: None,
+        }
+    }
+
+    /// The same matcher, narrowed by what `typed` knows: a call or store
+    /// on a chain counts only if a member of the chain is declared with
+    /// the demand's struct type somewhere in the tree (or the text names
+    /// the type). Without it, every chain counts.
+    pub(crate) fn typed(mut self, typed: &'d TypedNames) -> DemandMatcher<'d> {
+        self.typed = Some(typed);
+        self
     }
 
     /// False if a file with these identifiers certainly satisfies none of
@@ -601,19 +777,12 @@ impl<'d> DemandMatcher<'d> {
             .any(|&k| k.is_none_or(|k| set.may_hold_probe(k)))
     }
 
-    /// True if the file at `path`, whose identifiers are `set`, may
-    /// satisfy a demand: its set may hold one, and its text, read again,
-    /// does (a file that cannot be read again counts as a yes).
-    pub(crate) fn hit_file(&self, set: &IdentSet, path: &Path) -> bool {
-        self.may_hit(set) && walk::read_with(path, |t| self.hit(t)).unwrap_or(true)
-    }
-
     pub(crate) fn hit(&self, t: &[u8]) -> bool {
         let Some(ac) = &self.ac else { return false };
         ac.find_iter(t).any(|m| {
             self.kinds[m.pattern().as_usize()]
                 .iter()
-                .any(|d| meets(t, m.start(), m.end(), d))
+                .any(|d| meets(t, m.start(), m.end(), d, self.typed))
         })
     }
 
@@ -641,7 +810,7 @@ impl<'d> DemandMatcher<'d> {
         let mut out = BTreeSet::new();
         for m in ac.find_iter(t) {
             for d in &self.kinds[m.pattern().as_usize()] {
-                if meets(t, m.start(), m.end(), d)
+                if meets(t, m.start(), m.end(), d, self.typed)
                     && let Some(i) = order.iter().position(|o| o == d)
                 {
                     out.insert(i);
@@ -873,7 +1042,8 @@ fn facts_leaving_out(text: &str, elided: &[elide::Block]) -> Option<FileFacts> {
 }
 
 /// Does the occurrence of a demanded name at `s..e` satisfy the demand?
-fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
+/// (`typed`: see [`DemandMatcher::typed`].)
+fn meets(t: &[u8], s: usize, e: usize, d: &Demand, typed: Option<&TypedNames>) -> bool {
     if !is_whole_word(t, s, e) {
         return false;
     }
@@ -887,7 +1057,21 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
             // could give it that type. (The facts record an initializer
             // only in such a declaration, not nested in another one.)
             let typed_here = on_plain_name(t, base_end) || designated(t, s);
-            member_use(t, s, e, d) && (!typed_here || names_word(t, owner.as_bytes()))
+            if !member_use(t, s, e, d) {
+                return false;
+            }
+            if typed_here {
+                return names_word(t, owner.as_bytes());
+            }
+            // A chain: one of its members must be declared with the type,
+            // unless the analysis falls back on the text naming it (a
+            // chain whose type it cannot tell).
+            let Some(names) = typed.and_then(|k| k.names(owner)) else {
+                return true;
+            };
+            typed::chain_members(t, base_end)
+                .is_none_or(|ms| ms.iter().any(|m| names.contains(bytes_str(m))))
+                || names_word(t, owner.as_bytes())
         }
         Demand::StructDef(_) => {
             let before = &t[..s];
@@ -938,15 +1122,20 @@ fn on_plain_name(t: &[u8], end: usize) -> bool {
 }
 
 /// True if the member name at `s` is a designator: `.f` right after `{`
-/// or `,` (blanks between).
+/// or `,` (blanks between, and the backslashes that continue a macro's
+/// lines).
 fn designated(t: &[u8], s: usize) -> bool {
-    s >= 1
-        && t[s - 1] == b'.'
-        && t[..s - 1]
-            .iter()
-            .rev()
-            .find(|b| !b.is_ascii_whitespace())
-            .is_some_and(|&b| b == b'{' || b == b',')
+    if s == 0 || t[s - 1] != b'.' {
+        return false;
+    }
+    let before = typed::skip_blanks_back(t, s - 1);
+    before > 0 && matches!(t[before - 1], b'{' | b',')
+}
+
+/// An identifier's bytes as text (a name that is not UTF-8 is no name
+/// the tables hold).
+fn bytes_str(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or("")
 }
 
 /// True if `word` occurs in `t` as a whole identifier.
@@ -1100,31 +1289,65 @@ mod tests {
 
     #[test]
     fn demands_match_their_syntax() {
+        let m = |t: &[u8], s, e, d: &Demand| meets(t, s, e, d, None);
         let t = b"p->mm = x; q.mm== y; struct foo {";
         let store = |owner: &str| Demand::FieldStore("mm".into(), owner.into());
-        assert!(meets(t, 3, 5, &store("foo")));
-        assert!(!meets(t, 13, 15, &store("foo")));
+        assert!(m(t, 3, 5, &store("foo")));
+        assert!(!m(t, 13, 15, &store("foo")));
         // On a plain name, only in a text that names the struct.
-        assert!(!meets(t, 3, 5, &store("bar")));
+        assert!(!m(t, 3, 5, &store("bar")));
         let chain = b"a->p->mm = x; v[1].mm = y; { .mm = z }";
-        assert!(meets(chain, 6, 8, &store("bar")));
-        assert!(meets(chain, 19, 21, &store("bar")));
+        assert!(m(chain, 6, 8, &store("bar")));
+        assert!(m(chain, 19, 21, &store("bar")));
         // A designator, like a plain name, only where the struct is named.
-        assert!(!meets(chain, 30, 32, &store("bar")));
+        assert!(!m(chain, 30, 32, &store("bar")));
         let init = b"struct bar b = {\n\t.ops = o,\n\t.mm = z };";
-        assert!(meets(init, 30, 32, &store("bar")));
-        assert!(!meets(init, 30, 32, &store("baz")));
+        assert!(m(init, 30, 32, &store("bar")));
+        assert!(!m(init, 30, 32, &store("baz")));
         assert!(designated(init, 19) && designated(init, 30));
         assert!(!designated(chain, 19) && !designated(chain, 6));
-        assert!(meets(t, 28, 31, &Demand::StructDef("foo".into())));
-        assert!(meets(t, 0, 1, &Demand::Ident("p".into())));
+        let macro_init = b"#define S(m) struct bar b = {\t\\\n\t.mm = m, \\\n\t.ops = o }";
+        let at = |f: &[u8]| memchr::memmem::find(macro_init, f).unwrap() + 1;
+        assert!(designated(macro_init, at(b".mm")) && designated(macro_init, at(b".ops")));
+        assert!(m(t, 28, 31, &Demand::StructDef("foo".into())));
+        assert!(m(t, 0, 1, &Demand::Ident("p".into())));
         let c = b"ops->load (a); load(b); x.load = f; struct s;";
         let call = |owner: &str| Demand::FieldCall("load".into(), owner.into());
-        assert!(meets(c, 5, 9, &call("s")));
-        assert!(!meets(c, 5, 9, &call("t")));
-        assert!(!meets(c, 15, 19, &call("s")));
-        assert!(!meets(c, 26, 30, &call("s")));
+        assert!(m(c, 5, 9, &call("s")));
+        assert!(!m(c, 5, 9, &call("t")));
+        assert!(!m(c, 15, 19, &call("s")));
+        assert!(!m(c, 26, 30, &call("s")));
         let chain = b"p->ops->load(a);";
-        assert!(meets(chain, 8, 12, &call("t")));
+        assert!(m(chain, 8, 12, &call("t")));
+    }
+
+    #[test]
+    fn chains_count_only_through_members_declared_with_the_type() {
+        let mut typed = TypedNames::default();
+        let ops: typed::Names = ["ops".to_string()].into_iter().collect();
+        typed.learn("t", Some(vec![("t.h".into(), ops)]));
+        typed.learn("u", Some(vec![]));
+        typed.learn("w", None);
+        let call = |owner: &str| Demand::FieldCall("load".into(), owner.into());
+        let m = |t: &[u8], d: &Demand| {
+            let s = memchr::memmem::find(t, b"load").unwrap();
+            meets(t, s, s + 4, d, Some(&typed))
+        };
+        let chain = b"p->ops->load(a);";
+        assert!(m(chain, &call("t")));
+        // No member of `struct u` is called `ops`, and the text does not
+        // name it; nothing is known of `struct w`, nor of `struct v`.
+        assert!(!m(chain, &call("u")));
+        assert!(m(chain, &call("w")) && m(chain, &call("v")));
+        assert!(m(b"p->ops->load(a); struct u *q;", &call("u")));
+        // What the reading does not follow counts.
+        assert!(m(b"(p->ops)->load(a);", &call("u")));
+        assert!(m(b"get(p)->load(a);", &call("u")));
+        // Any member of the chain, elements included, may be the typed one.
+        let store = |owner: &str| Demand::FieldStore("load".into(), owner.into());
+        let deep = b"a->ops[i].x->load = f;";
+        assert!(m(deep, &store("t")) && !m(deep, &store("u")));
+        // A plain name still needs the text to name the struct.
+        assert!(!m(b"ops->load(a);", &call("t")));
     }
 }

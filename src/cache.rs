@@ -77,7 +77,9 @@ struct TreeTables {
     format: String,
     /// Path (its [`path_key`]) -> identity and prefilter verdict.
     walk: HashMap<u64, (FileMeta, FileClass)>,
-    /// Demand (as text) -> the dropped files it matched, sorted.
+    /// Demand (as text) -> the dropped files it matched, sorted; and
+    /// struct type ([`members_key`]) -> the files that declare members
+    /// with it.
     sweeps: HashMap<String, Vec<String>>,
     /// The course of the last run.
     last_run: Option<LastRun>,
@@ -96,6 +98,13 @@ pub struct LastRun {
     pub rounds: u32,
     pub sweeps: u32,
     pub files_swept: u64,
+    /// The struct types whose members the rounds looked for, to narrow
+    /// call and store demands (see [`crate::typed`]), and the files that
+    /// declare such a member: a change to one of those files, or a
+    /// changed file that uses one of those types, may change which files
+    /// such a demand brings in.
+    pub typed: Vec<String>,
+    pub typed_in: Vec<String>,
 }
 
 /// One file of a [`LastRun`].
@@ -171,6 +180,12 @@ pub fn demand_key(d: &Demand) -> String {
     format!("{d:?}")
 }
 
+/// The key of the files that declare members with the type `struct tag`
+/// (see [`crate::typed`]), beside the demands' in the same table.
+pub fn members_key(tag: &str) -> String {
+    format!("MembersOf({tag:?})")
+}
+
 impl Cache {
     /// Opens (or starts) the cache for `root` under `dir`. A missing,
     /// unreadable or outdated cache is an empty one.
@@ -212,7 +227,13 @@ impl Cache {
 
     /// The dropped files the demand matched last time.
     pub fn sweep(&self, d: &Demand) -> Option<&[String]> {
-        self.old.sweeps.get(&demand_key(d)).map(Vec::as_slice)
+        self.listed(&demand_key(d))
+    }
+
+    /// The files listed under `key` (a [`demand_key`] or [`members_key`])
+    /// last time.
+    pub fn listed(&self, key: &str) -> Option<&[String]> {
+        self.old.sweeps.get(key).map(Vec::as_slice)
     }
 
     /// Where the facts of a file with this content are, parsed leaving out
@@ -255,16 +276,21 @@ impl Cache {
 
     /// Saves this run's tables, and its course (`None`: the last run's,
     /// replayed) (best effort: a cache that cannot be written
-    /// only makes the next run slower).
+    /// only makes the next run slower). The lists of the last run that
+    /// this one did not make again are kept where `still_true` says they
+    /// hold for the tree as it is now.
     pub fn save(
         &self,
         walk: HashMap<u64, (FileMeta, FileClass)>,
         sweeps: std::collections::HashMap<String, Vec<String>>,
         last_run: Option<LastRun>,
+        still_true: &dyn Fn(&str) -> bool,
     ) {
         let mut sweeps: HashMap<String, Vec<String>> = sweeps.into_iter().collect();
         for (k, v) in &self.old.sweeps {
-            sweeps.entry(k.clone()).or_insert_with(|| v.clone());
+            if still_true(k) {
+                sweeps.entry(k.clone()).or_insert_with(|| v.clone());
+            }
         }
         let tables = TreeTables {
             format: tree_format(),

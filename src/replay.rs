@@ -12,7 +12,10 @@
 //! - a changed kept file that was parsed was parsed in round one (so no
 //!   demand brought it in) and has the same [`code_hash`];
 //! - a changed file that was not parsed, kept or dropped, satisfies none
-//!   of the demands the last run made;
+//!   of the demands the last run made, and uses none of the struct types
+//!   whose members narrowed its call and store demands (`crate::typed`);
+//! - the files that declare such a member are unchanged, or parsed in
+//!   round one with the same code;
 //! - the files sweeps brought in are unchanged.
 //!
 //! Then the last round's index is rebuilt, in the same order, from cached
@@ -26,12 +29,14 @@ use crate::audit::{DemandMatcher, Elision, parse_files};
 use crate::cache::{Cache, LastRun, RunFile, code_hash};
 use crate::elide::KeepWords;
 use crate::facts::FileFacts;
+use crate::idents::type_key;
 use crate::index::Index;
 use crate::report::Site;
 use crate::source::SourceFile;
+use crate::typed;
 use crate::walk::{self, Skipped, WalkOutput};
 use rayon::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
 /// A replayed run.
@@ -63,6 +68,20 @@ pub fn replay(
     }
     let asked: BTreeSet<Demand> = run.asked.iter().cloned().collect();
     let matcher = DemandMatcher::new(&asked);
+    // A changed file that was not parsed must satisfy no demand, and must
+    // not use a type whose members narrowed one.
+    let quiet = |set: &crate::idents::IdentSet, path: &Path| {
+        !matcher.may_hit(set)
+            && !run
+                .typed
+                .iter()
+                .any(|t| set.may_hold(type_key(t.as_bytes())))
+            || walk::read_with(path, |t| {
+                !matcher.hit(t) && !run.typed.iter().any(|g| typed::uses_type(t, g.as_bytes()))
+            })
+            .unwrap_or(false)
+    };
+    let declares: HashSet<&str> = run.typed_in.iter().map(String::as_str).collect();
     // Kept files: same paths and borrow verdicts (round one parses exactly
     // the borrowing files); a changed one is either parsed in round one or
     // still satisfies no demand.
@@ -73,7 +92,7 @@ pub fn replay(
         }
         let Some(idents) = &c.idents else { continue };
         match f.round {
-            0 if !matcher.hit_file(idents, &c.abs_path) => {}
+            0 if !declares.contains(c.path.as_str()) && quiet(idents, &c.abs_path) => {}
             1 => changed.push(i),
             _ => return None,
         }
@@ -91,15 +110,29 @@ pub fn replay(
         }
         swept_paths.push(d.abs_path(root));
     }
-    // Changed dropped files: none satisfies a demand.
+    // Changed dropped files: none satisfies a demand (nor uses a type).
     let demanded = pool.install(|| {
         walked.dropped.par_iter().any(|d| {
             d.idents
                 .as_ref()
-                .is_some_and(|s| matcher.hit_file(s, &d.abs_path(root)))
+                .is_some_and(|s| declares.contains(d.path.as_str()) || !quiet(s, &d.abs_path(root)))
         })
     });
     if demanded {
+        return None;
+    }
+    // The files that declared a member of a type are still there.
+    let present = |p: &str| {
+        walked
+            .candidates
+            .binary_search_by(|c| c.path.as_str().cmp(p))
+            .is_ok()
+            || walked
+                .dropped
+                .binary_search_by(|d| d.path.as_str().cmp(p))
+                .is_ok()
+    };
+    if !declares.iter().all(|p| present(p)) {
         return None;
     }
 

@@ -126,3 +126,34 @@ fn a_rerun_replays_the_rounds_only_when_nothing_they_read_changed() {
     assert_ne!(late, moved);
     assert_eq!(run(&root, &cache), (late, false));
 }
+
+#[test]
+fn a_member_declared_with_an_ops_type_changes_what_cached_runs_bring_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fixture_tree(dir.path());
+    let cache = dir.path().join("cache");
+    let uncached = json(&root, None);
+    assert!(!uncached.contains("loader_start"));
+    assert_eq!(run(&root, &cache), (uncached.clone(), false));
+    assert_eq!(run(&root, &cache), (uncached.clone(), true), "warm");
+
+    // The decoy's loader now points at the engine's table: its
+    // `l->impl->load(l, 0)` calls the borrowing function. Neither the
+    // header (the change) nor the decoy (unchanged) names an mm token.
+    let header = root.join("ops_header/include/loader.h");
+    let text = std::fs::read_to_string(&header).unwrap();
+    let typed = text.replace(
+        "const struct loader_impl *impl;",
+        "const struct engine_ops *impl;",
+    );
+    assert_ne!(typed, text);
+    std::fs::write(&header, &typed).unwrap();
+    let changed = json(&root, None);
+    assert!(changed.contains("loader_start"), "a new caller");
+    assert_eq!(run(&root, &cache), (changed.clone(), false));
+    assert_eq!(run(&root, &cache), (changed, true), "warm");
+
+    // And back: the caller is gone again.
+    std::fs::write(&header, &text).unwrap();
+    assert_eq!(run(&root, &cache), (uncached, false));
+}

@@ -22,7 +22,7 @@
 
 use super::{
     BITS_SET, DEFINE_RAW, Form, GOLDEN, INCLUDE_RAW, MAX_UNINDEXED_LEN, MIX1, MIX2, STRUCT_RAW,
-    WORD_SHIFT, braced_tag_key, insert, name_keys, struct_tag_key,
+    WORD_SHIFT, insert, name_keys, struct_tag_key, tag_keys,
 };
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
@@ -389,10 +389,8 @@ fn hash_names(d: &[u8], runs: &Runs, n: usize, kept: usize, words: &mut [u64]) {
                     // The next name is known: no scan for where it ends.
                     Some(&next) => {
                         let (s, end) = (next as usize, runs.ends[i + 1] as usize);
-                        if d[e..s].iter().all(u8::is_ascii_whitespace)
-                            && let Some(k) = braced_tag_key(d, s, end)
-                        {
-                            insert(words, k);
+                        if d[e..s].iter().all(u8::is_ascii_whitespace) {
+                            tag_keys(d, s, end, &mut |k| insert(words, k));
                         }
                     }
                     None => struct_tag_key(d, e, &mut |k| insert(words, k)),

@@ -13,6 +13,8 @@
 //! Three forms of an identifier are told apart, as the demands need:
 //! any use ([`Form::Word`]), a member after `->` or `.` ([`Form::Member`]),
 //! and the tag of a definition `struct name {` ([`Form::StructTag`]).
+//! Every tag after `struct` also has its word key, short ones included,
+//! so that the files that use a struct type can be found ([`type_key`]).
 
 /// The form of an identifier occurrence that a key stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +44,13 @@ impl Form {
 pub fn key(name: &[u8], form: Form) -> Option<u64> {
     let raw = raw_hash(name, 0, name.len());
     (form != Form::Word || word_indexed(name.len(), raw, false)).then(|| finish(raw ^ form.salt()))
+}
+
+/// The key that the set of every text using `struct name` (whitespace
+/// between) holds: its [`Form::Word`] key, which the tag of a `struct`
+/// gets whatever its length (`struct mm`, `struct kvm`).
+pub fn type_key(name: &[u8]) -> u64 {
+    finish(raw_hash(name, 0, name.len()))
 }
 
 /// Whether a name of `len` bytes and raw hash `raw` gets its
@@ -322,8 +331,8 @@ fn name_keys(d: &[u8], s: usize, e: usize, f: &mut impl FnMut(u64)) {
     }
 }
 
-/// After the keyword `struct` ending at `e`: the key of the tag that
-/// follows, if a `{` follows it (whitespace between each).
+/// After the keyword `struct` ending at `e`: the keys of the tag that
+/// follows (whitespace between), see [`tag_keys`].
 #[inline(never)]
 fn struct_tag_key(d: &[u8], e: usize, f: &mut impl FnMut(u64)) {
     let s = e + d[e..]
@@ -334,19 +343,23 @@ fn struct_tag_key(d: &[u8], e: usize, f: &mut impl FnMut(u64)) {
         return;
     }
     let end = s + d[s..].iter().take_while(|&&b| is_ident_byte(b)).count();
-    if end > s
-        && let Some(k) = braced_tag_key(d, s, end)
-    {
-        f(k);
+    if end > s {
+        tag_keys(d, s, end, f);
     }
 }
 
-/// The [`Form::StructTag`] key of the name `d[s..e]`, if a `{` follows it
-/// (whitespace between).
+/// The keys of the tag `d[s..e]` of a `struct`: its [`Form::StructTag`]
+/// key if a `{` follows it (whitespace between), and its word key if the
+/// name itself gets none (see [`type_key`]).
 #[inline]
-fn braced_tag_key(d: &[u8], s: usize, e: usize) -> Option<u64> {
-    let brace = d[e..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    brace.then(|| finish(raw_hash(d, s, e) ^ Form::StructTag.salt()))
+fn tag_keys(d: &[u8], s: usize, e: usize, f: &mut impl FnMut(u64)) {
+    let raw = raw_hash(d, s, e);
+    if !word_indexed(e - s, raw, false) {
+        f(finish(raw));
+    }
+    if d[e..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        f(finish(raw ^ Form::StructTag.salt()));
+    }
 }
 
 /// True for the bytes of a C identifier, `[A-Za-z0-9_]`.
@@ -689,6 +702,22 @@ mod tests {
         assert!(!s.may_hold(finish(raw_hash(b"int", 0, 3))));
         assert!(!s.may_hold(finish(raw_hash(b"define", 0, 6))));
         assert!(held(&set("struct kvm {"), b"kvm", Form::StructTag));
+        // A short tag still has its word key: the users of a type are found.
+        for t in [
+            "struct kvm *k;",
+            "struct\tmm m;",
+            "(struct io)x",
+            "struct kvm {",
+        ] {
+            assert!(
+                set(t).may_hold(type_key(b"kvm")) == t.contains("kvm"),
+                "{t}"
+            );
+            assert!(set(t).may_hold(type_key(b"mm")) == t.contains("mm"), "{t}");
+        }
+        assert!(set("(struct io)x").may_hold(type_key(b"io")));
+        assert!(!set("kvm = io;").may_hold(type_key(b"kvm")));
+        assert!(set("struct foo_bar *b;").may_hold(type_key(b"foo_bar")));
         // Only those exact names: longer and shorter ones keep their key.
         let t = set("defines includes defin NAME");
         for w in [&b"defines"[..], b"includes", b"defin", b"NAME"] {

@@ -1,0 +1,345 @@
+//! Which names the tree declares with a given struct type, so that a call
+//! or store demand skips the chains that cannot have that type.
+//!
+//! A demand for calls through field `f` of `struct s` (or stores into it)
+//! is met, on the text, by every `->f(`; on a plain name (`v->f(`) only in
+//! a text that names `s`, since only a declaration there could give `v`
+//! that type. A chain `a->b->f(` is harder: the analysis tells the type of
+//! `a->b` only from a definition that declares the member `b` as
+//! `struct s ... b`, and that definition may be in any file. So the rounds
+//! first gather, from every file that uses the type, the names declared
+//! with it ([`declared_with`]); a chain none of whose members is one of
+//! them, in a text that does not name `s`, cannot satisfy the demand.
+//! Without this, a demand for calls through one ops table's `->create(`
+//! brought in every file that calls any `->create(` in the tree.
+
+use crate::idents::{is_ident_byte, is_whole_word};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeSet;
+
+/// A set of declared names.
+pub type Names = HashSet<String>;
+
+/// What the rounds know of the names declared with each struct type.
+#[derive(Default, Debug)]
+pub struct TypedNames {
+    /// Per struct tag: every name the tree declares with `struct tag`;
+    /// `None` if not every file that may do so could be searched.
+    by_tag: HashMap<String, Option<HashSet<String>>>,
+    /// The files that declare one of those names (paths from the root).
+    pub declared_in: BTreeSet<String>,
+}
+
+impl TypedNames {
+    /// True if the names of `tag` were looked for (found or not).
+    pub fn has_looked_for(&self, tag: &str) -> bool {
+        self.by_tag.contains_key(tag)
+    }
+
+    /// The names declared with `struct tag`; `None` if unknown.
+    pub fn names(&self, tag: &str) -> Option<&HashSet<String>> {
+        self.by_tag.get(tag)?.as_ref()
+    }
+
+    /// Records what a search of the tree found for `tag`: the names and
+    /// the files that declare them, or `None` if it could not search all.
+    pub fn learn(&mut self, tag: &str, found: Option<Vec<(String, Names)>>) {
+        let names = found.map(|files| {
+            let mut names = HashSet::default();
+            for (path, declared) in files {
+                self.declared_in.insert(path);
+                names.extend(declared);
+            }
+            names
+        });
+        self.by_tag.insert(tag.to_string(), names);
+    }
+
+    /// The tags whose names are known, sorted.
+    pub fn known_tags(&self) -> Vec<String> {
+        let mut tags: Vec<String> = self
+            .by_tag
+            .iter()
+            .filter(|(_, n)| n.is_some())
+            .map(|(t, _)| t.clone())
+            .collect();
+        tags.sort_unstable();
+        tags
+    }
+}
+
+/// Calls `f` with the offsets of the keyword and just past the tag of
+/// every `struct tag` in `t` (both whole words, whitespace between).
+fn type_uses(t: &[u8], tag: &[u8], mut f: impl FnMut(usize, usize)) {
+    if tag.is_empty() {
+        return;
+    }
+    for s in memchr::memmem::find_iter(t, tag) {
+        let e = s + tag.len();
+        if !is_whole_word(t, s, e) {
+            continue;
+        }
+        let before = t[..s]
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(0, |p| p + 1);
+        if before < s && t[..before].ends_with(b"struct") && is_whole_word(t, before - 6, before) {
+            f(before - 6, e);
+        }
+    }
+}
+
+/// True if `t` uses the type `struct tag`.
+pub fn uses_type(t: &[u8], tag: &[u8]) -> bool {
+    let mut any = false;
+    type_uses(t, tag, |_, _| any = true);
+    any
+}
+
+/// Calls `f` with every name that `t` may declare as a member with the
+/// type `struct tag`: the names after each use of the type (see
+/// [`declarators`]), but for a use that follows a `(` or a `,`
+/// (qualifiers between), as a parameter, a cast or a macro's argument
+/// does, and one on a line of a comment. The analysis takes a member's
+/// type only from a field's declaration in a struct definition; locals
+/// and globals are not told apart from those here, which only makes the
+/// narrowing less sharp.
+pub fn members_declared_with(t: &[u8], tag: &[u8], mut f: impl FnMut(&[u8])) {
+    type_uses(t, tag, |s, e| {
+        if !after_open_paren_or_comma(t, s) && !in_comment_line(t, s) {
+            declarators(t, e, &mut f);
+        }
+    });
+}
+
+/// True if offset `s` is on a line that a comment holds there: after `//`
+/// or an unclosed `/*` on the line, or on a line that starts with `*` (the
+/// inside of a block comment, as the kernel writes them; a line of code
+/// does not start with `*` and then declare something).
+fn in_comment_line(t: &[u8], s: usize) -> bool {
+    let line_start = t[..s]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let line = &t[line_start..s];
+    let lead = line
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map_or(&[][..], |p| &line[p..]);
+    if lead.first() == Some(&b'*') && lead.get(1) != Some(&b'/') {
+        return true;
+    }
+    let opened = memchr::memmem::rfind(line, b"/*");
+    let closed = memchr::memmem::rfind(line, b"*/");
+    memchr::memmem::find(line, b"//").is_some() || opened > closed
+}
+
+/// True if the `struct` keyword at `s` follows `(` or `,`, with blanks and
+/// `const` or `volatile` between.
+fn after_open_paren_or_comma(t: &[u8], mut s: usize) -> bool {
+    loop {
+        s = t[..s]
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(0, |p| p + 1);
+        let word_end = s;
+        let word_start = t[..s]
+            .iter()
+            .rposition(|&b| !is_ident_byte(b))
+            .map_or(0, |p| p + 1);
+        match &t[word_start..word_end] {
+            b"const" | b"volatile" => s = word_start,
+            _ => break,
+        }
+    }
+    s > 0 && matches!(t[s - 1], b'(' | b',')
+}
+
+/// Calls `f` with each identifier after a use of a type that ends at `i`,
+/// up to the end of its declaration (`;` or `=`, or the `)` that closes a
+/// parameter, a cast or a `(*name)`), braced bodies and brackets skipped.
+/// That covers `struct tag *a, *b;`, `const struct tag __rcu *p;`,
+/// `struct tag m[4];`, `struct tag *(*get)(void);` and
+/// `struct tag { ... } v;`; it also gives qualifiers and the next
+/// parameters of a function pointer's, which only make the narrowing
+/// less sharp.
+fn declarators(t: &[u8], mut i: usize, f: &mut impl FnMut(&[u8])) {
+    // A declaration longer than this is no declaration.
+    let end = t.len().min(i + 4096);
+    let mut depth = 0usize;
+    while i < end {
+        let b = t[i];
+        if is_ident_byte(b) {
+            let s = i;
+            while i < end && is_ident_byte(t[i]) {
+                i += 1;
+            }
+            if depth == 0 && !t[s].is_ascii_digit() {
+                f(&t[s..i]);
+            }
+            continue;
+        }
+        match b {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b';' | b'=' | b')' if depth == 0 => return,
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// The members of the chain that ends at `end` (before the `->` or `.` of
+/// the member a demand is about): `[b, c]` for `a->b[i].c`. `None` if
+/// what ends there is not a chain on a plain name: a call, a cast, a
+/// parenthesized expression (whose members the parse would see, so any
+/// of them may be typed), or text this reading does not follow.
+pub fn chain_members(t: &[u8], end: usize) -> Option<Vec<&[u8]>> {
+    let mut members = Vec::new();
+    let mut at = end;
+    loop {
+        at = skip_blanks_back(t, at);
+        // Elements: `b[i]` is a member of the chain as `b` is.
+        while at > 0 && t[at - 1] == b']' {
+            at = open_bracket(t, at - 1)?;
+            at = skip_blanks_back(t, at);
+        }
+        let s = t[..at]
+            .iter()
+            .rposition(|&b| !is_ident_byte(b))
+            .map_or(0, |p| p + 1);
+        if s == at || t[s].is_ascii_digit() {
+            return None;
+        }
+        let before = skip_blanks_back(t, s);
+        if before >= 1 && t[before - 1] == b'.' && !(before >= 2 && t[before - 2] == b'.') {
+            members.push(&t[s..at]);
+            at = before - 1;
+        } else if before >= 2 && &t[before - 2..before] == b"->" {
+            members.push(&t[s..at]);
+            at = before - 2;
+        } else {
+            return Some(members);
+        }
+    }
+}
+
+/// The offset after the last byte before `at` that is not whitespace (a
+/// backslash that continues a macro's line counts as whitespace).
+pub(crate) fn skip_blanks_back(t: &[u8], mut at: usize) -> usize {
+    while at > 0 {
+        match t[at - 1] {
+            b' ' | b'\t' | b'\r' | b'\x0c' => at -= 1,
+            b'\n' => {
+                at -= 1;
+                if at > 0 && t[at - 1] == b'\\' {
+                    at -= 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    at
+}
+
+/// The offset of the `[` that opens the `]` at `close`.
+fn open_bracket(t: &[u8], close: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for i in (0..=close).rev() {
+        match t[i] {
+            b']' => depth += 1,
+            b'[' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            b';' | b'{' | b'}' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared(t: &str, tag: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        members_declared_with(t.as_bytes(), tag.as_bytes(), |n| {
+            out.push(String::from_utf8(n.to_vec()).unwrap())
+        });
+        out
+    }
+
+    /// `t` as the body of a struct.
+    fn member(t: &str, tag: &str) -> Vec<String> {
+        declared(&format!("struct holder {{\n{t}\n}};\n"), tag)
+    }
+
+    #[test]
+    fn members_declared_with_a_type_are_found() {
+        assert_eq!(member("struct ops *a, *b;", "ops"), ["a", "b"]);
+        assert_eq!(member("const struct ops __rcu *p;", "ops"), ["__rcu", "p"]);
+        assert_eq!(member("struct ops m[N_OPS]; int x;", "ops"), ["m"]);
+        assert_eq!(member("struct ops *(*get)(void);", "ops"), ["get"]);
+        assert_eq!(member("struct ops { int a; } v, *w;", "ops"), ["v", "w"]);
+        assert_eq!(member("struct\n\tops\n*p;", "ops"), ["p"]);
+        assert_eq!(member("union { struct ops *u; };", "ops"), ["u"]);
+        assert_eq!(
+            member("/* c */ struct ops *c;\n\t*/ struct ops *d;", "ops"),
+            ["c", "d"]
+        );
+        // Casts, sizes, other tags, the name alone: nothing.
+        for t in [
+            "int a = (struct ops *)x;",
+            "char c[sizeof(struct ops)];",
+            "struct opsx *p;",
+            "ops *p;",
+            "/*\n * a struct ops object, this one;\n */",
+            "int a; // struct ops x;",
+            "int a; /* struct ops x; */",
+        ] {
+            assert!(member(t, "ops").is_empty(), "{t}");
+        }
+        assert!(uses_type(b"(struct ops *)x", b"ops"));
+        assert!(!uses_type(b"ops = mystruct ops;", b"ops"));
+    }
+
+    #[test]
+    fn parameters_declare_no_members() {
+        let t = "int f(struct ops *p, const struct ops *q);\n\
+                 int g(int n, struct ops *r)\n{\n\treturn sizeof(struct ops);\n}\n\
+                 struct holder {\n\tstruct ops *field;\n\tint (*cb)(struct ops *o);\n};\n";
+        assert_eq!(declared(t, "ops"), ["field"]);
+    }
+
+    #[test]
+    fn chains_give_their_members() {
+        let members = |t: &str| {
+            chain_members(t.as_bytes(), t.len()).map(|m| {
+                m.iter()
+                    .map(|n| String::from_utf8(n.to_vec()).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(members("x = v"), Some(vec![]));
+        assert_eq!(members("a->b"), Some(vec!["b".to_string()]));
+        assert_eq!(members("a->b[i].c"), Some(vec!["c".into(), "b".into()]));
+        assert_eq!(members("a->b[x[1]]"), Some(vec!["b".to_string()]));
+        assert_eq!(members("a \\\n\t-> b \n"), Some(vec!["b".to_string()]));
+        assert_eq!(members("arr[i]"), Some(vec![]));
+        for t in [
+            "f(x)",
+            "(a->b)",
+            "((struct s *)p)",
+            "a->b()",
+            "x[1",
+            "1",
+            "",
+        ] {
+            assert_eq!(members(t), None, "{t}");
+        }
+    }
+}
