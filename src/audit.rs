@@ -629,6 +629,10 @@ fn can_be_in_dropped_file(d: &Demand) -> bool {
     !forms.iter().all(|f| flow.iter().any(|t| f.contains(t)))
 }
 
+/// A type with more member names than this is not probed for in the sets
+/// (the test on the text still narrows).
+const MAX_MEMBER_PROBES: usize = 256;
+
 /// How many times the dropped files may be searched again.
 const MAX_SWEEPS: u32 = 4;
 
@@ -724,8 +728,13 @@ fn sweep(
 /// Finds, in a file's bytes, an occurrence that satisfies one of a set of
 /// demands.
 pub(crate) struct DemandMatcher<'d> {
+    /// The demands, in the order of `keys`.
+    demands: Vec<&'d Demand>,
     /// The identifier-set key of each demand (`None`: any set may hold it).
     keys: Vec<Option<Probe>>,
+    /// Per demand, keys of which a set must hold one more (see
+    /// [`DemandMatcher::typed`]); `None`: no more.
+    typed_keys: Vec<Option<Vec<Probe>>>,
     ac: Option<AhoCorasick>,
     /// The demands of each pattern.
     kinds: Vec<Vec<&'d Demand>>,
@@ -748,11 +757,13 @@ impl<'d> DemandMatcher<'d> {
             .map(|n| demands.iter().filter(|d| d.name() == *n).collect())
             .collect();
         let ac = crate::prefilter::literals(&names);
-        let keys = demands
+        let keys: Vec<Option<Probe>> = demands
             .iter()
             .map(|d| demand_key(d).map(Probe::of))
             .collect();
         DemandMatcher {
+            demands: demands.iter().collect(),
+            typed_keys: vec![None; keys.len()],
             keys,
             ac,
             kinds,
@@ -764,17 +775,51 @@ impl<'d> DemandMatcher<'d> {
     /// on a chain counts only if a member of the chain is declared with
     /// the demand's struct type somewhere in the tree (or the text names
     /// the type). Without it, every chain counts.
+    ///
+    /// The sets can tell some of it: a store counts only in a text that
+    /// uses `struct s` (a declaration gives a plain name, or an
+    /// initializer, that type) or that has a member declared with it (in
+    /// a chain); a call likewise, or in a text that names `s` at all (the
+    /// analysis's fallback for a chain whose type it cannot tell), which a
+    /// set tells only for a name that has its word key.
     pub(crate) fn typed(mut self, typed: &'d TypedNames) -> DemandMatcher<'d> {
         self.typed = Some(typed);
+        self.typed_keys = self
+            .demands
+            .iter()
+            .map(|d| {
+                let (owner, type_key) = match d {
+                    Demand::FieldStore(_, s) => (s, Some(idents::type_key(s.as_bytes()))),
+                    Demand::FieldCall(_, s) => (s, idents::key(s.as_bytes(), Form::Word)),
+                    _ => return None,
+                };
+                let names = typed.names(owner)?;
+                if names.len() > MAX_MEMBER_PROBES {
+                    return None;
+                }
+                let members = names
+                    .iter()
+                    .filter_map(|n| idents::key(n.as_bytes(), Form::Member));
+                Some(
+                    std::iter::once(type_key?)
+                        .chain(members)
+                        .map(Probe::of)
+                        .collect(),
+                )
+            })
+            .collect();
         self
     }
 
     /// False if a file with these identifiers certainly satisfies none of
     /// the demands (see [`idents`]).
     pub(crate) fn may_hit(&self, set: &IdentSet) -> bool {
-        self.keys
-            .iter()
-            .any(|&k| k.is_none_or(|k| set.may_hold_probe(k)))
+        self.keys.iter().zip(&self.typed_keys).any(|(&k, more)| {
+            k.is_none_or(|k| set.may_hold_probe(k))
+                && more
+                    .as_ref()
+                    .is_none_or(|m| m.iter().any(|&p| set.may_hold_probe(p)))
+        })
     }
 
     pub(crate) fn hit(&self, t: &[u8]) -> bool {
@@ -1349,5 +1394,13 @@ mod tests {
         assert!(m(deep, &store("t")) && !m(deep, &store("u")));
         // A plain name still needs the text to name the struct.
         assert!(!m(b"ops->load(a);", &call("t")));
+        // The sets tell some of it: a member with the type, or the type.
+        let demands: BTreeSet<Demand> = [store("t")].into();
+        let narrowed = DemandMatcher::new(&demands).typed(&typed);
+        let may = |t: &str| narrowed.may_hit(&IdentSet::of(t.as_bytes()));
+        assert!(may("a->ops->load = f;") && may("struct t *v; v->load = f;"));
+        assert!(!may("a->impl->load = f;") && !may("a->ops->unload = f;"));
+        let plain = DemandMatcher::new(&demands);
+        assert!(plain.may_hit(&IdentSet::of(b"a->impl->load = f;")));
     }
 }
