@@ -1044,13 +1044,15 @@ fn put_forced(text: &str, facts: &mut FileFacts, forced: &[usize]) -> bool {
     if todo.is_empty() {
         return true;
     }
-    let blanked = parse::blank_annotations(text);
+    // Each definition blanked on its own: an annotation does not reach
+    // across a definition's ends, and a blanking of the whole file costs
+    // more than the parse of a short body.
     let parts: Vec<Option<FileFacts>> = todo
         .par_iter()
         .map(|&(_, (start, end))| {
-            let part = blanked.get(start..end)?;
-            let tree = parse::parse_c(part)?;
-            Some(crate::facts::extract_part(text, part, start, &tree))
+            let part = parse::blank_annotations(text.get(start..end)?);
+            let tree = parse::parse_c(&part)?;
+            Some(crate::facts::extract_part(text, &part, start, &tree))
         })
         .collect();
     todo.iter()
