@@ -267,7 +267,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             batch.push((i, f));
         }
         ix.set_facts(batch);
-        let (sites, demands) = analysis::analyze(&ix);
+        let (sites, demands) = pool.install(|| analysis::analyze(&ix));
         let new: BTreeSet<Demand> = demands.difference(&asked).cloned().collect();
         // An analysis that read a body the parses left out, or whose new
         // demands name something in one, did not see what a full parse

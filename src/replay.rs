@@ -201,7 +201,7 @@ pub fn replay(
     let none = (0..files.len()).map(|_| None).collect();
     let mut ix = Index::new(files, none);
     ix.add_facts(batch);
-    let (sites, _) = analysis::analyze(&ix);
+    let (sites, _) = pool.install(|| analysis::analyze(&ix));
     Some(Replayed {
         ix,
         sites,

@@ -51,11 +51,15 @@ impl Demand {
     }
 }
 
-/// Analyzes every borrow site in the index.
+/// Analyzes every borrow site in the index, on the current rayon pool.
+///
+/// The sites are judged in as many batches as the pool has threads, each
+/// with its own tracer: a tracer memoizes only what no cycle or depth
+/// limit cut, which is the same whichever site asked first, so a site's
+/// verdict does not depend on the batches.
 pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
-    let tracer = Tracer::new(ix);
-    let examiner = Examiner::new(ix, &tracer);
-    let mut sites = Vec::new();
+    use rayon::prelude::*;
+    let mut starts = Vec::new();
     for r in ix.all_bodies() {
         let body = ix.body(r);
         // A body the parse left out mentions no borrow API.
@@ -63,28 +67,32 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
             continue;
         }
         for (ev, name, args) in body.named_calls() {
-            let Some(rule) =
+            if let Some(rule) =
                 rules::lookup(name, args.len()).filter(|r| r.role == Role::BorrowStart)
-            else {
-                continue;
-            };
-            // A bug hit by one site must not take the others down with it.
-            let judged =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match body.kind {
-                    BodyKind::Function { .. } => {
-                        vec![direct_site(
-                            ix, &examiner, &tracer, r, ev.span.0, rule, &args[0],
-                        )]
-                    }
-                    BodyKind::Macro => {
-                        macro_sites(ix, &examiner, &tracer, r, ev.span.0, rule, &args[0])
-                    }
-                }));
-            match judged {
-                Ok(s) => sites.extend(s),
-                Err(_) => sites.push(internal_error_site(ix, r, ev.span.0, rule, &args[0])),
+            {
+                starts.push((r, ev.span.0, rule, &args[0]));
             }
         }
+    }
+    let batch = starts.len().div_ceil(rayon::current_num_threads()).max(1);
+    let judged: Vec<(Vec<Site>, BTreeSet<Demand>)> = starts
+        .par_chunks(batch)
+        .map(|batch| {
+            let tracer = Tracer::new(ix);
+            let examiner = Examiner::new(ix, &tracer);
+            let mut sites = Vec::new();
+            for &(r, offset, rule, mm) in batch {
+                sites.extend(judge(ix, &examiner, &tracer, r, offset, rule, mm));
+            }
+            drop(examiner);
+            (sites, tracer.into_demands())
+        })
+        .collect();
+    let mut sites = Vec::new();
+    let mut demands = BTreeSet::new();
+    for (s, d) in judged {
+        sites.extend(s);
+        demands.extend(d);
     }
     let unread = unread_sites(ix, &sites);
     sites.extend(unread);
@@ -93,8 +101,28 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
         let kb = (&ix.file(b.loc.file).path, b.loc.offset, b.macro_loc);
         ka.cmp(&kb)
     });
-    drop(examiner);
-    (sites, tracer.into_demands())
+    (sites, demands)
+}
+
+/// The sites of one borrow call at `offset` of body `r`: one for a
+/// function, one per expansion for a macro. A bug hit by one site must
+/// not take the others down with it: it becomes a site that says so.
+fn judge(
+    ix: &Index,
+    examiner: &Examiner,
+    tracer: &Tracer,
+    r: BodyRef,
+    offset: usize,
+    rule: &'static rules::ApiRule,
+    mm: &Expr,
+) -> Vec<Site> {
+    let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match ix.body(r).kind {
+        BodyKind::Function { .. } => {
+            vec![direct_site(ix, examiner, tracer, r, offset, rule, mm)]
+        }
+        BodyKind::Macro => macro_sites(ix, examiner, tracer, r, offset, rule, mm),
+    }));
+    judged.unwrap_or_else(|_| vec![internal_error_site(ix, r, offset, rule, mm)])
 }
 
 /// A site that could not be analyzed, with why: unresolved, one step.
