@@ -215,6 +215,8 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     // The names declared with the types that call and store demands are
     // about, learned as they are first asked for.
     let mut typed = TypedNames::default();
+    // The demands of an analysis discarded for a hidden body.
+    let mut foreseen: BTreeSet<Demand> = BTreeSet::new();
     // Parses so far; `stats.rounds` counts only the rounds whose analysis
     // counted (each follows chains one hop further).
     let mut parses = 0;
@@ -235,11 +237,35 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         };
         // A file parsed before comes with its facts: only the bodies it
         // must keep now are parsed (unless its facts came whole).
-        let which = std::mem::take(&mut to_parse)
+        let which: Vec<_> = std::mem::take(&mut to_parse)
             .into_iter()
             .map(|i| (i, ix.take_facts(i).filter(|_| !state[i].whole)))
             .collect();
-        let parsed = parse_files(&ix.files, which, &elision, cache.as_ref(), &pool);
+        let alone = which.len() == 1;
+        let parse = || parse_files(&ix.files, which, &elision, cache.as_ref(), &pool);
+        let parsed = if alone && !foreseen.is_empty() {
+            // One file leaves a core idle: meanwhile, look for the members
+            // of the types the analysis just discarded asked about (the
+            // next one most often asks again; what is found holds anyway).
+            pool.join(parse, || {
+                learn_types(
+                    &mut typed,
+                    &foreseen,
+                    &ix,
+                    &has_text,
+                    &sets,
+                    &dropped,
+                    root,
+                    &pool,
+                    cache.as_ref(),
+                    &mut sweep_log,
+                )
+            })
+            .0
+        } else {
+            parse()
+        };
+        foreseen.clear();
         let mut batch = Vec::with_capacity(parsed.len());
         for (i, p) in parsed {
             let st = &mut state[i];
@@ -275,6 +301,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         // from it.
         let hidden = hidden_bodies(&ix, &new, &pool);
         if !hidden.is_empty() {
+            foreseen = new;
             to_parse = Vec::with_capacity(hidden.len());
             for (file, keys) in hidden {
                 let st = &mut state[file];
