@@ -14,7 +14,7 @@ use crate::analysis::{self, Demand};
 use crate::cache::{Cache, LastRun, RunFile, code_hash};
 use crate::elide::{self, KeepWords};
 use crate::facts::{self, FileFacts};
-use crate::idents::{self, Form, IdentSet, Probe, after_member_op, is_ident_byte, is_whole_word};
+use crate::idents::{self, Form, IdentSet, Probe, after_member_op, is_whole_word};
 use crate::index::Index;
 use crate::parse;
 use crate::replay;
@@ -221,6 +221,25 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
     // counted (each follows chains one hop further).
     let mut parses = 0;
 
+    // Looks for the members of the types `demands` ask about (see
+    // `learn_types`), in the tree as the rounds hold it now.
+    macro_rules! learn {
+        ($demands:expr) => {
+            learn_types(
+                &mut typed,
+                $demands,
+                &ix,
+                &has_text,
+                &sets,
+                &dropped,
+                root,
+                &pool,
+                cache.as_ref(),
+                &mut sweep_log,
+            )
+        };
+    }
+
     loop {
         parses += 1;
         report(Progress::Parsing {
@@ -247,21 +266,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
             // One file leaves a core idle: meanwhile, look for the members
             // of the types the analysis just discarded asked about (the
             // next one most often asks again; what is found holds anyway).
-            pool.join(parse, || {
-                learn_types(
-                    &mut typed,
-                    &foreseen,
-                    &ix,
-                    &has_text,
-                    &sets,
-                    &dropped,
-                    root,
-                    &pool,
-                    cache.as_ref(),
-                    &mut sweep_log,
-                )
-            })
-            .0
+            pool.join(parse, || learn!(&foreseen)).0
         } else {
             parse()
         };
@@ -326,18 +331,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
         to_parse = if new.is_empty() || !more_rounds {
             vec![]
         } else {
-            learn_types(
-                &mut typed,
-                &new,
-                &ix,
-                &has_text,
-                &sets,
-                &dropped,
-                root,
-                &pool,
-                cache.as_ref(),
-                &mut sweep_log,
-            );
+            learn!(&new);
             let matcher = DemandMatcher::new(&new).typed(&typed);
             let hits: Vec<(usize, Result<Option<String>, walk::Skipped>)> = pool.install(|| {
                 (0..ix.files.len())
@@ -396,18 +390,7 @@ pub fn audit(root: &Path, opts: &Options) -> anyhow::Result<Report> {
                     files: dropped.len(),
                 });
                 swept.extend(pending.iter().cloned());
-                learn_types(
-                    &mut typed,
-                    &pending,
-                    &ix,
-                    &has_text,
-                    &sets,
-                    &dropped,
-                    root,
-                    &pool,
-                    cache.as_ref(),
-                    &mut sweep_log,
-                );
+                learn!(&pending);
                 let (found, errors) = sweep(
                     root,
                     &mut dropped,
@@ -1185,14 +1168,7 @@ fn next_byte(t: &[u8], e: usize) -> Option<u8> {
 /// `v->f`), not a chain (`a->v`), a call, a cast, an element or the
 /// `.f` of a designated initializer.
 fn on_plain_name(t: &[u8], end: usize) -> bool {
-    let start = t[..end]
-        .iter()
-        .rposition(|&b| !is_ident_byte(b))
-        .map_or(0, |p| p + 1);
-    if start == end || t[start].is_ascii_digit() {
-        return false;
-    }
-    !after_member_op(t, start)
+    idents::name_ending_at(t, end).is_some_and(|start| !after_member_op(t, start))
 }
 
 /// True if the member name at `s` is a designator: `.f` right after `{`

@@ -13,7 +13,7 @@
 //! Without this, a demand for calls through one ops table's `->create(`
 //! brought in every file that calls any `->create(` in the tree.
 
-use crate::idents::{is_ident_byte, is_whole_word};
+use crate::idents::{is_ident_byte, is_whole_word, name_ending_at};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
 
@@ -204,13 +204,7 @@ pub fn chain_members(t: &[u8], end: usize) -> Option<Vec<&[u8]>> {
             at = open_bracket(t, at - 1)?;
             at = skip_blanks_back(t, at);
         }
-        let s = t[..at]
-            .iter()
-            .rposition(|&b| !is_ident_byte(b))
-            .map_or(0, |p| p + 1);
-        if s == at || t[s].is_ascii_digit() {
-            return None;
-        }
+        let s = name_ending_at(t, at)?;
         let before = skip_blanks_back(t, s);
         if before >= 1 && t[before - 1] == b'.' && !(before >= 2 && t[before - 2] == b'.') {
             members.push(&t[s..at]);

@@ -47,11 +47,18 @@ fn fixture_tree(dir: &Path) -> std::path::PathBuf {
     root
 }
 
-#[test]
-fn cached_runs_give_the_same_json_as_uncached_ones() {
+/// A copy of the fixture trees, and a cache directory beside it (both gone
+/// with the first value).
+fn fixture_tree_and_cache() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = fixture_tree(dir.path());
     let cache = dir.path().join("cache");
+    (dir, root, cache)
+}
+
+#[test]
+fn cached_runs_give_the_same_json_as_uncached_ones() {
+    let (_dir, root, cache) = fixture_tree_and_cache();
 
     let uncached = json(&root, None);
     let cold = json(&root, Some(&cache));
@@ -86,9 +93,7 @@ fn cached_runs_give_the_same_json_as_uncached_ones() {
 
 #[test]
 fn a_rerun_replays_the_rounds_only_when_nothing_they_read_changed() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = fixture_tree(dir.path());
-    let cache = dir.path().join("cache");
+    let (_dir, root, cache) = fixture_tree_and_cache();
     let uncached = json(&root, None);
     assert_eq!(run(&root, &cache), (uncached.clone(), false));
     assert_eq!(run(&root, &cache), (uncached.clone(), true), "warm");
@@ -129,9 +134,7 @@ fn a_rerun_replays_the_rounds_only_when_nothing_they_read_changed() {
 
 #[test]
 fn a_member_declared_with_an_ops_type_changes_what_cached_runs_bring_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = fixture_tree(dir.path());
-    let cache = dir.path().join("cache");
+    let (_dir, root, cache) = fixture_tree_and_cache();
     let uncached = json(&root, None);
     assert!(!uncached.contains("loader_start"));
     assert_eq!(run(&root, &cache), (uncached.clone(), false));

@@ -367,6 +367,16 @@ pub fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// The start of the name that ends at `end` of `t`; `None` if no name
+/// ends there (no identifier byte before it, or a number).
+pub fn name_ending_at(t: &[u8], end: usize) -> Option<usize> {
+    let start = t[..end]
+        .iter()
+        .rposition(|&b| !is_ident_byte(b))
+        .map_or(0, |p| p + 1);
+    (start < end && !t[start].is_ascii_digit()).then_some(start)
+}
+
 /// True if offset `s` of `t` comes right after `.` or `->`: a member.
 #[inline(always)]
 pub fn after_member_op(t: &[u8], s: usize) -> bool {
