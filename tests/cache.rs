@@ -160,3 +160,33 @@ fn a_member_declared_with_an_ops_type_changes_what_cached_runs_bring_in() {
     std::fs::write(&header, &text).unwrap();
     assert_eq!(run(&root, &cache), (uncached, false));
 }
+
+#[test]
+fn a_dropped_file_changed_in_a_run_that_did_not_sweep_is_not_hidden_by_an_old_list() {
+    let (_dir, root, cache) = fixture_tree_and_cache();
+    let uncached = json(&root, None);
+    assert_eq!(run(&root, &cache).0, uncached, "the sweep lists are made");
+
+    // A run that asks nothing of `copy_remote` (its borrow is gone), while
+    // a new dropped file starts calling it.
+    let borrow = root.join("many_callers/borrow.c");
+    let text = std::fs::read_to_string(&borrow).unwrap();
+    let quiet = text
+        .replace("kthread_use_mm(mm);", "touch(0);")
+        .replace("kthread_unuse_mm(mm);", "touch(0);");
+    assert_ne!(quiet, text);
+    std::fs::write(&borrow, quiet).unwrap();
+    std::fs::write(
+        root.join("many_callers/late.c"),
+        "int late_caller(void) { return copy_remote(NULL, 0); }\n",
+    )
+    .unwrap();
+    assert_eq!(run(&root, &cache).0, json(&root, None));
+
+    // The borrow is back: the late caller, unchanged since the last run,
+    // must be found although the first run's list for the demand lacks it.
+    std::fs::write(&borrow, &text).unwrap();
+    let back = json(&root, None);
+    assert!(back.contains("late_caller"));
+    assert_eq!(run(&root, &cache), (back, false));
+}
