@@ -1107,17 +1107,17 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand, typed: Option<&TypedNames>) -
     match d {
         Demand::Ident(_) => true,
         Demand::FieldCall(_, owner) | Demand::FieldStore(_, owner) => {
+            // (A member use follows `->` or `.`: the name is not at 0.)
+            if !member_use(t, s, e, d) {
+                return false;
+            }
             let base_end = s - if t[..s].ends_with(b"->") { 2 } else { 1 };
             // On a plain name, or in a designated initializer, the use
             // counts only in a text that names the struct: only a
             // declaration there (`struct s v`, `struct s v = { .f = x }`)
             // could give it that type. (The facts record an initializer
             // only in such a declaration, not nested in another one.)
-            let typed_here = on_plain_name(t, base_end) || designated(t, s);
-            if !member_use(t, s, e, d) {
-                return false;
-            }
-            if typed_here {
+            if on_plain_name(t, base_end) || designated(t, s) {
                 return names_word(t, owner.as_bytes());
             }
             // A chain: one of its members must be declared with the type,
@@ -1361,6 +1361,9 @@ mod tests {
         assert!(designated(macro_init, at(b".mm")) && designated(macro_init, at(b".ops")));
         assert!(m(t, 28, 31, &Demand::StructDef("foo".into())));
         assert!(m(t, 0, 1, &Demand::Ident("p".into())));
+        // A demanded member name at the very start of a text is no use.
+        assert!(!m(b"mm = x;", 0, 2, &store("foo")));
+        assert!(!m(b"mm", 0, 2, &store("foo")));
         let c = b"ops->load (a); load(b); x.load = f; struct s;";
         let call = |owner: &str| Demand::FieldCall("load".into(), owner.into());
         assert!(m(c, 5, 9, &call("s")));
