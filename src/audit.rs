@@ -548,14 +548,7 @@ fn learn_types(
     if tags.is_empty() {
         return;
     }
-    let listed: Option<Vec<HashSet<&str>>> = cache.and_then(|c| {
-        tags.iter()
-            .map(|t| {
-                c.listed(&crate::cache::members_key(t))
-                    .map(|v| v.iter().map(String::as_str).collect())
-            })
-            .collect()
-    });
+    let listed = cache.and_then(|c| c.lists(tags.iter().map(|t| crate::cache::members_key(t))));
     let probes: Vec<Probe> = tags
         .iter()
         .map(|t| Probe::of(idents::type_key(t.as_bytes())))
@@ -607,16 +600,22 @@ fn learn_types(
             .filter(|(_, r)| r.as_ref().is_none_or(|v| v.iter().any(|n| !n.is_empty())))
             .collect()
     });
-    for (k, tag) in tags.iter().enumerate() {
-        let mut files = Vec::new();
-        let mut complete = true;
-        for (path, names) in &found {
-            match names {
-                Some(v) if !v[k].is_empty() => files.push((path.clone(), v[k].clone())),
-                Some(_) => {}
-                None => complete = false,
+    // Per tag, the files that declare names with it; a file that could
+    // not be read leaves every tag unknown.
+    let mut per_tag: Vec<Vec<(String, typed::Names)>> = vec![Vec::new(); tags.len()];
+    let mut complete = true;
+    for (path, names) in found {
+        let Some(names) = names else {
+            complete = false;
+            continue;
+        };
+        for (k, n) in names.into_iter().enumerate() {
+            if !n.is_empty() {
+                per_tag[k].push((path.clone(), n));
             }
         }
+    }
+    for (tag, files) in tags.iter().zip(per_tag) {
         if complete {
             let mut paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
             paths.sort_unstable();
@@ -667,12 +666,7 @@ fn sweep(
     let narrowed = DemandMatcher::new(pending).typed(typed);
     let pending: Vec<&Demand> = pending.iter().collect();
     // Per demand, the dropped files it matched last time.
-    let known: Option<Vec<HashSet<&str>>> = cache.and_then(|c| {
-        pending
-            .iter()
-            .map(|d| c.sweep(d).map(|v| v.iter().map(String::as_str).collect()))
-            .collect()
-    });
+    let known = cache.and_then(|c| c.lists(pending.iter().map(|d| crate::cache::demand_key(d))));
     type Outcome = Result<(Vec<usize>, Option<SourceFile>), walk::Skipped>;
     let results: Vec<Outcome> = pool.install(|| {
         dropped
@@ -1131,14 +1125,7 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand, typed: Option<&TypedNames>) -
                 || names_word(t, owner.as_bytes())
         }
         Demand::StructDef(_) => {
-            let before = &t[..s];
-            let trimmed = before
-                .iter()
-                .rposition(|b| !b.is_ascii_whitespace())
-                .map_or(before, |p| &before[..=p]);
-            let keyword = trimmed.ends_with(b"struct")
-                && is_whole_word(trimmed, trimmed.len() - 6, trimmed.len());
-            keyword && next_byte(t, e) == Some(b'{')
+            idents::struct_keyword_before(t, s).is_some() && next_byte(t, e) == Some(b'{')
         }
     }
 }

@@ -225,15 +225,18 @@ impl Cache {
         self.old.last_run.as_ref()
     }
 
-    /// The dropped files the demand matched last time.
-    pub fn sweep(&self, d: &Demand) -> Option<&[String]> {
-        self.listed(&demand_key(d))
-    }
-
-    /// The files listed under `key` (a [`demand_key`] or [`members_key`])
-    /// last time.
-    pub fn listed(&self, key: &str) -> Option<&[String]> {
-        self.old.sweeps.get(key).map(Vec::as_slice)
+    /// Per key (a [`demand_key`] or [`members_key`]), the files listed
+    /// under it last time; `None` unless every key has a list.
+    pub fn lists(
+        &self,
+        keys: impl IntoIterator<Item = String>,
+    ) -> Option<Vec<std::collections::HashSet<&str>>> {
+        keys.into_iter()
+            .map(|k| {
+                let files = self.old.sweeps.get(&k)?;
+                Some(files.iter().map(String::as_str).collect())
+            })
+            .collect()
     }
 
     /// Where the facts of a file with this content are, parsed leaving out

@@ -8,12 +8,12 @@
 //! `a->b` only from a definition that declares the member `b` as
 //! `struct s ... b`, and that definition may be in any file. So the rounds
 //! first gather, from every file that uses the type, the names declared
-//! with it ([`declared_with`]); a chain none of whose members is one of
+//! with it ([`members_declared_with`]); a chain none of whose members is one of
 //! them, in a text that does not name `s`, cannot satisfy the demand.
 //! Without this, a demand for calls through one ops table's `->create(`
 //! brought in every file that calls any `->create(` in the tree.
 
-use crate::idents::{is_ident_byte, is_whole_word, name_ending_at};
+use crate::idents::{is_ident_byte, is_whole_word, name_ending_at, struct_keyword_before};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
 
@@ -76,15 +76,10 @@ fn type_uses(t: &[u8], tag: &[u8], mut f: impl FnMut(usize, usize)) {
     }
     for s in memchr::memmem::find_iter(t, tag) {
         let e = s + tag.len();
-        if !is_whole_word(t, s, e) {
-            continue;
-        }
-        let before = t[..s]
-            .iter()
-            .rposition(|b| !b.is_ascii_whitespace())
-            .map_or(0, |p| p + 1);
-        if before < s && t[..before].ends_with(b"struct") && is_whole_word(t, before - 6, before) {
-            f(before - 6, e);
+        if is_whole_word(t, s, e)
+            && let Some(keyword) = struct_keyword_before(t, s)
+        {
+            f(keyword, e);
         }
     }
 }

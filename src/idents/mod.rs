@@ -367,6 +367,16 @@ pub fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// If the name at `s` of `t` follows the keyword `struct` (whitespace
+/// between, as [`struct_tag_key`] reads it forwards), the keyword's offset.
+pub fn struct_keyword_before(t: &[u8], s: usize) -> Option<usize> {
+    let end = t[..s]
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |p| p + 1);
+    (end < s && t[..end].ends_with(b"struct") && is_whole_word(t, end - 6, end)).then(|| end - 6)
+}
+
 /// The start of the name that ends at `end` of `t`; `None` if no name
 /// ends there (no identifier byte before it, or a number).
 pub fn name_ending_at(t: &[u8], end: usize) -> Option<usize> {
