@@ -21,8 +21,8 @@
 //! eight bytes around it) takes the scalar path.
 
 use super::{
-    BITS_SET, DEFINE_RAW, Form, GOLDEN, INCLUDE_RAW, MAX_UNINDEXED_LEN, MIX1, MIX2, STRUCT_RAW,
-    WORD_SHIFT, insert, name_keys, struct_tag_key, tag_keys,
+    DEFINE_RAW, Form, GOLDEN, INCLUDE_RAW, MAX_UNINDEXED_LEN, MIX1, MIX2, STRUCT_RAW, WORD_SHIFT,
+    insert, name_keys, struct_tag_key, tag_keys,
 };
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
@@ -42,6 +42,7 @@ pub(super) fn available() -> bool {
             && is_x86_feature_detected!("avx512bw")
             && is_x86_feature_detected!("avx512dq")
             && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512vbmi")
             && is_x86_feature_detected!("avx512vbmi2")
     })
 }
@@ -102,7 +103,7 @@ struct Carry {
     open: Option<(u32, u8)>,
 }
 
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2")]
 fn insert_keys_avx512(d: &[u8], runs: &mut Runs, words: &mut [u64]) {
     let whole = d.len() / 64 * 64;
     let mut carry = Carry::default();
@@ -149,7 +150,7 @@ fn plain_keys(d: &[u8], s: usize, e: usize, words: &mut [u64]) {
 /// Pass 1 over the 64-byte blocks of `d[from..to]`: the names that end in
 /// them, into `runs` (a name still open at `to` is left in `carry`).
 /// Returns how many.
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2")]
 fn find_names(d: &[u8], from: usize, to: usize, carry: &mut Carry, runs: &mut Runs) -> usize {
     let iota = _mm512_set_epi8(
         63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41,
@@ -237,7 +238,7 @@ fn find_names(d: &[u8], from: usize, to: usize, carry: &mut Carry, runs: &mut Ru
 /// # Safety
 /// `out` must have room for `count` rounded up to 16.
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2")]
 unsafe fn store_offsets(idx: __m512i, count: usize, base: __m512i, out: *mut u32) {
     let mut k = 0;
     while k < count {
@@ -258,7 +259,7 @@ unsafe fn store_offsets(idx: __m512i, count: usize, base: __m512i, out: *mut u32
 /// that get a key (members, and names longer than [`MAX_UNINDEXED_LEN`]:
 /// see `super::word_indexed`), sixteen at a time, and returns how many.
 /// A quarter of all names are short: pass 2 never sees them.
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2")]
 fn keep_names(runs: &mut Runs, n: usize) -> usize {
     let iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     let max = _mm512_set1_epi32(MAX_UNINDEXED_LEN as i32);
@@ -300,7 +301,7 @@ fn keep_names(runs: &mut Runs, n: usize) -> usize {
 
 /// Pass 2: the keys of the `kept` names of the `n` in `runs`, eight at a
 /// time.
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2")]
 fn hash_names(d: &[u8], runs: &Runs, n: usize, kept: usize, words: &mut [u64]) {
     let len = _mm512_set1_epi64(d.len() as i64);
     let eight = _mm512_set1_epi64(8);
@@ -354,6 +355,7 @@ fn hash_names(d: &[u8], runs: &Runs, n: usize, kept: usize, words: &mut [u64]) {
                 ),
             )
         };
+
         let n_bytes = _mm512_sub_epi64(e, s);
         // The first min(n, 8) bytes; the last eight only when n > 8.
         let first_shift =
@@ -412,18 +414,15 @@ fn hash_names(d: &[u8], runs: &Runs, n: usize, kept: usize, words: &mut [u64]) {
 /// Sets the filter bits of the keys in the lanes of `mask`, as
 /// [`super::slot`] places them.
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2")]
 fn set_bits(words: &mut [u64], k: __m512i, mask: __mmask8) {
-    let low6 = _mm512_set1_epi64(63);
-    let one = _mm512_set1_epi64(1);
-    let bit = |x: __m512i| _mm512_sllv_epi64(one, _mm512_and_si512(x, low6));
-    let mut bits = bit(k);
-    for i in 1..BITS_SET {
-        bits = _mm512_or_si512(
-            bits,
-            bit(_mm512_srlv_epi64(k, _mm512_set1_epi64(6 * i as i64))),
-        );
-    }
+    // Byte i of each lane: the key's bits 3i..3i + 8, of which the low
+    // three name the bit to set in that byte.
+    let fields = _mm512_and_si512(
+        _mm512_multishift_epi64_epi8(_mm512_set1_epi64(FIELD_OFFSETS as i64), k),
+        _mm512_set1_epi8(7),
+    );
+    let bits = _mm512_shuffle_epi8(_mm512_set1_epi64(BIT_OF_FIELD as i64), fields);
     let at = _mm512_and_si512(
         _mm512_srlv_epi64(k, _mm512_set1_epi64(WORD_SHIFT as i64)),
         _mm512_set1_epi64(words.len() as i64 - 1),
@@ -441,6 +440,12 @@ fn set_bits(words: &mut [u64], k: __m512i, mask: __mmask8) {
     }
 }
 
+/// The bit offsets of the eight 3-bit fields of a key, a byte each, for
+/// `vpmultishiftqb`: 0, 3, ..., 21.
+const FIELD_OFFSETS: u64 = u64::from_le_bytes([0, 3, 6, 9, 12, 15, 18, 21]);
+/// `1 << i` in byte `i`, for `vpshufb` to turn a field into its bit.
+const BIT_OF_FIELD: u64 = u64::from_le_bytes([1, 2, 4, 8, 16, 32, 64, 128]);
+
 /// Calls `f` with the index of each set bit of `mask`.
 #[inline(always)]
 fn for_lanes(mut mask: __mmask8, mut f: impl FnMut(usize)) {
@@ -452,7 +457,7 @@ fn for_lanes(mut mask: __mmask8, mut f: impl FnMut(usize)) {
 
 /// [`super::finish`] in each lane.
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2")]
 fn finish(x: __m512i) -> __m512i {
     let x = _mm512_mullo_epi64(
         _mm512_xor_si512(x, _mm512_srli_epi64::<32>(x)),
