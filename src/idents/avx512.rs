@@ -374,13 +374,14 @@ fn hash_names(d: &[u8], runs: &Runs, n: usize, kept: usize, words: &mut [u64]) {
             & _mm512_cmpeq_epi64_mask(n_bytes, _mm512_set1_epi64(6));
         let include = _mm512_cmpeq_epi64_mask(raw, include_raw)
             & _mm512_cmpeq_epi64_mask(n_bytes, _mm512_set1_epi64(7));
+        let k = finish(raw);
         set_bits(
             words,
-            finish(raw),
+            k,
             roomy & (members | (long & !define & !include)),
         );
         if members != 0 {
-            set_bits(words, finish(_mm512_xor_si512(raw, member_salt)), members);
+            set_bits(words, _mm512_xor_si512(k, member_salt), members);
         }
         let structs = roomy & _mm512_cmpeq_epi64_mask(raw, struct_raw);
         if structs != 0 {

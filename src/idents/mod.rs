@@ -28,6 +28,10 @@ pub enum Form {
 }
 
 impl Form {
+    /// What a finished key is xored with for this form (a finished key
+    /// is mixed already, so the forms of a name need one finish between
+    /// them). The bits above [`WORD_SHIFT`] are odd, so that the three
+    /// forms of a name fall in different words of any filter.
     fn salt(self) -> u64 {
         match self {
             Form::Word => 0,
@@ -43,7 +47,7 @@ impl Form {
 /// whatever its set says.
 pub fn key(name: &[u8], form: Form) -> Option<u64> {
     let raw = raw_hash(name, 0, name.len());
-    (form != Form::Word || word_indexed(name.len(), raw, false)).then(|| finish(raw ^ form.salt()))
+    (form != Form::Word || word_indexed(name.len(), raw, false)).then(|| finish(raw) ^ form.salt())
 }
 
 /// The key that the set of every text using `struct name` (whitespace
@@ -388,7 +392,7 @@ fn name_keys(d: &[u8], s: usize, e: usize, f: &mut impl FnMut(u64)) {
         f(finish(raw));
     }
     if member {
-        f(finish(raw ^ Form::Member.salt()));
+        f(finish(raw) ^ Form::Member.salt());
     }
     if raw == STRUCT_RAW {
         struct_tag_key(d, e, f);
@@ -422,7 +426,7 @@ fn tag_keys(d: &[u8], s: usize, e: usize, f: &mut impl FnMut(u64)) {
         f(finish(raw));
     }
     if d[e..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        f(finish(raw ^ Form::StructTag.salt()));
+        f(finish(raw) ^ Form::StructTag.salt());
     }
 }
 
