@@ -3,7 +3,7 @@
 //! memory; the rest are dropped as soon as they are scanned.
 
 use crate::cache::{Cache, FileClass, FileMeta, path_key};
-use crate::idents::IdentSet;
+use crate::idents::{DefinesOnlyPieces, IdentSet, defines_only};
 use crate::prefilter::{Hit, Prefilter};
 use crate::source::SourceFile;
 use rustc_hash::FxHashMap as HashMap;
@@ -12,7 +12,7 @@ use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, fstat, open, openat, stat
 use std::cell::RefCell;
 use std::ffi::{CStr, OsStr};
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -152,9 +152,89 @@ thread_local! {
 /// read into this thread's buffer. `f` must not read files itself.
 pub fn with_bytes<R>(mut file: File, size: u64, f: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
     BUF.with_borrow_mut(|buf| {
-        let n = read_all(&mut file, size as usize, buf)?;
+        let n = read_all(&mut file, size as usize, buf, 0)?;
         Ok(f(&buf[..n]))
     })
+}
+
+/// Files larger than this are read a piece of this size at a time for as
+/// long as they may be binary or hold nothing but object-like macros
+/// ([`idents::defines_only`]), and held whole only if they turn out to be
+/// neither. Generated register headers reach 24 MB: read whole, they grew
+/// each thread's buffer to the largest, a fifth of a run's memory, and on
+/// this kind of machine every fresh page costs (see ARCHITECTURE.md).
+const PIECE_BYTES: usize = 1 << 20;
+
+/// What a file read a piece at a time turned out to be.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Piecewise {
+    /// It holds a NUL byte.
+    Binary,
+    /// It holds nothing but object-like macros (see
+    /// [`idents::defines_only`]).
+    DefinesOnly,
+}
+
+/// [`with_bytes`], but a file larger than [`PIECE_BYTES`] is read a piece
+/// at a time first: `f` gets `Err` if it is binary or holds nothing but
+/// object-like macros, without the file ever held whole, and its bytes
+/// otherwise (as `with_bytes` would give them).
+pub fn with_bytes_piecewise<R>(
+    mut file: File,
+    size: u64,
+    f: impl FnOnce(Result<&[u8], Piecewise>) -> R,
+) -> io::Result<R> {
+    if size <= PIECE_BYTES as u64 {
+        return with_bytes(file, size, |d| f(Ok(d)));
+    }
+    BUF.with_borrow_mut(|buf| {
+        if buf.len() < PIECE_BYTES {
+            buf.resize(PIECE_BYTES, 0);
+        }
+        let mut scan = DefinesOnlyPieces::default();
+        let mut first = true;
+        loop {
+            let n = fill(&mut file, &mut buf[..PIECE_BYTES])?;
+            let piece = &buf[..n];
+            if memchr::memchr(0, piece).is_some() {
+                return Ok(f(Err(Piecewise::Binary)));
+            }
+            let may_be = scan.feed(piece);
+            if may_be && n < PIECE_BYTES {
+                // The end: unless the last line said otherwise, done.
+                if std::mem::take(&mut scan).finish() {
+                    return Ok(f(Err(Piecewise::DefinesOnly)));
+                }
+            }
+            if !may_be || n < PIECE_BYTES {
+                // An ordinary text: read whole, on from the first piece if
+                // that is all that was read.
+                let from = if first {
+                    n
+                } else {
+                    file.seek(SeekFrom::Start(0))?;
+                    0
+                };
+                let n = read_all(&mut file, size as usize, buf, from)?;
+                return Ok(f(Ok(&buf[..n])));
+            }
+            first = false;
+        }
+    })
+}
+
+/// Reads `file` on until `piece` is full or the file ends; the count read.
+fn fill(file: &mut File, piece: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < piece.len() {
+        match file.read(&mut piece[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Calls `f` with the bytes of the file at `path`, as [`with_bytes`].
@@ -170,12 +250,13 @@ pub fn read(path: &Path) -> io::Result<Vec<u8>> {
 }
 
 /// Reads `file` into `buf` (whose length is only ever grown: it is a
-/// reused buffer) and returns the number of bytes read.
-fn read_all(file: &mut File, size: usize, buf: &mut Vec<u8>) -> io::Result<usize> {
+/// reused buffer), after the `from` bytes already read into it, and
+/// returns the number of bytes in it.
+fn read_all(file: &mut File, size: usize, buf: &mut Vec<u8>, from: usize) -> io::Result<usize> {
     if buf.len() <= size {
         buf.resize(size + 1, 0);
     }
-    let mut filled = 0;
+    let mut filled = from;
     loop {
         if filled == buf.len() {
             // The file grew since its metadata was taken.
@@ -479,9 +560,19 @@ impl<'a> Walker<'a> {
             None => place.open(),
         };
         let verdict = file.and_then(|f| {
-            with_bytes(f, meta.size, |data| {
+            with_bytes_piecewise(f, meta.size, |data| {
+                let data = match data {
+                    Ok(d) => d,
+                    Err(Piecewise::Binary) => return Verdict::Binary,
+                    Err(Piecewise::DefinesOnly) => return Verdict::Dropped(IdentSet::none()),
+                };
                 if memchr::memchr(0, data).is_some() {
                     return Verdict::Binary;
+                }
+                // Nothing in it can matter, whatever names it holds (see
+                // `idents::defines_only`): not even a borrow API's name.
+                if defines_only(data) {
+                    return Verdict::Dropped(IdentSet::none());
                 }
                 let idents = IdentSet::of(data);
                 match self.prefilter.check(data) {
@@ -582,6 +673,43 @@ mod tests {
             assert_eq!(with_bytes(file, size, <[u8]>::to_vec).unwrap(), text);
         }
         assert_eq!(read(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn large_files_are_read_whole_only_if_they_must_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = "#define REG_A 0x1\n// block b\n".repeat(80_000);
+        assert!(lines.len() > 2 * PIECE_BYTES);
+        let cases: [(&str, String, Result<(), Piecewise>); 5] = [
+            (
+                "defines.h",
+                format!("/* licence (c) */\n{lines}"),
+                Err(Piecewise::DefinesOnly),
+            ),
+            // Ordinary past the first piece, and in it.
+            ("late.h", format!("{lines}int f(void);\n"), Ok(())),
+            ("early.h", format!("int f(void);\n{lines}"), Ok(())),
+            ("nul.h", format!("{lines}\0"), Err(Piecewise::Binary)),
+            // A last line of `/` alone is no `//`.
+            ("slash.h", format!("{lines}/"), Ok(())),
+        ];
+        for (name, text, want) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &text).unwrap();
+            for size in [text.len() as u64, 10, 4 * PIECE_BYTES as u64] {
+                let file = File::open(&path).unwrap();
+                let got = with_bytes_piecewise(file, size.max(PIECE_BYTES as u64 + 1), |d| {
+                    d.map(|bytes| assert_eq!(bytes, text.as_bytes(), "{name}"))
+                })
+                .unwrap();
+                assert_eq!(got, want, "{name}");
+                // As the whole text says.
+                assert_eq!(
+                    defines_only(text.as_bytes()),
+                    want == Err(Piecewise::DefinesOnly)
+                );
+            }
+        }
     }
 
     #[test]

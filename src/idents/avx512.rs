@@ -375,11 +375,7 @@ fn hash_names(d: &[u8], runs: &Runs, n: usize, kept: usize, words: &mut [u64]) {
         let include = _mm512_cmpeq_epi64_mask(raw, include_raw)
             & _mm512_cmpeq_epi64_mask(n_bytes, _mm512_set1_epi64(7));
         let k = finish(raw);
-        set_bits(
-            words,
-            k,
-            roomy & (members | (long & !define & !include)),
-        );
+        set_bits(words, k, roomy & (members | (long & !define & !include)));
         if members != 0 {
             set_bits(words, _mm512_xor_si512(k, member_salt), members);
         }

@@ -124,11 +124,16 @@ impl IdentSet {
         Self::build(data, false)
     }
 
+    /// The set of a text that holds no key (see [`defines_only`]).
+    pub fn none() -> IdentSet {
+        IdentSet {
+            words: vec![0; MIN_WORDS].into_boxed_slice(),
+        }
+    }
+
     fn build(data: &[u8], simd: bool) -> IdentSet {
         if defines_only(data) {
-            return IdentSet {
-                words: vec![0; MIN_WORDS].into_boxed_slice(),
-            };
+            return IdentSet::none();
         }
         SCRATCH.with_borrow_mut(|scratch| {
             let mut per_byte = if data.len() < DENSE_BELOW { 2 } else { 1 };
@@ -198,8 +203,24 @@ impl IdentSet {
 /// The test is conservative: anything else on a line (a continued macro,
 /// a block comment, a `(` in a comment) makes the text an ordinary one.
 pub fn defines_only(d: &[u8]) -> bool {
+    match code_start(d, true) {
+        Some(at) => {
+            let code = &d[at..];
+            code_lines_ok(code) && memchr::memmem::find(code, b"struct").is_none() && {
+                // A line of `/` alone at the very end starts no `//`.
+                !code.ends_with(b"\n/")
+            }
+        }
+        None => false,
+    }
+}
+
+/// Where the code of `d` starts, past the comments (a licence, an SPDX
+/// line) and blank lines it starts with, if it starts with `#` (or `d`
+/// ends first); `None` if it starts otherwise. `whole`: `d` is the whole
+/// text; if not, `None` also where the leading part runs to its end.
+fn code_start(d: &[u8], whole: bool) -> Option<usize> {
     let mut at = 0;
-    // The comments (a licence, an SPDX line) and blank lines it starts with.
     loop {
         at += d[at..]
             .iter()
@@ -207,36 +228,105 @@ pub fn defines_only(d: &[u8]) -> bool {
             .count();
         let rest = &d[at..];
         let end = if rest.starts_with(b"/*") {
-            memchr::memmem::find(rest, b"*/").map(|e| e + 2)
+            memchr::memmem::find(rest, b"*/").map(|e| e + 2)?
         } else if rest.starts_with(b"//") {
-            Some(memchr::memchr(b'\n', rest).unwrap_or(rest.len()))
+            memchr::memchr(b'\n', rest).or(whole.then_some(rest.len()))?
+        } else if rest.is_empty() && !whole {
+            return None;
         } else {
             break;
         };
-        let Some(end) = end else { return false };
         // A block comment must end its line.
-        let line_end = memchr::memchr(b'\n', &rest[end..]).map_or(rest.len(), |n| end + n);
+        let line_end = match memchr::memchr(b'\n', &rest[end..]) {
+            Some(n) => end + n,
+            None if whole => rest.len(),
+            None => return None,
+        };
         if !rest[end..line_end].iter().all(u8::is_ascii_whitespace) {
-            return false;
+            return None;
         }
         at += line_end;
     }
-    let code = &d[at..];
-    if code.first().is_some_and(|&b| b != b'#') {
-        return false;
-    }
-    for i in memchr::memchr2_iter(b'\n', b'(', code) {
-        let line_ok = code[i] == b'\n'
+    (d.get(at).is_none_or(|&b| b == b'#')).then_some(at)
+}
+
+/// False if some line of `code` that it holds the start of is not empty
+/// and starts with neither `#` nor `//`, or `code` holds a `(`. A line
+/// start whose bytes `code` ends before is not judged.
+fn code_lines_ok(code: &[u8]) -> bool {
+    memchr::memchr2_iter(b'\n', b'(', code).all(|i| {
+        code[i] == b'\n'
             && match code.get(i + 1) {
                 None | Some(b'#' | b'\n') => true,
-                Some(b'/') => code.get(i + 2) == Some(&b'/'),
+                Some(b'/') => code.get(i + 2).is_none_or(|&b| b == b'/'),
                 Some(_) => false,
-            };
-        if !line_ok {
-            return false;
+            }
+    })
+}
+
+/// [`defines_only`] of a text read a piece at a time, so that a large
+/// file need not be held whole: [`DefinesOnlyPieces::finish`] says true
+/// only where `defines_only` of the whole text is true. (If the comments
+/// it starts with run past the first piece, it says false: the caller
+/// reads the text whole and asks again.)
+#[derive(Default)]
+pub struct DefinesOnlyPieces {
+    /// A piece was fed: the code has started.
+    started: bool,
+    /// Not (or not known to be) such a text.
+    failed: bool,
+    /// The last bytes of the code so far: a `struct`, or a line start
+    /// whose first bytes are in the next piece.
+    carry: Vec<u8>,
+}
+
+impl DefinesOnlyPieces {
+    /// Takes the next piece of the text; false once the text is known
+    /// not to be such a text (or cannot be told so from pieces).
+    pub fn feed(&mut self, piece: &[u8]) -> bool {
+        if self.failed || piece.is_empty() {
+            return !self.failed;
         }
+        let code = if self.started {
+            piece
+        } else {
+            self.started = true;
+            match code_start(piece, false) {
+                Some(at) => &piece[at..],
+                None => return self.fail(),
+            }
+        };
+        // What runs across from the last piece: the carried bytes and the
+        // first bytes of this one, judged at the carried positions only.
+        let mut joined = std::mem::take(&mut self.carry);
+        let carried = joined.len();
+        joined.extend_from_slice(&code[..code.len().min(8)]);
+        let across_ok = (0..carried).all(|i| {
+            (joined[i] != b'\n' || code_lines_ok(&joined[i..]))
+                && !joined[i..].starts_with(b"struct")
+        });
+        if !across_ok || !code_lines_ok(code) || memchr::memmem::find(code, b"struct").is_some() {
+            return self.fail();
+        }
+        // The last five bytes of everything so far.
+        let keep = joined.len().min(5);
+        let mut carry = joined[joined.len() - keep..].to_vec();
+        if code.len() > 8 {
+            carry = code[code.len() - 5..].to_vec();
+        }
+        self.carry = carry;
+        true
     }
-    memchr::memmem::find(code, b"struct").is_none()
+
+    /// True if the whole text fed was such a text.
+    pub fn finish(self) -> bool {
+        !self.failed && !self.carry.ends_with(b"\n/")
+    }
+
+    fn fail(&mut self) -> bool {
+        self.failed = true;
+        false
+    }
 }
 
 /// How many distinct keys set `set` of the `bits` bits of a filter. A key
@@ -923,5 +1013,124 @@ mod tests {
         }
         let set = IdentSet::of(b"#define A 1\nint counter_name;\n");
         assert!(set.may_hold(key(b"counter_name", Form::Word).unwrap()));
+    }
+
+    /// [`DefinesOnlyPieces`] over `d` cut at `cuts` (sorted).
+    fn pieces_say(d: &[u8], cuts: &[usize]) -> bool {
+        let mut scan = DefinesOnlyPieces::default();
+        let mut from = 0;
+        for &c in cuts.iter().chain([&d.len()]) {
+            scan.feed(&d[from..c]);
+            from = c;
+        }
+        scan.finish()
+    }
+
+    #[test]
+    fn pieces_agree_with_the_whole_text() {
+        const LINES: &[&str] = &[
+            "#define A 1\n",
+            "#define BB 0x2L\n",
+            "\n",
+            "// note\n",
+            "// (x)\n",
+            "#if X\n",
+            "#endif\n",
+            "struct",
+            "stru",
+            "ct",
+            "(",
+            "/",
+            "\n/",
+            " x\n",
+            "#define S \\\n",
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let (mut agreed, mut said_yes) = (0, 0);
+        for round in 0..3000 {
+            let mut d = b"/* lead (c) */\n".to_vec();
+            // Mostly good lines, now and then a bad one.
+            for _ in 0..next(40) {
+                let line = if next(8) == 0 {
+                    next(LINES.len())
+                } else {
+                    next(4)
+                };
+                d.extend(LINES[line].as_bytes());
+            }
+            let whole = defines_only(&d);
+            let lead = 15;
+            let mut cuts: Vec<usize> = (0..next(4))
+                .map(|_| lead + next(d.len() - lead + 1))
+                .collect();
+            cuts.sort();
+            let pieces = pieces_say(&d, &cuts);
+            assert!(
+                !pieces || whole,
+                "round {round}: pieces say yes, whole says no: {:?} cut at {cuts:?}",
+                String::from_utf8_lossy(&d)
+            );
+            // Where the first piece holds the start of the code, the pieces
+            // tell as much as the whole.
+            let first = &d[..cuts.first().copied().unwrap_or(d.len())];
+            if code_start(first, false).is_some() {
+                assert_eq!(
+                    pieces,
+                    whole,
+                    "round {round}: {:?} cut at {cuts:?}",
+                    String::from_utf8_lossy(&d)
+                );
+            }
+            agreed += 1;
+            said_yes += usize::from(whole);
+        }
+        assert!(
+            said_yes > 300 && said_yes < agreed - 300,
+            "{said_yes} of {agreed}"
+        );
+        // Every cut, and every pair of cuts, through texts that fail only
+        // across them.
+        for d in [
+            &b"/* l */\n#define A 1\n#define S struct x\n"[..],
+            b"/* l */\n#define A 1\n x\n",
+            b"/* l */\n#define A 1\n/x\n",
+            b"/* l */\n#define A 1\n#define B 2\n/",
+            b"/* l */\n#define A 1\n#define B (2)\n",
+        ] {
+            assert!(!defines_only(d));
+            for a in 8..=d.len() {
+                assert!(
+                    !pieces_say(d, &[a]),
+                    "{:?} cut at {a}",
+                    String::from_utf8_lossy(d)
+                );
+                for b in a..=d.len() {
+                    assert!(
+                        !pieces_say(d, &[a, b]),
+                        "{:?} cut at {a}, {b}",
+                        String::from_utf8_lossy(d)
+                    );
+                }
+            }
+        }
+        let good = b"/* l */\n#define A 1\n// s\n\n#define B 2\n";
+        assert!(defines_only(good));
+        // (The first piece holds the first byte of the code.)
+        for a in 9..=good.len() {
+            for b in a..=good.len() {
+                assert!(pieces_say(good, &[a, b]), "cut at {a}, {b}");
+            }
+        }
+        // A leading comment cut in two cannot be told from its pieces.
+        let d = b"/* a licence */\n#define A 1\n";
+        assert!(defines_only(d));
+        assert!(!pieces_say(d, &[5]));
+        assert!(pieces_say(d, &[20]));
     }
 }
