@@ -47,6 +47,42 @@ pub(super) fn available() -> bool {
     })
 }
 
+/// [`super::code_lines_ok`] over the 64-byte blocks of `code`: `None` if
+/// they hold a `(` or a line start that is not `#`, `//` or empty,
+/// else how many bytes the blocks cover (0 without AVX-512); a line
+/// start in the last two bytes is not judged.
+pub(super) fn lines_ok_in_blocks(code: &[u8]) -> Option<usize> {
+    if !available() {
+        return Some(0);
+    }
+    // SAFETY: the features were detected above.
+    unsafe { lines_ok_avx512(code) }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2")]
+fn lines_ok_avx512(code: &[u8]) -> Option<usize> {
+    let (mut at, mut after_nl, mut after_slash_start) = (0, 0u64, 0u64);
+    while at + 64 <= code.len() {
+        // SAFETY: the load reads the 64 bytes at `at`, inside `code`.
+        let v = unsafe { _mm512_loadu_si512(code.as_ptr().add(at).cast()) };
+        let is = |c: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c as i8));
+        let (nl, hash, slash, paren) = (is(b'\n'), is(b'#'), is(b'/'), is(b'('));
+        // Bit i: byte i starts a line / starts a line with `/`.
+        let starts = (nl << 1) | after_nl;
+        let slash_starts = starts & slash;
+        let bad = paren
+            | (starts & !(hash | nl | slash))
+            | ((slash_starts << 1 | after_slash_start) & !slash);
+        if bad != 0 {
+            return None;
+        }
+        after_nl = nl >> 63;
+        after_slash_start = slash_starts >> 63;
+        at += 64;
+    }
+    Some(at)
+}
+
 /// The offsets of one chunk's names: `starts[i]..ends[i]` is the i-th,
 /// `member[i]` is 1 if `.` or `->` precedes it.
 /// The `kept_*` arrays are the same for the names that get a key in pass
