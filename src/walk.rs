@@ -167,7 +167,7 @@ const PIECE_BYTES: usize = 1 << 20;
 
 /// What a file read a piece at a time turned out to be.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Piecewise {
+enum Piecewise {
     /// It holds a NUL byte.
     Binary,
     /// It holds nothing but object-like macros (see
@@ -179,7 +179,7 @@ pub enum Piecewise {
 /// at a time first: `f` gets `Err` if it is binary or holds nothing but
 /// object-like macros, without the file ever held whole, and its bytes
 /// otherwise (as `with_bytes` would give them).
-pub fn with_bytes_piecewise<R>(
+fn with_bytes_piecewise<R>(
     mut file: File,
     size: u64,
     f: impl FnOnce(Result<&[u8], Piecewise>) -> R,

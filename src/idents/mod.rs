@@ -198,7 +198,7 @@ impl IdentSet {
 /// value is opaque to the parser), so a demand it satisfies by its words
 /// would bring in a file that adds no facts: its set holds no key.
 /// Generated register headers are like this, a third of the bytes of a
-/// kernel tree; scanning them for names was a third of the sets' time.
+/// kernel tree; scanning them for names was a sixth of the sets' time.
 ///
 /// The test is conservative: anything else on a line (a continued macro,
 /// a block comment, a `(` in a comment) makes the text an ordinary one.
@@ -416,12 +416,12 @@ fn slot(k: u64, n: usize) -> (usize, u64) {
 
 /// How many bits a key sets in its word: one in each of its eight bytes.
 /// On 6.12, at 24 bits per key, the share of files that wrongly may hold
-/// an absent name is 0.044% so, against 0.051% with six bits drawn
-/// anywhere in the word (0.165% at three): one bit per byte never sets
-/// the same bit twice, and the AVX-512 scan finds all eight with one
-/// multishift and one byte shuffle instead of six shifts and ors. At such
-/// a share, a run's sweeps read again about 2,000 dropped files (5,800 at
-/// three bits).
+/// an absent name is 0.044% with one bit per byte, against 0.051% with
+/// six bits drawn anywhere in the word (0.165% with three): one bit per
+/// byte never sets the same bit twice, and the AVX-512 scan finds all
+/// eight with one multishift and one byte shuffle instead of six shifts
+/// and ors. At such a share, a run's sweeps read again about 2,000
+/// dropped files (5,800 at three bits).
 const BITS_SET: u32 = 8;
 /// Where a key's word index starts: past its eight 3-bit fields.
 const WORD_SHIFT: u32 = 3 * BITS_SET;
