@@ -819,7 +819,7 @@ impl<'d> DemandMatcher<'d> {
     /// the demands (see [`idents`]).
     pub(crate) fn may_hit(&self, set: &IdentSet) -> bool {
         self.keys.iter().zip(&self.typed_keys).any(|(&k, more)| {
-            k.is_none_or(|k| set.may_hold_probe(k))
+            k.map_or(!set.holds_nothing(), |k| set.may_hold_probe(k))
                 && more
                     .as_ref()
                     .is_none_or(|m| m.iter().any(|&p| set.may_hold_probe(p)))
@@ -1397,5 +1397,16 @@ mod tests {
         assert!(!may("a->impl->load = f;") && !may("a->ops->unload = f;"));
         let plain = DemandMatcher::new(&demands);
         assert!(plain.may_hit(&IdentSet::of(b"a->impl->load = f;")));
+    }
+
+    #[test]
+    fn a_text_of_object_like_macros_meets_no_demand() {
+        // `put` is short: it gets no key, and any ordinary set may hold it.
+        let demands: BTreeSet<Demand> = [Demand::Ident("put".into())].into();
+        let m = DemandMatcher::new(&demands);
+        assert!(m.may_hit(&IdentSet::of(b"int x;")));
+        let header = IdentSet::of(b"#define PUT_REG put\n#define A 0x1\n");
+        assert!(header.holds_nothing());
+        assert!(!m.may_hit(&header));
     }
 }

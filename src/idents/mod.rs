@@ -124,11 +124,19 @@ impl IdentSet {
         Self::build(data, false)
     }
 
-    /// The set of a text that holds no key (see [`defines_only`]).
+    /// The set of a text in which nothing can matter (see
+    /// [`defines_only`]): it holds no key, not even the names that get
+    /// none (see [`IdentSet::holds_nothing`]).
     pub fn none() -> IdentSet {
         IdentSet {
-            words: vec![0; MIN_WORDS].into_boxed_slice(),
+            words: Box::new([]),
         }
+    }
+
+    /// True for [`IdentSet::none`]: a demand for a name that gets no key
+    /// (which any other text may hold) has nothing to find there either.
+    pub fn holds_nothing(&self) -> bool {
+        self.words.is_empty()
     }
 
     fn build(data: &[u8], simd: bool) -> IdentSet {
@@ -179,7 +187,10 @@ impl IdentSet {
     /// the same keys of some 60,000 sets.
     #[inline]
     pub fn may_hold_probe(&self, p: Probe) -> bool {
-        let w = p.word as usize & (self.words.len() - 1);
+        let Some(last) = self.words.len().checked_sub(1) else {
+            return false;
+        };
+        let w = p.word as usize & last;
         self.words[w] & p.bits == p.bits
     }
 
