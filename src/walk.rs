@@ -3,7 +3,7 @@
 //! memory; the rest are dropped as soon as they are scanned.
 
 use crate::cache::{Cache, FileClass, FileMeta, path_key};
-use crate::idents::{DefinesOnlyPieces, IdentSet, defines_only};
+use crate::idents::{DefinesOnlyPieces, IdentSet};
 use crate::prefilter::{Hit, Prefilter};
 use crate::source::SourceFile;
 use rustc_hash::FxHashMap as HashMap;
@@ -569,12 +569,12 @@ impl<'a> Walker<'a> {
                 if memchr::memchr(0, data).is_some() {
                     return Verdict::Binary;
                 }
+                let idents = IdentSet::of(data);
                 // Nothing in it can matter, whatever names it holds (see
                 // `idents::defines_only`): not even a borrow API's name.
-                if defines_only(data) {
-                    return Verdict::Dropped(IdentSet::none());
+                if idents.holds_nothing() {
+                    return Verdict::Dropped(idents);
                 }
-                let idents = IdentSet::of(data);
                 match self.prefilter.check(data) {
                     Some(hit) => {
                         let not_utf8 = std::str::from_utf8(data).is_err();
@@ -705,7 +705,7 @@ mod tests {
                 assert_eq!(got, want, "{name}");
                 // As the whole text says.
                 assert_eq!(
-                    defines_only(text.as_bytes()),
+                    crate::idents::defines_only(text.as_bytes()),
                     want == Err(Piecewise::DefinesOnly)
                 );
             }

@@ -391,7 +391,6 @@ fn hash_names(d: &[u8], runs: &Runs, n: usize, kept: usize, words: &mut [u64]) {
                 ),
             )
         };
-
         let n_bytes = _mm512_sub_epi64(e, s);
         // The first min(n, 8) bytes; the last eight only when n > 8.
         let first_shift =

@@ -214,16 +214,11 @@ impl IdentSet {
 /// The test is conservative: anything else on a line (a continued macro,
 /// a block comment, a `(` in a comment) makes the text an ordinary one.
 pub fn defines_only(d: &[u8]) -> bool {
-    match code_start(d, true) {
-        Some(at) => {
-            let code = &d[at..];
-            code_lines_ok(code) && STRUCT.find(code).is_none() && {
-                // A line of `/` alone at the very end starts no `//`.
-                !code.ends_with(b"\n/")
-            }
-        }
-        None => false,
-    }
+    code_start(d, true).is_some_and(|at| {
+        let code = &d[at..];
+        // (A line of `/` alone at the very end starts no `//`.)
+        code_lines_ok(code) && STRUCT.find(code).is_none() && !code.ends_with(b"\n/")
+    })
 }
 
 /// Searchers built once (each file asks for them).
@@ -341,13 +336,10 @@ impl DefinesOnlyPieces {
         if !across_ok || !code_lines_ok(code) || STRUCT.find(code).is_some() {
             return self.fail();
         }
-        // The last five bytes of everything so far.
-        let keep = joined.len().min(5);
-        let mut carry = joined[joined.len() - keep..].to_vec();
-        if code.len() > 8 {
-            carry = code[code.len() - 5..].to_vec();
-        }
-        self.carry = carry;
+        // The last five bytes of everything so far: `joined` ends where
+        // `code` does unless `code` is longer than what it took of it.
+        let tail: &[u8] = if code.len() > 8 { code } else { &joined };
+        self.carry = tail[tail.len().saturating_sub(5)..].to_vec();
         true
     }
 
