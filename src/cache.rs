@@ -17,8 +17,9 @@
 //! Cached and uncached runs give the same report: every entry is either
 //! proven current (same metadata, same content hash) or not used.
 
-use crate::analysis::Demand;
+use crate::demand::Demand;
 use crate::facts::FileFacts;
+use crate::rules::ApiTable;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -149,14 +150,16 @@ pub fn code_hash(text: &str, facts: &FileFacts) -> u128 {
 /// The cache for one audited tree.
 pub struct Cache {
     tree_file: PathBuf,
+    /// What the tables depend on (see [`tree_format`]).
+    format: String,
     facts_dir: PathBuf,
     old: TreeTables,
 }
 
 /// What the per-tree tables depend on: the build, and the rule table (the
 /// prefilter's verdicts change with `--rules`). Facts do not use rules.
-fn tree_format() -> String {
-    let rules: Vec<String> = crate::rules::all()
+fn tree_format(api: &ApiTable) -> String {
+    let rules: Vec<String> = (api.all())
         .map(|r| {
             format!(
                 "{}:{:?}:{}:{}:{:?}",
@@ -175,11 +178,6 @@ pub fn path_key(path: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(path.as_bytes())
 }
 
-/// A demand as a stable key.
-pub fn demand_key(d: &Demand) -> String {
-    format!("{d:?}")
-}
-
 /// The key of the files that declare members with the type `struct tag`
 /// (see [`crate::typed`]), beside the demands' in the same table.
 pub fn members_key(tag: &str) -> String {
@@ -189,11 +187,11 @@ pub fn members_key(tag: &str) -> String {
 impl Cache {
     /// Opens (or starts) the cache for `root` under `dir`. A missing,
     /// unreadable or outdated cache is an empty one.
-    pub fn open(dir: &Path, root: &Path) -> Cache {
+    pub fn open(dir: &Path, root: &Path, api: &ApiTable) -> Cache {
         let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         let key = xxhash_rust::xxh3::xxh3_64(root.to_string_lossy().as_bytes());
         let tree_file = dir.join("trees").join(format!("{key:016x}.bin"));
-        let format = tree_format();
+        let format = tree_format(api);
         let old = std::fs::read(&tree_file)
             .ok()
             .and_then(|b| bincode::deserialize::<TreeTables>(&b).ok())
@@ -201,6 +199,7 @@ impl Cache {
             .unwrap_or_default();
         Cache {
             tree_file,
+            format,
             facts_dir: dir.join("facts"),
             old,
         }
@@ -296,7 +295,7 @@ impl Cache {
             }
         }
         let tables = TreeTables {
-            format: tree_format(),
+            format: self.format.clone(),
             walk,
             sweeps,
             last_run: last_run.or_else(|| self.old.last_run.clone()),

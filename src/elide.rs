@@ -205,10 +205,10 @@ impl KeepWords {
         KeepWords(None, true)
     }
 
-    /// The rule table's APIs and the flow tokens.
-    pub fn apis() -> KeepWords {
+    /// The APIs of `api` and the flow tokens.
+    pub fn apis(api: &crate::rules::ApiTable) -> KeepWords {
         KeepWords::new(
-            crate::rules::all()
+            api.all()
                 .map(|r| r.name)
                 .chain(crate::rules::FLOW_TOKENS.iter().copied()),
         )

@@ -2,10 +2,12 @@
 //! that replays what they found (`tests/hostile.rs`). Each takes arbitrary
 //! bytes; the only property checked is that nothing panics or hangs.
 
-use crate::audit::{Options, audit, file_facts, file_facts_eliding_all};
+use crate::audit::{Options, audit};
+use crate::facts;
 use crate::index::Index;
 use crate::render;
 use crate::report::{Report, Stats};
+use crate::rules::ApiTable;
 use crate::source::SourceFile;
 
 /// Renders a report in every format (the renderers must cope too).
@@ -38,15 +40,15 @@ pub fn check_one_file(data: &[u8]) {
     );
     let text = crate::walk::decode(data.to_vec());
     let file = SourceFile::new("fuzz.c".into(), "fuzz.c".into(), text);
-    let _ = file_facts_eliding_all(&file);
-    let facts = file_facts(&file);
-    let ix = Index::new(vec![file], vec![Some(facts.unwrap_or_default())]);
-    let (sites, _) = crate::analysis::analyze(&ix);
+    let _ = facts::of_file_leaving_out_all(&file);
+    let facts = facts::of_file(&file);
+    let mut ix = Index::new(vec![file], vec![Some(facts.unwrap_or_default())]);
+    let (sites, _) = crate::analysis::analyze(&ix, &ApiTable::default());
     let report = Report {
         root: "fuzz".into(),
         sites,
         stats: Stats::default(),
-        files: ix.files,
+        files: ix.take_files(),
     };
     render_all(&report);
 }

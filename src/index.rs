@@ -38,9 +38,9 @@ pub enum StoreRef {
 /// All files, and the facts of those that were parsed.
 pub struct Index {
     /// Every prefiltered file, by id.
-    pub files: Vec<SourceFile>,
+    files: Vec<SourceFile>,
     /// Facts per file; `None` if the file was not parsed.
-    pub facts: Vec<Option<FileFacts>>,
+    facts: Vec<Option<FileFacts>>,
     bodies_by_name: HashMap<String, Vec<BodyRef>>,
     calls_by_name: HashMap<String, Vec<EventRef>>,
     calls_by_field: HashMap<String, Vec<EventRef>>,
@@ -283,6 +283,33 @@ impl Index {
         &self.files[id as usize]
     }
 
+    /// Every file, by id.
+    pub fn files(&self) -> &[SourceFile] {
+        &self.files
+    }
+
+    /// Gives a file that was not read yet its text.
+    pub fn read_file(&mut self, id: FileId, text: String) {
+        let f = &mut self.files[id as usize];
+        *f = SourceFile::new(f.path.clone(), f.abs_path.clone(), text);
+    }
+
+    /// The facts of a file, if it was parsed.
+    pub fn facts(&self, id: FileId) -> Option<&FileFacts> {
+        self.facts[id as usize].as_ref()
+    }
+
+    /// Every parsed file's id and facts, in file order.
+    pub fn parsed(&self) -> impl Iterator<Item = (FileId, &FileFacts)> + '_ {
+        (self.facts.iter().enumerate()).filter_map(|(i, f)| Some((i as FileId, f.as_ref()?)))
+    }
+
+    /// Takes the files out, for the report (the tables are then freed
+    /// apart from them).
+    pub fn take_files(&mut self) -> Vec<SourceFile> {
+        std::mem::take(&mut self.files)
+    }
+
     /// Functions (not macros) with this name.
     pub fn functions(&self, name: &str) -> impl Iterator<Item = BodyRef> + '_ {
         self.bodies_by_name
@@ -393,7 +420,7 @@ mod tests {
 
     fn file(text: &str) -> (SourceFile, FileFacts) {
         let f = SourceFile::new("f.c".into(), "f.c".into(), text.into());
-        let facts = crate::audit::file_facts(&f).unwrap();
+        let facts = crate::facts::of_file(&f).unwrap();
         (f, facts)
     }
 

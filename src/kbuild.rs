@@ -8,6 +8,7 @@
 
 use crate::prefilter::Prefilter;
 use crate::report::Report;
+use crate::rules::ApiTable;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -46,8 +47,8 @@ pub fn relative(file: &Path, root: &Path) -> Option<String> {
 
 /// True if the file can hold no site at all (no mm token): the whole-tree
 /// audit can be skipped.
-pub fn cannot_matter(file: &Path) -> bool {
-    std::fs::read(file).is_ok_and(|bytes| Prefilter::new().check(&bytes).is_none())
+pub fn cannot_matter(file: &Path, api: &ApiTable) -> bool {
+    std::fs::read(file).is_ok_and(|bytes| Prefilter::new(api).check(&bytes).is_none())
 }
 
 /// Keeps only the sites in `rel`.

@@ -8,6 +8,7 @@ use mmaudit::cli::{Args, ColorChoice, Format};
 use mmaudit::kbuild;
 use mmaudit::render;
 use mmaudit::report::Rule;
+use mmaudit::rules::ApiTable;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -46,10 +47,13 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Err(e) = load_rules(&args) {
-        eprintln!("mmaudit: error: {e}");
-        return ExitCode::from(2);
-    }
+    let api = match load_rules(&args) {
+        Ok(api) => api,
+        Err(e) => {
+            eprintln!("mmaudit: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let root = args.path.clone().expect("clap requires a path");
     let bar = progress_bar(&args);
     let opts = Options {
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
             });
             f
         }),
+        api,
         ..Options::default()
     };
     let audited = audit(&root, &opts);
@@ -123,9 +128,10 @@ fn single_file(raw: &[std::ffi::OsString], file: &std::path::Path) -> ExitCode {
             ExitCode::from(2)
         }
     };
-    if let Err(e) = load_rules(&args) {
-        return fail(format!("error: {e}"));
-    }
+    let api = match load_rules(&args) {
+        Ok(api) => api,
+        Err(e) => return fail(format!("error: {e}")),
+    };
     let srctree = std::env::var_os("srctree").map(std::path::PathBuf::from);
     let Some(root) = kbuild::tree_root(file, srctree.as_deref()) else {
         return fail(format!(
@@ -134,12 +140,13 @@ fn single_file(raw: &[std::ffi::OsString], file: &std::path::Path) -> ExitCode {
         ));
     };
     let rel = kbuild::relative(file, &root).unwrap_or_default();
-    if kbuild::cannot_matter(file) {
+    if kbuild::cannot_matter(file, &api) {
         return ExitCode::SUCCESS;
     }
     let opts = Options {
         jobs: args.jobs,
         cache_dir: cache_dir(&args, &root),
+        api,
         ..Options::default()
     };
     let mut report = match audit(&root, &opts) {
@@ -191,16 +198,16 @@ fn cache_dir(args: &Args, root: &std::path::Path) -> Option<std::path::PathBuf> 
     Some(dir)
 }
 
-/// Adds the APIs of `--rules FILE` to the rule table.
-fn load_rules(args: &Args) -> Result<(), String> {
+/// The built-in API table, plus the APIs of `--rules FILE`.
+fn load_rules(args: &Args) -> Result<ApiTable, String> {
     let Some(path) = &args.rules else {
-        return Ok(());
+        return Ok(ApiTable::default());
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the rules file {}: {e}", path.display()))?;
     let rules =
         mmaudit::rules::parse_rules(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    mmaudit::rules::install_extra(rules)
+    Ok(ApiTable::with(rules))
 }
 
 /// The report in the chosen format.

@@ -8,7 +8,7 @@
 //! through such an automaton.
 
 use crate::idents::is_whole_word;
-use crate::rules::{self, Role};
+use crate::rules::{self, ApiTable, Role};
 use aho_corasick::{AhoCorasick, MatchKind};
 
 /// What the prefilter found in one file.
@@ -39,10 +39,10 @@ pub struct Prefilter {
 
 impl Prefilter {
     /// Builds the matcher from [`rules::FLOW_TOKENS`] and the names of
-    /// any rules added at run time.
-    pub fn new() -> Prefilter {
+    /// the APIs `api` adds to the built-in table.
+    pub fn new(api: &ApiTable) -> Prefilter {
         let mut tokens: Vec<&'static str> = rules::FLOW_TOKENS.to_vec();
-        tokens.extend(rules::extra_names());
+        tokens.extend(api.added_names());
         let (with_mm, others): (Vec<&str>, Vec<&str>) =
             tokens.into_iter().partition(|t| t.contains("mm"));
         let mm_tokens = with_mm
@@ -50,7 +50,7 @@ impl Prefilter {
             .map(|t| (t.as_bytes(), t.find("mm").expect("partitioned on it")))
             .collect();
         let others = literals(&others);
-        let borrow: Vec<&str> = rules::all()
+        let borrow: Vec<&str> = (api.all())
             .filter(|r| matches!(r.role, Role::BorrowStart | Role::BorrowEnd))
             .map(|r| r.name)
             .collect();
@@ -102,7 +102,7 @@ impl Prefilter {
 
 impl Default for Prefilter {
     fn default() -> Self {
-        Prefilter::new()
+        Prefilter::new(&ApiTable::default())
     }
 }
 
@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn borrow_files_and_flow_files() {
-        let p = Prefilter::new();
+        let p = Prefilter::default();
         assert_eq!(p.check(b"int x;"), None);
         assert_eq!(
             p.check(b"struct mm_struct *m;"),
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn flow_tokens_are_found_wherever_they_are() {
-        let p = Prefilter::new();
+        let p = Prefilter::default();
         let ac = AhoCorasick::new(rules::FLOW_TOKENS).unwrap();
         // Every token at the start, middle and end of texts made of
         // near misses, `m` runs and other tokens' pieces.

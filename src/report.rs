@@ -4,8 +4,7 @@
 //! prints and nothing here analyzes.
 
 use crate::rules::RefKind;
-use crate::source::FileId;
-use crate::walk::Skipped;
+use crate::source::{FileId, Skipped};
 use serde::Serialize;
 
 /// A position in a file.

@@ -240,28 +240,45 @@ pub const NO_REFERENCE_PHRASES: &[&str] = &[
     "only as a cookie",
 ];
 
-/// Rules added at run time (`--rules FILE`), once, before any audit.
-static EXTRA: std::sync::OnceLock<Vec<ApiRule>> = std::sync::OnceLock::new();
-
-/// Every rule: the built-in table, then the added ones.
-pub fn all() -> impl Iterator<Item = &'static ApiRule> {
-    RULES.iter().chain(EXTRA.get().into_iter().flatten())
+/// The APIs one audit knows: the built-in table, then the entries a
+/// rules file adds (`--rules FILE`). Passed to every stage that names an
+/// API, so two audits in one process may know different APIs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApiTable {
+    /// The added entries (leaked once, so that rows are `'static` like the
+    /// built-in ones that sites point at).
+    added: &'static [ApiRule],
 }
 
-/// Looks up a rule by the called name and the number of arguments; a call
-/// with the wrong argument count is not the API.
-pub fn lookup(name: &str, argc: usize) -> Option<&'static ApiRule> {
-    all().find(|r| r.name == name && r.arity == argc)
-}
+impl ApiTable {
+    /// The built-in table plus `added`.
+    pub fn with(added: Vec<ApiRule>) -> ApiTable {
+        ApiTable {
+            added: Box::leak(added.into_boxed_slice()),
+        }
+    }
 
-/// Looks up a rule by name only (for macro bodies and prefilters).
-pub fn by_name(name: &str) -> Option<&'static ApiRule> {
-    all().find(|r| r.name == name)
-}
+    /// Every row: the built-in table, then the added ones.
+    pub fn all(&self) -> impl Iterator<Item = &'static ApiRule> + use<> {
+        RULES.iter().chain(self.added.iter())
+    }
 
-/// The names of every added API (the prefilter keeps files naming them).
-pub fn extra_names() -> Vec<&'static str> {
-    EXTRA.get().into_iter().flatten().map(|r| r.name).collect()
+    /// Looks up a row by the called name and the number of arguments; a
+    /// call with the wrong argument count is not the API.
+    pub fn lookup(&self, name: &str, argc: usize) -> Option<&'static ApiRule> {
+        self.all().find(|r| r.name == name && r.arity == argc)
+    }
+
+    /// Looks up a row by name only (for macro bodies and prefilters).
+    pub fn by_name(&self, name: &str) -> Option<&'static ApiRule> {
+        self.all().find(|r| r.name == name)
+    }
+
+    /// The names of every added API (the prefilter keeps files naming
+    /// them).
+    pub fn added_names(&self) -> Vec<&'static str> {
+        self.added.iter().map(|r| r.name).collect()
+    }
 }
 
 /// One `[[api]]` entry of a rules file: the same fields as [`ApiRule`].
@@ -320,13 +337,6 @@ pub fn parse_rules(text: &str) -> Result<Vec<ApiRule>, String> {
     Ok(out)
 }
 
-/// Adds rules for the rest of the process. Only the first call counts.
-pub fn install_extra(rules: Vec<ApiRule>) -> Result<(), String> {
-    EXTRA
-        .set(rules)
-        .map_err(|_| "extra rules were already installed".to_string())
-}
-
 /// The literal byte strings that a file must contain to hold a borrow site.
 /// `use_mm` is a substring of every borrow API name.
 pub const BORROW_TOKEN: &str = "use_mm";
@@ -356,7 +366,7 @@ mod tests {
     #[test]
     fn every_borrow_start_has_a_pair_that_ends_it() {
         for r in RULES.iter().filter(|r| r.role == Role::BorrowStart) {
-            let end = by_name(r.pair.unwrap()).unwrap();
+            let end = ApiTable::default().by_name(r.pair.unwrap()).unwrap();
             assert_eq!(end.role, Role::BorrowEnd, "{}", r.name);
             assert!(r.name.contains(BORROW_TOKEN));
         }
@@ -378,7 +388,8 @@ mod tests {
 
     #[test]
     fn lookalike_with_other_arity_is_not_the_api() {
-        assert!(lookup("unuse_mm", 1).is_some());
-        assert!(lookup("unuse_mm", 2).is_none());
+        let api = ApiTable::default();
+        assert!(api.lookup("unuse_mm", 1).is_some());
+        assert!(api.lookup("unuse_mm", 2).is_none());
     }
 }

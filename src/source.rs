@@ -14,10 +14,12 @@ pub struct SourceFile {
     pub path: String,
     /// Absolute path, for error messages.
     pub abs_path: PathBuf,
-    /// The text. Files that are not UTF-8 are decoded lossily: the bytes
-    /// that matter to mmaudit are ASCII, and offsets stay exact because
-    /// invalid bytes are replaced one for one (see `walk`).
-    pub text: String,
+    /// The text, `None` until read: a kept file that no demand has asked
+    /// for yet is known by its identifier set only. Files that are not
+    /// UTF-8 are decoded lossily: the bytes that matter to mmaudit are
+    /// ASCII, and offsets stay exact because invalid bytes are replaced
+    /// one for one (see `walk`).
+    text: Option<String>,
     /// Byte offset of the start of each line.
     pub lines: LineIndex,
 }
@@ -29,18 +31,38 @@ impl SourceFile {
         SourceFile {
             path,
             abs_path,
-            text,
+            text: Some(text),
             lines,
         }
+    }
+
+    /// A file whose text is not read yet.
+    pub fn unread(path: String, abs_path: PathBuf) -> SourceFile {
+        SourceFile {
+            path,
+            abs_path,
+            text: None,
+            lines: LineIndex::new(""),
+        }
+    }
+
+    /// Whether the text has been read.
+    pub fn is_read(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// The text (empty if not read: only a file that was read is parsed,
+    /// and only a parsed file's text is looked at).
+    pub fn text(&self) -> &str {
+        self.text.as_deref().unwrap_or("")
     }
 
     /// The text of the 1-based line `line`, without its newline.
     pub fn line_text(&self, line: u32) -> &str {
         let start = self.lines.line_start(line);
-        let end = self.text[start..]
-            .find('\n')
-            .map_or(self.text.len(), |e| start + e);
-        &self.text[start..end]
+        let text = self.text();
+        let end = text[start..].find('\n').map_or(text.len(), |e| start + e);
+        &text[start..end]
     }
 }
 
@@ -96,4 +118,13 @@ mod tests {
         assert_eq!(f.line_text(2), "  y;");
         assert_eq!(f.line_text(3), "z");
     }
+}
+
+/// A file that could not be audited, and why.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Skipped {
+    /// Path relative to the root.
+    pub file: String,
+    /// Why it was skipped.
+    pub reason: String,
 }

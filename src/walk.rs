@@ -5,7 +5,8 @@
 use crate::cache::{Cache, FileClass, FileMeta, path_key};
 use crate::idents::{DefinesOnlyPieces, IdentSet};
 use crate::prefilter::{Hit, Prefilter};
-use crate::source::SourceFile;
+use crate::rules::ApiTable;
+use crate::source::{Skipped, SourceFile};
 use rustc_hash::FxHashMap as HashMap;
 use rustix::fd::BorrowedFd;
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, fstat, open, openat, statat};
@@ -78,15 +79,6 @@ pub fn unreadable(path: &str, err: &io::Error) -> Skipped {
     }
 }
 
-/// A file that could not be audited, and why.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct Skipped {
-    /// Path relative to the root.
-    pub file: String,
-    /// Why it was skipped.
-    pub reason: String,
-}
-
 /// A file the prefilter dropped: read again only if the analysis asks for
 /// an identifier that it may hold (see `audit::sweep`).
 #[derive(Clone, Debug)]
@@ -106,6 +98,9 @@ impl Dropped {
     }
 }
 
+/// Every walked file's identity and prefilter verdict, by path key.
+pub type Classes = HashMap<u64, (FileMeta, FileClass)>;
+
 /// What the walk produced.
 #[derive(Default)]
 pub struct WalkOutput {
@@ -118,11 +113,20 @@ pub struct WalkOutput {
     /// Files read, but not as they are (not UTF-8).
     pub warnings: Vec<Skipped>,
     /// Every walked file's identity and prefilter verdict (for the cache).
-    pub classes: HashMap<u64, (FileMeta, FileClass)>,
+    pub classes: Classes,
     /// `.c`/`.h` files seen.
     pub files_walked: u64,
     /// Bytes scanned by the prefilter.
     pub bytes_scanned: u64,
+}
+
+impl WalkOutput {
+    /// True if a dropped file changed since the cache's run (the walk read
+    /// it): such a file may change any list of dropped files the cache
+    /// holds.
+    pub fn dropped_changed(&self) -> bool {
+        self.dropped.iter().any(|d| d.idents.is_some())
+    }
 }
 
 fn is_c_source(name: &[u8]) -> bool {
@@ -319,12 +323,13 @@ pub fn walk(
     root: &Path,
     pool: &rayon::ThreadPool,
     cache: Option<&Cache>,
+    api: &ApiTable,
     progress: &(dyn Fn(u64) + Sync),
 ) -> WalkOutput {
     let w = Walker {
         cache,
         progress,
-        prefilter: Prefilter::new(),
+        prefilter: Prefilter::new(api),
         out: Mutex::new(WalkOutput::default()),
         walked: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
@@ -726,7 +731,7 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let out = walk(dir.path(), &pool, None, &|_| {});
+        let out = walk(dir.path(), &pool, None, &ApiTable::default(), &|_| {});
         assert_eq!(out.files_walked, 2);
         assert_eq!(out.candidates.len(), 1);
         assert_eq!(out.candidates[0].path, "a.c");

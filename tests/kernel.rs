@@ -318,7 +318,7 @@ fn a_tree_with_hundreds_of_truncated_files_is_audited_without_panic() {
         .iter()
         .map(|s| s.file.clone())
         .collect();
-    let prefilter = mmaudit::prefilter::Prefilter::new();
+    let prefilter = mmaudit::prefilter::Prefilter::default();
     for p in &chosen {
         let r = rel(p);
         let dropped = prefilter.check(&std::fs::read(p).unwrap()).is_none();

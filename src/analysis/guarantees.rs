@@ -8,15 +8,15 @@
 //! comments near the borrow, the stores, the fields and the macro that talk
 //! about the mm's lifetime, and a comment the flow contradicts.
 
-use super::Demand;
 use super::trace::Tracer;
+use crate::demand::Demand;
 use crate::facts::comments::comment_text;
 use crate::facts::{Body, BodyKind, BranchKind, EventKind, Expr, Span, struct_name};
 use crate::index::{BodyRef, EventRef, Index};
 use crate::report::{
     Chain, CommentPlace, FieldKey, Guarantee, GuaranteeKind, LifetimeComment, Loc, Site,
 };
-use crate::rules::{self, RefKind, Role};
+use crate::rules::{self, ApiTable, RefKind, Role};
 use std::collections::{BTreeSet, HashSet};
 
 /// How many lines above the borrow (and below it) a comment may be to
@@ -38,10 +38,17 @@ pub struct Examiner<'a> {
 
 impl<'a> Examiner<'a> {
     /// An examiner over the index.
+    /// The APIs the audit knows.
+    pub fn api(&self) -> &'a ApiTable {
+        self.tracer.api()
+    }
+
     pub fn new(ix: &'a Index, tracer: &'a Tracer<'a>) -> Examiner<'a> {
         let mut registrations = Vec::new();
-        for r in
-            rules::all().filter(|r| matches!(r.role, Role::RegistersNotifier | Role::GetsNotifier))
+        for r in tracer
+            .api()
+            .all()
+            .filter(|r| matches!(r.role, Role::RegistersNotifier | Role::GetsNotifier))
         {
             registrations.extend(ix.calls_of(r.name).iter().copied().filter(|c| {
                 matches!(&ix.event(*c).kind, EventKind::Call { args, .. } if args.len() == r.arity)
@@ -191,15 +198,15 @@ impl<'a> Examiner<'a> {
     /// before the borrow, in the function or in one it calls first.
     fn task_liveness(&self, host: BodyRef, offset: usize) -> Option<Guarantee> {
         let body = self.ix.body(host);
-        if let Some(at) = liveness_test(body, offset) {
+        if let Some(at) = liveness_test(self.tracer.api(), body, offset) {
             return Some(self.liveness(self.loc(host, at), "the borrowing function".into()));
         }
         for (ev, name, _) in body.named_calls() {
-            if ev.span.0 >= offset || rules::by_name(name).is_some() {
+            if ev.span.0 >= offset || self.tracer.api().by_name(name).is_some() {
                 continue;
             }
             for f in self.functions_near(name, host.file) {
-                if let Some(at) = liveness_test(self.ix.body(f), usize::MAX) {
+                if let Some(at) = liveness_test(self.tracer.api(), self.ix.body(f), usize::MAX) {
                     return Some(self.liveness(
                         self.loc(f, at),
                         format!(
@@ -243,7 +250,10 @@ impl<'a> Examiner<'a> {
             .chain(body.code().locals.iter().map(|l| l.ty.as_str()))
             .any(|ty| struct_name(ty) == Some(rules::AIO_REQUEST_STRUCT));
         let marker = body.named_calls().find(|(_, name, args)| {
-            rules::lookup(name, args.len()).is_some_and(|r| r.role == Role::MarksAsyncIo)
+            self.tracer
+                .api()
+                .lookup(name, args.len())
+                .is_some_and(|r| r.role == Role::MarksAsyncIo)
         });
         let (ev, name, _) = marker.filter(|_| handles_request)?;
         Some(Guarantee {
@@ -268,8 +278,11 @@ impl<'a> Examiner<'a> {
         if c.fields.is_empty() {
             return out;
         }
-        for r in
-            rules::all().filter(|r| matches!(r.role, Role::RegistersNotifier | Role::GetsNotifier))
+        for r in self
+            .tracer
+            .api()
+            .all()
+            .filter(|r| matches!(r.role, Role::RegistersNotifier | Role::GetsNotifier))
         {
             self.tracer.demand(Demand::Ident(r.name.to_string()));
         }
@@ -292,7 +305,7 @@ impl<'a> Examiner<'a> {
         };
         let role = callee
             .as_ident()
-            .and_then(|n| rules::lookup(n, args.len()))
+            .and_then(|n| self.tracer.api().lookup(n, args.len()))
             .map(|r| r.role);
         // `mmu_notifier_register(&obj->mn, mm)`: obj is of the struct.
         if role == Some(Role::RegistersNotifier)
@@ -404,7 +417,11 @@ impl<'a> Examiner<'a> {
         let EventKind::Call { callee, args } = &ev.kind else {
             return None;
         };
-        let role = rules::lookup(callee.as_ident()?, args.len())?.role;
+        let role = self
+            .tracer
+            .api()
+            .lookup(callee.as_ident()?, args.len())?
+            .role;
         let table = |e: &Expr| match e {
             Expr::AddrOf(t) => t.as_ident().map(str::to_string),
             e => e.as_ident().map(str::to_string),
@@ -432,8 +449,7 @@ impl<'a> Examiner<'a> {
             }
         };
         let mut fallback = None;
-        for (fid, facts) in self.ix.facts.iter().enumerate() {
-            let Some(facts) = facts else { continue };
+        for (fid, facts) in self.ix.parsed() {
             for init in &facts.field_inits {
                 if init.struct_name != rules::NOTIFIER_OPS_STRUCT
                     || init.field != rules::NOTIFIER_RELEASE_FIELD
@@ -466,7 +482,10 @@ impl<'a> Examiner<'a> {
             let EventKind::Call { callee, args } = &self.ix.event(c).kind else {
                 continue;
             };
-            let Some(r) = callee.as_ident().and_then(|n| rules::lookup(n, args.len())) else {
+            let Some(r) = callee
+                .as_ident()
+                .and_then(|n| self.tracer.api().lookup(n, args.len()))
+            else {
                 continue;
             };
             if r.role == Role::BindsWork && args[1].as_ident() == Some(function) {
@@ -514,7 +533,7 @@ impl<'a> Examiner<'a> {
                         "{name}({})",
                         args.iter().map(Expr::text).collect::<Vec<_>>().join(", ")
                     );
-                    match rules::lookup(name, args.len()).map(|r| r.role) {
+                    match self.tracer.api().lookup(name, args.len()).map(|r| r.role) {
                         Some(Role::StopsWork) => out.push(StopCall {
                             kind: Stop::Work(last_field(&args[0]).unwrap_or_default()),
                             loc: self.loc(f, ev.span.0),
@@ -582,7 +601,7 @@ impl<'a> Examiner<'a> {
         below: u32,
         within: Option<Span>,
     ) -> Vec<LifetimeComment> {
-        let Some(facts) = self.ix.facts[at.file as usize].as_ref() else {
+        let Some(facts) = self.ix.facts(at.file) else {
             return vec![];
         };
         let file = self.ix.file(at.file);
@@ -595,7 +614,7 @@ impl<'a> Examiner<'a> {
                 let (start, _) = file.lines.line_col(c.0);
                 let (end, _) = file.lines.line_col(c.1.saturating_sub(1).max(c.0));
                 let on_line = start == line || end == line;
-                let own_line = file.text[file.lines.line_start(start)..c.0]
+                let own_line = file.text()[file.lines.line_start(start)..c.0]
                     .trim()
                     .is_empty();
                 on_line
@@ -613,7 +632,7 @@ impl<'a> Examiner<'a> {
         span: Span,
         place: CommentPlace,
     ) -> Vec<LifetimeComment> {
-        let Some(facts) = self.ix.facts[file as usize].as_ref() else {
+        let Some(facts) = self.ix.facts(file) else {
             return vec![];
         };
         facts
@@ -628,7 +647,7 @@ impl<'a> Examiner<'a> {
         LifetimeComment {
             place,
             loc: Loc { file, offset: c.0 },
-            text: comment_text(&self.ix.file(file).text[c.0..c.1]),
+            text: comment_text(&self.ix.file(file).text()[c.0..c.1]),
         }
     }
 }
@@ -662,7 +681,7 @@ fn last_field(e: &Expr) -> Option<String> {
 
 /// Where, before `offset`, the body tests a task-exiting flag or looks a
 /// task up by pid.
-fn liveness_test(body: &Body, offset: usize) -> Option<usize> {
+fn liveness_test(api: &ApiTable, body: &Body, offset: usize) -> Option<usize> {
     let flag = body
         .code()
         .branches
@@ -677,7 +696,8 @@ fn liveness_test(body: &Body, offset: usize) -> Option<usize> {
         body.named_calls()
             .filter(|(ev, _, _)| ev.span.0 < offset)
             .find(|(_, n, a)| {
-                rules::lookup(n, a.len()).is_some_and(|r| r.role == Role::ChecksTaskLiveness)
+                api.lookup(n, a.len())
+                    .is_some_and(|r| r.role == Role::ChecksTaskLiveness)
             })
             .map(|(ev, _, _)| ev.span.0)
     })

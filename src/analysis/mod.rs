@@ -8,48 +8,14 @@ pub mod guarantees;
 mod pairing;
 pub mod trace;
 
+use crate::demand::Demand;
 use crate::facts::{Body, BodyKind, Expr};
 use crate::index::{BodyRef, Index};
 use crate::report::{Chain, Loc, Pairing, Rule, Site, Step, Verdict};
-use crate::rules::{self, ApiRule, RefKind, Role};
+use crate::rules::{self, ApiRule, ApiTable, RefKind, Role};
 use guarantees::Examiner;
 use std::collections::BTreeSet;
 use trace::Tracer;
-
-/// Something the analysis needs from files that may not be parsed yet.
-#[derive(
-    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub enum Demand {
-    /// Any whole-word use of an identifier (callers, macro expansions,
-    /// calls through a field of that name).
-    Ident(String),
-    /// A call `->f(` / `.f(` through field `f` (the first string) of
-    /// struct `s` (the second). As for [`Demand::FieldStore`], a call on a
-    /// plain name (`v->f(`) counts only in a text that names `s`.
-    FieldCall(String, String),
-    /// A store `->f =` / `.f =` into field `f` (the first string) of
-    /// struct `s` (the second). Only a store whose struct type the
-    /// analysis can tell counts, and it can tell it only from a local or
-    /// parameter declared with `struct s` in the text, from a chain
-    /// `a->b.f`, or from an initializer: so a store `v->f =` or `v.f =`
-    /// on a plain name counts only in a text that names `s`.
-    FieldStore(String, String),
-    /// The definition `struct s {`.
-    StructDef(String),
-}
-
-impl Demand {
-    /// The name the demand is about.
-    pub fn name(&self) -> &str {
-        match self {
-            Demand::Ident(s)
-            | Demand::FieldCall(s, _)
-            | Demand::FieldStore(s, _)
-            | Demand::StructDef(s) => s,
-        }
-    }
-}
 
 /// Analyzes every borrow site in the index, on the current rayon pool.
 ///
@@ -57,7 +23,7 @@ impl Demand {
 /// with its own tracer: a tracer memoizes only what no cycle or depth
 /// limit cut, which is the same whichever site asked first, so a site's
 /// verdict does not depend on the batches.
-pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
+pub fn analyze(ix: &Index, api: &ApiTable) -> (Vec<Site>, BTreeSet<Demand>) {
     use rayon::prelude::*;
     let mut starts = Vec::new();
     for r in ix.all_bodies() {
@@ -67,8 +33,9 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
             continue;
         }
         for (ev, name, args) in body.named_calls() {
-            if let Some(rule) =
-                rules::lookup(name, args.len()).filter(|r| r.role == Role::BorrowStart)
+            if let Some(rule) = api
+                .lookup(name, args.len())
+                .filter(|r| r.role == Role::BorrowStart)
             {
                 starts.push((r, ev.span.0, rule, &args[0]));
             }
@@ -78,7 +45,7 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
     let judged: Vec<(Vec<Site>, BTreeSet<Demand>)> = starts
         .par_chunks(batch)
         .map(|batch| {
-            let tracer = Tracer::new(ix);
+            let tracer = Tracer::new(ix, api);
             let examiner = Examiner::new(ix, &tracer);
             let mut sites = Vec::new();
             for &(r, offset, rule, mm) in batch {
@@ -94,7 +61,7 @@ pub fn analyze(ix: &Index) -> (Vec<Site>, BTreeSet<Demand>) {
         sites.extend(s);
         demands.extend(d);
     }
-    let unread = unread_sites(ix, &sites);
+    let unread = unread_sites(ix, api, &sites);
     sites.extend(unread);
     sites.sort_by(|a, b| {
         let ka = (&ix.file(a.loc.file).path, a.loc.offset, a.macro_loc);
@@ -180,24 +147,23 @@ fn internal_error_site(
 /// Borrow calls that sit in code the extractor could not read (parser
 /// ERROR regions, nesting past the depth limit): found by text, reported as
 /// unresolved with the reason, so that nothing is dropped silently.
-fn unread_sites(ix: &Index, found: &[Site]) -> Vec<Site> {
-    let names: Vec<&'static rules::ApiRule> = rules::all()
+fn unread_sites(ix: &Index, api: &ApiTable, found: &[Site]) -> Vec<Site> {
+    let names: Vec<&'static ApiRule> = (api.all())
         .filter(|r| r.role == Role::BorrowStart)
         .collect();
     let mut out = Vec::new();
-    for (fid, facts) in ix.facts.iter().enumerate() {
-        let Some(facts) = facts else { continue };
+    for (fid, facts) in ix.parsed() {
         if facts.unread.is_empty() {
             continue;
         }
-        let file = ix.file(fid as crate::source::FileId);
-        let text = file.text.as_bytes();
+        let file = ix.file(fid);
+        let text = file.text().as_bytes();
         let line_of = |o: usize| file.lines.line_col(o).0;
         let known: std::collections::HashSet<u32> = found
             .iter()
             .flat_map(|s| [Some(s.loc), s.macro_loc])
             .flatten()
-            .filter(|l| l.file as usize == fid)
+            .filter(|l| l.file == fid)
             .map(|l| line_of(l.offset))
             .collect();
         let mut lines_done = std::collections::HashSet::new();
@@ -256,7 +222,7 @@ fn direct_site(
     let body = ix.body(r);
     let mut chains = tracer.trace(r, mm, offset, 0);
     mark_null_not_borrowed(&mut chains, null_guard(r, body, offset, &mm.text()));
-    let pairing = pairing::pairing(body, r.file, offset, mm, rule, &chains);
+    let pairing = pairing::pairing(tracer.api(), body, r.file, offset, mm, rule, &chains);
     finish(
         ix,
         ex,
@@ -301,7 +267,7 @@ fn macro_sites(
     };
     let guard = tracer.guard(m, mm, offset);
     let null_guarded = null_guard(m, mac, offset, &mm.text());
-    let pairing = pairing::pairing(mac, m.file, offset, mm, rule, &[]);
+    let pairing = pairing::pairing(tracer.api(), mac, m.file, offset, mm, rule, &[]);
     let head = Step {
         loc: macro_loc,
         note: format!(
@@ -608,13 +574,14 @@ fn finish(ix: &Index, ex: &Examiner, mut site: Site) -> Site {
         Pairing::Mismatched { .. } => site.findings.push(Rule::MismatchedUnuse),
         _ => {}
     }
-    site.fix = fix(ix, &site);
+    site.fix = fix(ix, ex.api(), &site);
     site
 }
 
-fn fix(ix: &Index, site: &Site) -> Option<String> {
+fn fix(ix: &Index, api: &ApiTable, site: &Site) -> Option<String> {
     let mm = &site.mm;
-    let end = rules::by_name(site.api)
+    let end = api
+        .by_name(site.api)
         .and_then(|r| r.pair)
         .unwrap_or("kthread_unuse_mm");
     let window = format!(

@@ -4,11 +4,12 @@
 use super::trace::leaving_jumps;
 use crate::facts::{Body, BranchKind, EventKind, Expr};
 use crate::report::{Chain, Loc, Pairing};
-use crate::rules::{self, ApiRule, RefKind, Role};
+use crate::rules::{ApiRule, ApiTable, RefKind, Role};
 use crate::source::FileId;
 
 /// Decides how the window opened at `use_at` is closed.
 pub fn pairing(
+    api: &ApiTable,
     body: &Body,
     file: FileId,
     use_at: usize,
@@ -22,7 +23,9 @@ pub fn pairing(
         .named_calls()
         .filter(|(ev, name, args)| {
             ev.span.0 > use_at
-                && rules::lookup(name, args.len()).is_some_and(|r| r.role == Role::BorrowEnd)
+                && api
+                    .lookup(name, args.len())
+                    .is_some_and(|r| r.role == Role::BorrowEnd)
                 && Some(*name) == rule.pair
         })
         .map(|(ev, _, args)| (ev.span.0, args[0].text()))
@@ -31,7 +34,8 @@ pub fn pairing(
         // A fresh reference that is never put and never unused: the thread
         // adopts the mm for the rest of its life.
         let put = body.named_calls().any(|(_, n, a)| {
-            rules::lookup(n, a.len()).is_some_and(|r| r.role == Role::DropsMmUsers)
+            api.lookup(n, a.len())
+                .is_some_and(|r| r.role == Role::DropsMmUsers)
                 && a[0].text() == mm_text
         });
         let fresh = !chains.is_empty()

@@ -9,12 +9,12 @@
 //! Whatever it could not find in the files parsed so far it records as a
 //! [`Demand`]; the driver parses more files and runs the analysis again.
 
-use super::Demand;
+use crate::demand::Demand;
 use crate::facts::{Body, BodyKind, BranchKind, EventKind, Expr, JumpKind, struct_name};
 use crate::index::{BodyRef, EventRef, Index, StoreRef};
 pub use crate::report::FieldKey;
 use crate::report::{Chain, Loc, Step, Via};
-use crate::rules::{self, RefKind, Role};
+use crate::rules::{ApiTable, RefKind, Role};
 use crate::source::FileId;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -65,6 +65,7 @@ pub const MAX_FANOUT: usize = 64;
 /// Follows mm values through the index.
 pub struct Tracer<'a> {
     ix: &'a Index,
+    api: &'a ApiTable,
     demands: RefCell<BTreeSet<Demand>>,
     param_memo: RefCell<HashMap<(BodyRef, usize), Vec<Chain>>>,
     in_progress: RefCell<HashSet<(BodyRef, usize)>>,
@@ -102,14 +103,20 @@ fn prepend(mut chains: Vec<Chain>, step: Step) -> Vec<Chain> {
 
 impl<'a> Tracer<'a> {
     /// A tracer over the index.
-    pub fn new(ix: &'a Index) -> Tracer<'a> {
+    pub fn new(ix: &'a Index, api: &'a ApiTable) -> Tracer<'a> {
         Tracer {
             ix,
+            api,
             demands: RefCell::default(),
             param_memo: RefCell::default(),
             in_progress: RefCell::default(),
             chains_cut: std::cell::Cell::new(0),
         }
+    }
+
+    /// The APIs the audit knows.
+    pub fn api(&self) -> &'a ApiTable {
+        self.api
     }
 
     /// What the analysis wanted but did not find among the parsed files.
@@ -166,7 +173,7 @@ impl<'a> Tracer<'a> {
                 }]
             }
             Expr::Call { callee, args } => match callee.as_ident() {
-                Some(name) => match rules::lookup(name, args.len()) {
+                Some(name) => match self.api.lookup(name, args.len()) {
                     Some(r) if r.role == Role::ReturnsMmUsers => vec![Chain {
                         reference: RefKind::MmUsers,
                         steps: vec![Step {
@@ -202,7 +209,9 @@ impl<'a> Tracer<'a> {
         let text = e.text();
         let is_try = |c: &Expr| {
             c.as_named_call().is_some_and(|(n, args)| {
-                rules::lookup(n, args.len()).is_some_and(|r| r.role == Role::TriesMmUsers)
+                self.api
+                    .lookup(n, args.len())
+                    .is_some_and(|r| r.role == Role::TriesMmUsers)
                     && args[0].text() == text
             })
         };
@@ -251,7 +260,7 @@ impl<'a> Tracer<'a> {
             }
         }
         for (ev, name, args) in body.named_calls() {
-            let Some(r) = rules::lookup(name, args.len()) else {
+            let Some(r) = self.api.lookup(name, args.len()) else {
                 continue;
             };
             if r.role == Role::TakesMmUsers
@@ -329,7 +338,7 @@ impl<'a> Tracer<'a> {
         let names = [lhs.text(), rhs.text()];
         let mut grab = None;
         for (ev, name, args) in body.named_calls() {
-            let Some(r) = rules::lookup(name, args.len()) else {
+            let Some(r) = self.api.lookup(name, args.len()) else {
                 continue;
             };
             if args.is_empty()
@@ -481,10 +490,7 @@ impl<'a> Tracer<'a> {
                 (er.at.file, key)
             }
             StoreRef::Init(f, i) => {
-                let init = &self.ix.facts[f as usize]
-                    .as_ref()
-                    .expect("parsed")
-                    .field_inits[i];
+                let init = &self.ix.facts(f).expect("parsed").field_inits[i];
                 (
                     f,
                     Some(FieldKey {
@@ -719,10 +725,7 @@ impl<'a> Tracer<'a> {
                 (Some(er.at), lhs.clone(), rhs.clone(), ev.span.0)
             }
             StoreRef::Init(f, i) => {
-                let init = &self.ix.facts[f as usize]
-                    .as_ref()
-                    .expect("parsed")
-                    .field_inits[i];
+                let init = &self.ix.facts(f).expect("parsed").field_inits[i];
                 let at = init.body.map(|b| BodyRef { file: f, body: b });
                 let lhs = Expr::Ident(format!(".{}", init.field));
                 (at, lhs, init.value.clone(), init.offset)
@@ -755,7 +758,7 @@ impl<'a> Tracer<'a> {
         let mut get = None;
         let mut put = None;
         for (ev, name, args) in body.named_calls() {
-            let Some(r) = rules::lookup(name, args.len()) else {
+            let Some(r) = self.api.lookup(name, args.len()) else {
                 continue;
             };
             if args.is_empty()
@@ -855,7 +858,10 @@ impl<'a> Tracer<'a> {
     /// Where the field is released (`mmput`/`mmdrop` of it), if anywhere.
     fn teardown(&self, key: &FieldKey, storer: BodyRef) -> Option<Step> {
         let mut found: Option<(Loc, String)> = None;
-        for r in rules::all().filter(|r| matches!(r.role, Role::DropsMmUsers | Role::DropsMmCount))
+        for r in self
+            .api
+            .all()
+            .filter(|r| matches!(r.role, Role::DropsMmUsers | Role::DropsMmCount))
         {
             for &er in self.ix.calls_of(r.name) {
                 let ev = self.ix.event(er);
@@ -999,10 +1005,8 @@ impl<'a> Tracer<'a> {
                     // do not count: they declare nothing, and the cache's
                     // replay relies on the rounds never reading them.
                     None => names_struct.any_outside(
-                        self.ix.file(c.at.file).text.as_bytes(),
-                        self.ix.facts[c.at.file as usize]
-                            .as_ref()
-                            .map_or(&[][..], |f| &f.comments),
+                        self.ix.file(c.at.file).text().as_bytes(),
+                        self.ix.facts(c.at.file).map_or(&[][..], |f| &f.comments),
                     ),
                 };
                 if matches && c.at != at {

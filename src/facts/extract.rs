@@ -7,6 +7,7 @@
 use super::expr::normalize_text;
 use super::*;
 use crate::parse;
+use crate::source::SourceFile;
 use tree_sitter::Node;
 
 /// How deep the walk descends into the syntax tree.
@@ -671,6 +672,33 @@ impl<'a> Cx<'a> {
 
 fn finish(b: &mut Body) {
     b.code.events.sort_by_key(|e| e.span.0);
+}
+
+/// Parses `text` with the `left_out` blocks blanked and extracts its
+/// facts; `None` if the parser gave up.
+pub fn parse_leaving_out(text: &str, left_out: &[crate::elide::Block]) -> Option<FileFacts> {
+    let mut parsed = parse::blank_annotations(text).into_bytes();
+    crate::elide::blank(&mut parsed, left_out);
+    // Only ASCII bytes were replaced by ASCII spaces.
+    let parsed = String::from_utf8(parsed).ok()?;
+    // The blanks are skipped, not read (the facts read `parsed` still).
+    let tree = parse::parse_c_leaving_out(&parsed, &crate::elide::blanked_spans(left_out))?;
+    Some(extract(text, &parsed, &tree, left_out))
+}
+
+/// Parses one whole file and extracts its facts; `None` if the parser
+/// gave up.
+pub fn of_file(file: &SourceFile) -> Option<FileFacts> {
+    parse_leaving_out(file.text(), &[])
+}
+
+/// Parses one file leaving out every body it can; `None` if the parser
+/// gave up (for the fuzz targets).
+pub fn of_file_leaving_out_all(file: &SourceFile) -> Option<FileFacts> {
+    let text = file.text().as_bytes();
+    let all = crate::elide::blocks(text);
+    let none = crate::elide::KeepWords::new([]);
+    parse_leaving_out(file.text(), &crate::elide::elided(text, &all, &none, &[]))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ mod extract;
 
 pub use comments::comment_spans_in;
 pub use expr::Expr;
-pub use extract::{extract, extract_part};
+pub use extract::{extract, extract_part, of_file, of_file_leaving_out_all, parse_leaving_out};
 
 use serde::{Deserialize, Serialize};
 

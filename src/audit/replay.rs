@@ -3,7 +3,7 @@
 //! indexed again in one go and analyzed once.
 //!
 //! The rounds are a function of three things: the prefilter's verdicts,
-//! which files satisfy which demands (`audit::meets`, on their text), and
+//! which files satisfy which demands (`demands::meets`, on their text), and
 //! the facts and code of the files they parse (the analysis reads a
 //! parsed file's text only outside comments while it makes demands). So
 //! the last run's course ([`LastRun`]) holds again when
@@ -13,7 +13,7 @@
 //!   demand brought it in) and has the same [`code_hash`];
 //! - a changed file that was not parsed, kept or dropped, satisfies none
 //!   of the demands the last run made, and uses none of the struct types
-//!   whose members narrowed its call and store demands (`crate::typed`);
+//!   whose members narrowed its call and store demands (`typed`);
 //! - the files that declare such a member are unchanged, or parsed in
 //!   round one with the same code;
 //! - the files sweeps brought in are unchanged.
@@ -21,26 +21,27 @@
 //! Then the last round's index is rebuilt, in the same order, from cached
 //! facts (and a parse of each changed file), and analyzed once: the same
 //! sites, with the changed files' new text, lines and comments. Only the
-//! parsed files are read; the others are indexed with an empty text, which
-//! the analysis never reads.
+//! parsed files are read; the others are indexed unread.
 
-use crate::analysis::{self, Demand};
-use crate::audit::{DemandMatcher, Elision, parse_files};
-use crate::cache::{Cache, LastRun, RunFile, code_hash};
-use crate::elide::KeepWords;
+use super::Context;
+use super::demands::DemandMatcher;
+use super::parsing::{Elision, parse_files};
+use super::typed;
+use crate::analysis;
+use crate::cache::{LastRun, RunFile, code_hash};
+use crate::demand::Demand;
 use crate::facts::FileFacts;
-use crate::idents::type_key;
+use crate::idents::{IdentSet, type_key};
 use crate::index::Index;
 use crate::report::Site;
-use crate::source::SourceFile;
-use crate::typed;
-use crate::walk::{self, Skipped, WalkOutput};
+use crate::source::{Skipped, SourceFile};
+use crate::walk::{self, WalkOutput};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
 /// A replayed run.
-pub struct Replayed {
+pub(super) struct Replayed {
     /// The last round's index.
     pub ix: Index,
     /// Its sites.
@@ -54,14 +55,8 @@ pub struct Replayed {
 
 /// The last run's sites for the tree as it is now, if no change since can
 /// alter the course of the rounds; `None` means the rounds must run.
-pub fn replay(
-    root: &Path,
-    walked: &WalkOutput,
-    run: &LastRun,
-    cache: &Cache,
-    keep: &KeepWords,
-    pool: &rayon::ThreadPool,
-) -> Option<Replayed> {
+pub(super) fn replay(ctx: &Context, walked: &WalkOutput, run: &LastRun) -> Option<Replayed> {
+    let (root, pool, cache) = (ctx.root, ctx.pool, ctx.cache?);
     let (kept, swept): (Vec<&RunFile>, Vec<&RunFile>) = run.files.iter().partition(|f| !f.swept);
     if kept.len() != walked.candidates.len() {
         return None;
@@ -70,7 +65,7 @@ pub fn replay(
     let matcher = DemandMatcher::new(&asked);
     // A changed file that was not parsed must satisfy no demand, and must
     // not use a type whose members narrowed one.
-    let quiet = |set: &crate::idents::IdentSet, path: &Path| {
+    let quiet = |set: &IdentSet, path: &Path| {
         !matcher.may_hit(set)
             && !run
                 .typed
@@ -153,8 +148,10 @@ pub fn replay(
             .par_iter()
             .map(|&(f, abs, loaded)| {
                 let text = match loaded {
-                    _ if f.round == 0 => String::new(),
-                    Some(file) => file.text.clone(),
+                    _ if f.round == 0 => {
+                        return Some(SourceFile::unread(f.path.clone(), abs.to_path_buf()));
+                    }
+                    Some(file) => file.text().to_string(),
                     None => walk::decode(walk::read(abs).ok()?),
                 };
                 Some(SourceFile::new(f.path.clone(), abs.to_path_buf(), text))
@@ -168,7 +165,7 @@ pub fn replay(
     // Each file leaves out what it left out in the last round.
     let forced: Vec<Vec<usize>> = entries.iter().map(|e| e.0.forced.clone()).collect();
     let elision = Elision {
-        keep,
+        keep: ctx.keep,
         forced: &|i| Some(forced[i].as_slice()),
         first: None,
     };
@@ -192,7 +189,7 @@ pub fn replay(
                 FileFacts::default()
             }
         };
-        if changed.contains(&i) && code_hash(&files[i].text, &facts) != entries[i].0.code {
+        if changed.contains(&i) && code_hash(files[i].text(), &facts) != entries[i].0.code {
             return None;
         }
         batch.push((i, facts));
@@ -201,7 +198,7 @@ pub fn replay(
     let none = (0..files.len()).map(|_| None).collect();
     let mut ix = Index::new(files, none);
     ix.add_facts(batch);
-    let (sites, _) = pool.install(|| analysis::analyze(&ix));
+    let (sites, _) = pool.install(|| analysis::analyze(&ix, ctx.api));
     Some(Replayed {
         ix,
         sites,

@@ -13,7 +13,15 @@
 //! Without this, a demand for calls through one ops table's `->create(`
 //! brought in every file that calls any `->create(` in the tree.
 
+use super::demands::bytes_str;
+use super::{Context, FileState, Lists};
+use crate::cache::members_key;
+use crate::demand::Demand;
+use crate::idents::{self, IdentSet, Probe};
 use crate::idents::{is_ident_byte, is_whole_word, name_ending_at, struct_keyword_before};
+use crate::source::SourceFile;
+use crate::walk::{self, Dropped};
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
 
@@ -65,6 +73,130 @@ impl TypedNames {
             .collect();
         tags.sort_unstable();
         tags
+    }
+}
+
+/// The tree as the rounds hold it now, for a search of the kept and
+/// dropped files.
+#[derive(Clone, Copy)]
+pub(super) struct Tree<'a> {
+    pub ctx: &'a Context<'a>,
+    /// The kept files (and those swept in), by index.
+    pub files: &'a [SourceFile],
+    /// What the rounds know of each, in step with `files`.
+    pub states: &'a [FileState],
+    pub dropped: &'a [Dropped],
+}
+
+/// Searches the tree for the names declared as members with each struct
+/// type that a call or store demand in `demands` is about and `typed` has
+/// not looked for yet (see the module doc): the kept files, in memory or read
+/// again if their set may hold the type, and the dropped files likewise.
+/// A dropped file the walk did not read (unchanged since the cache's run)
+/// has no set at hand: it is read if the cache lists it for the type, or
+/// if the cache does not know every type. A type is left unknown (every
+/// chain counts) if a file cannot be read. Records in `log`, per type,
+/// every file that declares such a member (for the cache).
+pub(super) fn learn_types(
+    tree: &Tree,
+    typed: &mut TypedNames,
+    lists: &mut Lists,
+    demands: &BTreeSet<Demand>,
+) {
+    let Tree {
+        ctx,
+        files,
+        states,
+        dropped,
+    } = *tree;
+    let (root, pool, cache) = (ctx.root, ctx.pool, ctx.cache);
+    let mut tags: Vec<&str> = demands
+        .iter()
+        .filter_map(|d| match d {
+            Demand::FieldCall(_, s) | Demand::FieldStore(_, s) => Some(s.as_str()),
+            _ => None,
+        })
+        .filter(|s| !typed.has_looked_for(s))
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    if tags.is_empty() {
+        return;
+    }
+    let listed = cache.and_then(|c| c.lists(tags.iter().map(|t| members_key(t))));
+    let probes: Vec<Probe> = tags
+        .iter()
+        .map(|t| Probe::of(idents::type_key(t.as_bytes())))
+        .collect();
+    // Per file: for each tag, the names it declares with it (`None`: the
+    // file could not be read).
+    type Found = (String, Option<Vec<Names>>);
+    let search = |t: &[u8], which: &[usize]| -> Vec<Names> {
+        let mut out = vec![Names::default(); tags.len()];
+        for &k in which {
+            members_declared_with(t, tags[k].as_bytes(), |n| {
+                out[k].insert(bytes_str(n).to_string());
+            });
+        }
+        out
+    };
+    let which = |set: Option<&IdentSet>| -> Vec<usize> {
+        (0..tags.len())
+            .filter(|&k| set.is_none_or(|s| s.may_hold_probe(probes[k])))
+            .collect()
+    };
+    let found: Vec<Found> = pool.install(|| {
+        let kept = (0..files.len()).into_par_iter().filter_map(|i| {
+            let f = &files[i];
+            let w = which(states[i].set.as_ref());
+            if w.is_empty() {
+                return None;
+            }
+            if f.is_read() {
+                return Some((f.path.clone(), Some(search(f.text().as_bytes(), &w))));
+            }
+            let read = walk::read_with(&f.abs_path, |t| search(t, &w)).ok();
+            Some((f.path.clone(), read))
+        });
+        let swept = dropped.par_iter().filter_map(|d| {
+            let w = match (&d.idents, &listed) {
+                (None, Some(l)) => (0..tags.len())
+                    .filter(|&k| l[k].contains(d.path.as_str()))
+                    .collect(),
+                (set, _) => which(set.as_ref()),
+            };
+            if w.is_empty() {
+                return None;
+            }
+            let read = walk::read_with(&d.abs_path(root), |t| search(t, &w)).ok();
+            Some((d.path.clone(), read))
+        });
+        kept.chain(swept)
+            .filter(|(_, r)| r.as_ref().is_none_or(|v| v.iter().any(|n| !n.is_empty())))
+            .collect()
+    });
+    // Per tag, the files that declare names with it; a file that could
+    // not be read leaves every tag unknown.
+    let mut per_tag: Vec<Vec<(String, Names)>> = vec![Vec::new(); tags.len()];
+    let mut complete = true;
+    for (path, names) in found {
+        let Some(names) = names else {
+            complete = false;
+            continue;
+        };
+        for (k, n) in names.into_iter().enumerate() {
+            if !n.is_empty() {
+                per_tag[k].push((path.clone(), n));
+            }
+        }
+    }
+    for (tag, files) in tags.iter().zip(per_tag) {
+        if complete {
+            let mut paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
+            paths.sort_unstable();
+            lists.insert(members_key(tag), paths);
+        }
+        typed.learn(tag, complete.then_some(files));
     }
 }
 
