@@ -4,6 +4,7 @@
 //! that can hold them.
 
 use crate::idents::{self, Form};
+use crate::source::FileId;
 
 /// Something the analysis needs from files that may not be parsed yet.
 #[derive(
@@ -26,16 +27,21 @@ pub enum Demand {
     FieldStore(String, String),
     /// The definition `struct s {`.
     StructDef(String),
+    /// The code of a body the parse left out (see [`crate::elide`]): the
+    /// file (its id in this run's index) and the key of the body's block.
+    /// No other file can satisfy it: the driver parses that body.
+    Code(FileId, usize),
 }
 
 impl Demand {
-    /// The name the demand is about.
+    /// The name the demand is about (none for [`Demand::Code`]).
     pub fn name(&self) -> &str {
         match self {
             Demand::Ident(s)
             | Demand::FieldCall(s, _)
             | Demand::FieldStore(s, _)
             | Demand::StructDef(s) => s,
+            Demand::Code(..) => "",
         }
     }
 
@@ -52,6 +58,7 @@ impl Demand {
             Demand::Ident(s) => (s, Form::Word),
             Demand::FieldCall(s, _) | Demand::FieldStore(s, _) => (s, Form::Member),
             Demand::StructDef(s) => (s, Form::StructTag),
+            Demand::Code(..) => return None,
         };
         idents::key(name.as_bytes(), form)
     }

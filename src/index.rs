@@ -102,11 +102,11 @@ impl Index {
                     .entry(body.name.clone())
                     .or_default()
                     .push(at);
-                // An elided body has no code (and asking would mark it read).
-                if body.elided_at().is_some() {
+                // A body the parse left out has no code.
+                let Some(code) = body.code() else {
                     continue;
-                }
-                for (ei, ev) in body.code().events.iter().enumerate() {
+                };
+                for (ei, ev) in code.events.iter().enumerate() {
                     let er = EventRef { at, event: ei };
                     if let EventKind::Call { args, .. } = &ev.kind {
                         for a in args.iter().filter_map(Expr::as_ident) {
@@ -275,7 +275,8 @@ impl Index {
 
     /// The event behind a reference.
     pub fn event(&self, r: EventRef) -> &crate::facts::Event {
-        &self.body(r.at).code().events[r.event]
+        let code = self.body(r.at).code();
+        &code.expect("event refs point at parsed bodies").events[r.event]
     }
 
     /// The file behind an id.

@@ -11,7 +11,7 @@
 use super::trace::Tracer;
 use crate::demand::Demand;
 use crate::facts::comments::comment_text;
-use crate::facts::{Body, BodyKind, BranchKind, EventKind, Expr, Span, struct_name};
+use crate::facts::{BodyKind, BranchKind, Code, EventKind, Expr, Span, struct_name};
 use crate::index::{BodyRef, EventRef, Index};
 use crate::report::{
     Chain, CommentPlace, FieldKey, Guarantee, GuaranteeKind, LifetimeComment, Loc, Site,
@@ -164,19 +164,18 @@ impl<'a> Examiner<'a> {
     /// `if (current->mm != x) { ... borrow ... }`, or an earlier
     /// `if (WARN_ON(current->mm)) return;`.
     fn caller_context(&self, host: BodyRef, offset: usize) -> Option<Guarantee> {
-        let body = self.ix.body(host);
+        let code = self.tracer.code(host);
         let mentions = |e: &Expr| e.text().contains(rules::CURRENT_MM);
-        let enclosing = body
+        let enclosing = code
             .branches_at(offset)
             .find(|b| b.kind == BranchKind::Then && mentions(&b.cond));
         let earlier = || {
-            body.code().branches.iter().find(|b| {
+            code.branches.iter().find(|b| {
                 b.kind == BranchKind::Then
                     && b.span.1 <= offset
-                    && body.dominates(b.cond_offset, offset)
+                    && code.dominates(b.cond_offset, offset)
                     && mentions(&b.cond)
-                    && body
-                        .code()
+                    && code
                         .jumps
                         .iter()
                         .any(|j| b.span.0 <= j.offset && j.offset < b.span.1)
@@ -197,16 +196,17 @@ impl<'a> Examiner<'a> {
     /// A test that the owning task is alive (`PF_EXITING`, a pid lookup)
     /// before the borrow, in the function or in one it calls first.
     fn task_liveness(&self, host: BodyRef, offset: usize) -> Option<Guarantee> {
-        let body = self.ix.body(host);
-        if let Some(at) = liveness_test(self.tracer.api(), body, offset) {
+        let code = self.tracer.code(host);
+        if let Some(at) = liveness_test(self.tracer.api(), code, offset) {
             return Some(self.liveness(self.loc(host, at), "the borrowing function".into()));
         }
-        for (ev, name, _) in body.named_calls() {
+        for (ev, name, _) in code.named_calls() {
             if ev.span.0 >= offset || self.tracer.api().by_name(name).is_some() {
                 continue;
             }
             for f in self.functions_near(name, host.file) {
-                if let Some(at) = liveness_test(self.tracer.api(), self.ix.body(f), usize::MAX) {
+                if let Some(at) = liveness_test(self.tracer.api(), self.tracer.code(f), usize::MAX)
+                {
                     return Some(self.liveness(
                         self.loc(f, at),
                         format!(
@@ -240,6 +240,7 @@ impl<'a> Examiner<'a> {
         let store = *c.stores.last()?;
         let f = self.ix.body_at(store.file, store.offset)?;
         let body = self.ix.body(f);
+        let code = self.tracer.code(f);
         if !matches!(body.kind, BodyKind::Function { .. }) {
             return None;
         }
@@ -247,9 +248,9 @@ impl<'a> Examiner<'a> {
             .params
             .iter()
             .map(|p| p.ty.as_str())
-            .chain(body.code().locals.iter().map(|l| l.ty.as_str()))
+            .chain(code.locals.iter().map(|l| l.ty.as_str()))
             .any(|ty| struct_name(ty) == Some(rules::AIO_REQUEST_STRUCT));
-        let marker = body.named_calls().find(|(_, name, args)| {
+        let marker = code.named_calls().find(|(_, name, args)| {
             self.tracer
                 .api()
                 .lookup(name, args.len())
@@ -317,9 +318,9 @@ impl<'a> Examiner<'a> {
             return true;
         }
         // Otherwise: the registering function stores into the same field.
-        let body = self.ix.body(reg.at);
+        let code = self.tracer.code(reg.at);
         let last = key.last_field();
-        body.code().events.iter().any(|e| {
+        code.events.iter().any(|e| {
             matches!(&e.kind, EventKind::Assign { lhs: Expr::Field { base, field, .. }, .. }
                 if field == last
                     && self.tracer.struct_of(reg.at, base, e.span.0).as_deref()
@@ -388,7 +389,7 @@ impl<'a> Examiner<'a> {
                 ),
             },
             None => {
-                let calls: Vec<String> = rel_body
+                let calls: Vec<String> = (self.tracer.code(rel))
                     .named_calls()
                     .map(|(_, n, _)| format!("`{n}()`"))
                     .take(4)
@@ -437,9 +438,8 @@ impl<'a> Examiner<'a> {
                     format!("{mn}.{}", rules::NOTIFIER_OPS_FIELD),
                     format!("{mn}->{}", rules::NOTIFIER_OPS_FIELD),
                 ];
-                self.ix
-                    .body(reg.at)
-                    .code()
+                self.tracer
+                    .code(reg.at)
                     .events
                     .iter()
                     .find_map(|e| match &e.kind {
@@ -508,8 +508,8 @@ impl<'a> Examiner<'a> {
         if !seen.insert(f) {
             return out;
         }
-        let body = self.ix.body(f);
-        for ev in &body.code().events {
+        let code = self.tracer.code(f);
+        for ev in &code.events {
             match &ev.kind {
                 EventKind::Assign {
                     lhs: Expr::Field { field: lf, .. },
@@ -679,11 +679,10 @@ fn last_field(e: &Expr) -> Option<String> {
     }
 }
 
-/// Where, before `offset`, the body tests a task-exiting flag or looks a
+/// Where, before `offset`, the code tests a task-exiting flag or looks a
 /// task up by pid.
-fn liveness_test(api: &ApiTable, body: &Body, offset: usize) -> Option<usize> {
-    let flag = body
-        .code()
+fn liveness_test(api: &ApiTable, code: &Code, offset: usize) -> Option<usize> {
+    let flag = code
         .branches
         .iter()
         .filter(|b| b.cond_offset < offset)
@@ -693,7 +692,7 @@ fn liveness_test(api: &ApiTable, body: &Body, offset: usize) -> Option<usize> {
         })
         .map(|b| b.cond_offset);
     flag.or_else(|| {
-        body.named_calls()
+        code.named_calls()
             .filter(|(ev, _, _)| ev.span.0 < offset)
             .find(|(_, n, a)| {
                 api.lookup(n, a.len())

@@ -9,7 +9,7 @@ mod pairing;
 pub mod trace;
 
 use crate::demand::Demand;
-use crate::facts::{Body, BodyKind, Expr};
+use crate::facts::{BodyKind, Code, Expr};
 use crate::index::{BodyRef, Index};
 use crate::report::{Chain, Loc, Pairing, Rule, Site, Step, Verdict};
 use crate::rules::{self, ApiRule, ApiTable, RefKind, Role};
@@ -27,12 +27,11 @@ pub fn analyze(ix: &Index, api: &ApiTable) -> (Vec<Site>, BTreeSet<Demand>) {
     use rayon::prelude::*;
     let mut starts = Vec::new();
     for r in ix.all_bodies() {
-        let body = ix.body(r);
         // A body the parse left out mentions no borrow API.
-        if body.elided_at().is_some() {
+        let Some(code) = ix.body(r).code() else {
             continue;
-        }
-        for (ev, name, args) in body.named_calls() {
+        };
+        for (ev, name, args) in code.named_calls() {
             if let Some(rule) = api
                 .lookup(name, args.len())
                 .filter(|r| r.role == Role::BorrowStart)
@@ -220,9 +219,14 @@ fn direct_site(
     mm: &Expr,
 ) -> Site {
     let body = ix.body(r);
+    let code = tracer.code(r);
     let mut chains = tracer.trace(r, mm, offset, 0);
-    mark_null_not_borrowed(&mut chains, null_guard(r, body, offset, &mm.text()));
-    let pairing = pairing::pairing(tracer.api(), body, r.file, offset, mm, rule, &chains);
+    mark_null_not_borrowed(&mut chains, null_guard(r, code, offset, &mm.text()));
+    let at = Loc {
+        file: r.file,
+        offset,
+    };
+    let pairing = pairing::pairing(tracer.api(), body, code, at, mm, rule, &chains);
     finish(
         ix,
         ex,
@@ -266,8 +270,9 @@ fn macro_sites(
         offset,
     };
     let guard = tracer.guard(m, mm, offset);
-    let null_guarded = null_guard(m, mac, offset, &mm.text());
-    let pairing = pairing::pairing(tracer.api(), mac, m.file, offset, mm, rule, &[]);
+    let code = tracer.code(m);
+    let null_guarded = null_guard(m, code, offset, &mm.text());
+    let pairing = pairing::pairing(tracer.api(), mac, code, macro_loc, mm, rule, &[]);
     let head = Step {
         loc: macro_loc,
         note: format!(
@@ -418,7 +423,7 @@ fn expansions(
             file: call.at.file,
             offset: ev.span.0,
         };
-        let null_guard = null_guard(call.at, host, ev.span.0, &mm_here.text());
+        let null_guard = null_guard(call.at, tracer.code(call.at), ev.span.0, &mm_here.text());
         match host.kind {
             BodyKind::Function { .. } => out.push(Expansion {
                 host: call.at,
@@ -480,28 +485,26 @@ fn expansions(
 /// A test that makes the code at `offset` run only when `mm` is non-NULL:
 /// an enclosing `if (mm)`, or an earlier `if (!mm) return;`. Returns where
 /// it is and the expression it tests.
-fn null_guard(at: BodyRef, body: &Body, offset: usize, mm: &str) -> Option<(Loc, String)> {
+fn null_guard(at: BodyRef, code: &Code, offset: usize, mm: &str) -> Option<(Loc, String)> {
     let loc = |offset| Loc {
         file: at.file,
         offset,
     };
-    let enclosing = body.branches_at(offset).find(|b| {
+    let enclosing = code.branches_at(offset).find(|b| {
         b.kind == crate::facts::BranchKind::Then
             && b.cond.conjuncts().iter().any(|c| c.tests_non_null(mm))
     });
     if let Some(b) = enclosing {
         return Some((loc(b.cond_offset), mm.to_string()));
     }
-    body.code()
-        .branches
+    code.branches
         .iter()
         .find(|b| {
             b.kind == crate::facts::BranchKind::Then
                 && b.span.1 <= offset
-                && body.dominates(b.cond_offset, offset)
+                && code.dominates(b.cond_offset, offset)
                 && b.cond.disjuncts().iter().any(|c| c.tests_null(mm))
-                && body
-                    .code()
+                && code
                     .jumps
                     .iter()
                     .any(|j| b.span.0 <= j.offset && j.offset < b.span.1)
@@ -625,4 +628,37 @@ fn fix(ix: &Index, api: &ApiTable, site: &Site) -> Option<String> {
         _ => {}
     }
     (!fixes.is_empty()).then(|| fixes.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elide::{self, KeepWords};
+    use crate::source::SourceFile;
+
+    #[test]
+    fn reading_a_body_left_out_is_a_demand_for_its_code() {
+        // `check` names no API and no flow token: a parse leaves it out,
+        // and looking for a liveness test in what `w` calls before the
+        // borrow needs its code.
+        let text = "static int check(struct foo *p)\n{\n\treturn p->x;\n}\n\
+                    void set(struct foo *p)\n{\n\tp->mm = current->mm;\n}\n\
+                    void w(struct foo *p)\n{\n\tcheck(p);\n\tkthread_use_mm(p->mm);\n\tkthread_unuse_mm(p->mm);\n}\n";
+        let api = ApiTable::default();
+        let blocks = elide::blocks(text.as_bytes());
+        let out = elide::elided(text.as_bytes(), &blocks, &KeepWords::apis(&api), &[]);
+        let caller = out.iter().map(|b| b.key).collect::<Vec<_>>();
+        assert_eq!(caller.len(), 1);
+        let facts = crate::facts::parse_leaving_out(text, &out).unwrap();
+        let file = SourceFile::new("a.c".into(), "a.c".into(), text.into());
+        let ix = Index::new(vec![file], vec![Some(facts)]);
+        let (_, demands) = analyze(&ix, &api);
+        assert!(demands.contains(&Demand::Code(0, caller[0])), "{demands:?}");
+        // Parsed whole, nothing is left to ask for.
+        let file = SourceFile::new("a.c".into(), "a.c".into(), text.into());
+        let whole = crate::facts::of_file(&file).unwrap();
+        let ix = Index::new(vec![file], vec![Some(whole)]);
+        let (_, demands) = analyze(&ix, &api);
+        assert!(!demands.iter().any(|d| matches!(d, Demand::Code(..))));
+    }
 }

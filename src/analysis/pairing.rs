@@ -2,24 +2,25 @@
 //! mm? Checked inside the body that borrows (a function or a macro body).
 
 use super::trace::leaving_jumps;
-use crate::facts::{Body, BranchKind, EventKind, Expr};
+use crate::facts::{Body, BranchKind, Code, EventKind, Expr};
 use crate::report::{Chain, Loc, Pairing};
 use crate::rules::{ApiRule, ApiTable, RefKind, Role};
-use crate::source::FileId;
 
-/// Decides how the window opened at `use_at` is closed.
+/// Decides how the window opened at `at` (in `body`, whose code is
+/// `code`) is closed.
 pub fn pairing(
     api: &ApiTable,
     body: &Body,
-    file: FileId,
-    use_at: usize,
+    code: &Code,
+    at: Loc,
     mm: &Expr,
     rule: &ApiRule,
     chains: &[Chain],
 ) -> Pairing {
+    let (file, use_at) = (at.file, at.offset);
     let loc = |offset| Loc { file, offset };
     let mm_text = mm.text();
-    let ends: Vec<(usize, String)> = body
+    let ends: Vec<(usize, String)> = code
         .named_calls()
         .filter(|(ev, name, args)| {
             ev.span.0 > use_at
@@ -33,7 +34,7 @@ pub fn pairing(
     if ends.is_empty() {
         // A fresh reference that is never put and never unused: the thread
         // adopts the mm for the rest of its life.
-        let put = body.named_calls().any(|(_, n, a)| {
+        let put = code.named_calls().any(|(_, n, a)| {
             api.lookup(n, a.len())
                 .is_some_and(|r| r.role == Role::DropsMmUsers)
                 && a[0].text() == mm_text
@@ -69,10 +70,10 @@ pub fn pairing(
         };
     };
     for &end in &same {
-        if !covers(body, use_at, end) {
+        if !covers(code, use_at, end) {
             continue;
         }
-        if let Some(&j) = leaving_jumps(body, use_at, end).first() {
+        if let Some(&j) = leaving_jumps(code, use_at, end).first() {
             return Pairing::Unpaired {
                 why: "this path leaves before the window is closed".into(),
                 at: Some(loc(j)),
@@ -89,9 +90,9 @@ pub fn pairing(
 /// True if `end` runs whenever `start` ran: every condition around `end`
 /// that is not around `start` is either the same test as one around
 /// `start`, or a flag set right where `start` runs.
-fn covers(body: &Body, start: usize, end: usize) -> bool {
-    let around_start: Vec<_> = body.branches_at(start).collect();
-    body.branches_at(end)
+fn covers(code: &Code, start: usize, end: usize) -> bool {
+    let around_start: Vec<_> = code.branches_at(start).collect();
+    code.branches_at(end)
         .filter(|b| !(b.span.0 <= start && start < b.span.1))
         .all(|b| {
             let twin = around_start.iter().any(|s| {
@@ -99,18 +100,18 @@ fn covers(body: &Body, start: usize, end: usize) -> bool {
                     && s.cond.text() == b.cond.text()
                     && !(s.span.0 <= end && end < s.span.1)
             });
-            twin || (b.kind == BranchKind::Then && flag_set_with(body, start, end, &b.cond))
+            twin || (b.kind == BranchKind::Then && flag_set_with(code, start, end, &b.cond))
         })
 }
 
 /// `if (flag)` where `flag = true` (or 1) is assigned after `start`, under
 /// exactly the conditions `start` runs under.
-fn flag_set_with(body: &Body, start: usize, end: usize, cond: &Expr) -> bool {
+fn flag_set_with(code: &Code, start: usize, end: usize, cond: &Expr) -> bool {
     let Some(flag) = cond.as_ident() else {
         return false;
     };
-    let regions = |o: usize| body.branches_at(o).map(|b| b.span).collect::<Vec<_>>();
-    body.code().events.iter().any(|ev| {
+    let regions = |o: usize| code.branches_at(o).map(|b| b.span).collect::<Vec<_>>();
+    code.events.iter().any(|ev| {
         matches!(&ev.kind, EventKind::Assign { lhs, rhs }
             if lhs.as_ident() == Some(flag) && matches!(rhs.text().as_str(), "true" | "1"))
             && start < ev.span.0

@@ -10,7 +10,7 @@
 //! [`Demand`]; the driver parses more files and runs the analysis again.
 
 use crate::demand::Demand;
-use crate::facts::{Body, BodyKind, BranchKind, EventKind, Expr, JumpKind, struct_name};
+use crate::facts::{BodyKind, BranchKind, Code, EventKind, Expr, JumpKind, struct_name};
 use crate::index::{BodyRef, EventRef, Index, StoreRef};
 pub use crate::report::FieldKey;
 use crate::report::{Chain, Loc, Step, Via};
@@ -129,6 +129,21 @@ impl<'a> Tracer<'a> {
         self.demands.borrow_mut().insert(d);
     }
 
+    /// The code of body `r`. A body the parse left out has none here: the
+    /// analysis demands it ([`Demand::Code`]) and goes on with no code (the
+    /// driver then parses it and runs the analysis again).
+    pub fn code(&self, r: BodyRef) -> &'a Code {
+        let body = self.ix.body(r);
+        match (body.code(), body.elided_at()) {
+            (Some(code), _) => code,
+            (None, Some(key)) => {
+                self.demand(Demand::Code(r.file, key));
+                Code::empty()
+            }
+            (None, None) => Code::empty(),
+        }
+    }
+
     fn loc(&self, at: BodyRef, offset: usize) -> Loc {
         Loc {
             file: at.file,
@@ -205,7 +220,7 @@ impl<'a> Tracer<'a> {
     /// `if (mmget_not_zero(e)) { here }`, `if (!mmget_not_zero(e)) return;`
     /// before here, or `mmget(e)` before here.
     pub fn guard(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<Step> {
-        let body = self.ix.body(at);
+        let code = self.code(at);
         let text = e.text();
         let is_try = |c: &Expr| {
             c.as_named_call().is_some_and(|(n, args)| {
@@ -215,7 +230,7 @@ impl<'a> Tracer<'a> {
                     && args[0].text() == text
             })
         };
-        for br in body.branches_at(offset) {
+        for br in code.branches_at(offset) {
             let hit = match br.kind {
                 BranchKind::Then | BranchKind::Loop => br.cond.conjuncts().into_iter().any(&is_try),
                 BranchKind::Else => br
@@ -233,10 +248,10 @@ impl<'a> Tracer<'a> {
             }
         }
         // `if (!mmget_not_zero(e)) <leave>;` earlier in an enclosing block.
-        for br in &body.code().branches {
+        for br in &code.branches {
             if br.kind != BranchKind::Then
                 || br.span.1 > offset
-                || !body.dominates(br.cond_offset, offset)
+                || !code.dominates(br.cond_offset, offset)
             {
                 continue;
             }
@@ -245,8 +260,7 @@ impl<'a> Tracer<'a> {
                 .disjuncts()
                 .into_iter()
                 .any(|c| matches!(c, Expr::Not(x) if is_try(x)));
-            let leaves = body
-                .code()
+            let leaves = code
                 .jumps
                 .iter()
                 .any(|j| br.span.0 <= j.offset && j.offset < br.span.1);
@@ -259,13 +273,13 @@ impl<'a> Tracer<'a> {
                 });
             }
         }
-        for (ev, name, args) in body.named_calls() {
+        for (ev, name, args) in code.named_calls() {
             let Some(r) = self.api.lookup(name, args.len()) else {
                 continue;
             };
             if r.role == Role::TakesMmUsers
                 && args[0].text() == text
-                && body.dominates(ev.span.0, offset)
+                && code.dominates(ev.span.0, offset)
             {
                 return Some(Step {
                     loc: self.loc(at, ev.span.0),
@@ -278,18 +292,18 @@ impl<'a> Tracer<'a> {
 
     /// The assignments to `lhs` (by text) that can reach `offset`: the last
     /// one that dominates it, and any later conditional ones.
-    fn reaching_defs(&self, body: &Body, lhs: &str, offset: usize) -> (Vec<usize>, bool) {
+    fn reaching_defs(&self, code: &Code, lhs: &str, offset: usize) -> (Vec<usize>, bool) {
         let mut defs = Vec::new();
-        for (i, ev) in body.code().events.iter().enumerate().rev() {
+        for (i, ev) in code.events.iter().enumerate().rev() {
             if ev.span.0 >= offset {
                 continue;
             }
             if let EventKind::Assign { lhs: l, .. } = &ev.kind
                 && l.text() == lhs
-                && !body.exclusive(ev.span.0, offset)
+                && !code.exclusive(ev.span.0, offset)
             {
                 defs.push(i);
-                if body.dominates(ev.span.0, offset) {
+                if code.dominates(ev.span.0, offset) {
                     return (defs, true);
                 }
             }
@@ -298,10 +312,10 @@ impl<'a> Tracer<'a> {
     }
 
     fn trace_defs(&self, at: BodyRef, defs: &[usize], offset: usize, depth: u32) -> Vec<Chain> {
-        let body = self.ix.body(at);
+        let code = self.code(at);
         let mut out = Vec::new();
         for &i in defs {
-            let ev = &body.code().events[i];
+            let ev = &code.events[i];
             let EventKind::Assign { lhs, rhs } = &ev.kind else {
                 continue;
             };
@@ -334,10 +348,10 @@ impl<'a> Tracer<'a> {
         if c.reference != RefKind::MmUsers {
             return c;
         }
-        let body = self.ix.body(at);
+        let code = self.code(at);
         let names = [lhs.text(), rhs.text()];
         let mut grab = None;
-        for (ev, name, args) in body.named_calls() {
+        for (ev, name, args) in code.named_calls() {
             let Some(r) = self.api.lookup(name, args.len()) else {
                 continue;
             };
@@ -350,7 +364,7 @@ impl<'a> Tracer<'a> {
             }
             match r.role {
                 Role::TakesMmCount => grab = Some(ev.span.0),
-                Role::DropsMmUsers if body.dominates(ev.span.0, offset) => {
+                Role::DropsMmUsers if code.dominates(ev.span.0, offset) => {
                     let mut steps = Vec::new();
                     if let Some(g) = grab {
                         steps.push(Step {
@@ -381,7 +395,8 @@ impl<'a> Tracer<'a> {
 
     fn trace_var(&self, at: BodyRef, v: &str, offset: usize, depth: u32) -> Vec<Chain> {
         let body = self.ix.body(at);
-        let (defs, dominated) = self.reaching_defs(body, v, offset);
+        let code = self.code(at);
+        let (defs, dominated) = self.reaching_defs(code, v, offset);
         let mut out = self.trace_defs(at, &defs, offset, depth);
         if !dominated {
             if let Some(i) = body.param_index(v) {
@@ -397,7 +412,7 @@ impl<'a> Tracer<'a> {
                     };
                     out.extend(prepend(self.trace_param(at, i, depth), step));
                 }
-            } else if !body.is_local(v, offset) {
+            } else if !code.is_local(v, offset) {
                 out.push(unknown(
                     self.loc(at, offset),
                     format!("`{v}` is not a local or parameter of `{}`", body.name),
@@ -416,7 +431,7 @@ impl<'a> Tracer<'a> {
     pub fn struct_of(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<String> {
         match e {
             Expr::Ident(v) => {
-                let ty = self.ix.body(at).var_type(v, offset)?;
+                let ty = self.ix.body(at).var_type(self.code(at), v, offset)?;
                 struct_name(ty).map(str::to_string)
             }
             Expr::Field { base, field, .. } => {
@@ -519,10 +534,9 @@ impl<'a> Tracer<'a> {
     }
 
     fn trace_field(&self, at: BodyRef, e: &Expr, offset: usize, depth: u32) -> Vec<Chain> {
-        let body = self.ix.body(at);
         let loc = self.loc(at, offset);
         // A store into the same expression earlier in this body decides.
-        let (defs, dominated) = self.reaching_defs(body, &e.text(), offset);
+        let (defs, dominated) = self.reaching_defs(self.code(at), &e.text(), offset);
         let mut out = self.trace_defs(at, &defs, offset, depth);
         if dominated {
             return out;
@@ -594,9 +608,9 @@ impl<'a> Tracer<'a> {
     /// A flag field tested around a store: `(struct, field, value)` for
     /// `if (x->f) store` (true) or `if (!x->f) store` / its `else` (false).
     fn store_flags(&self, at: BodyRef, offset: usize) -> Vec<(String, String, bool, usize)> {
-        let body = self.ix.body(at);
+        let code = self.code(at);
         let mut out = Vec::new();
-        for b in body.branches_at(offset) {
+        for b in code.branches_at(offset) {
             let (e, mut value) = match &b.cond {
                 Expr::Not(inner) => (inner.as_ref(), false),
                 e => (e, true),
@@ -686,7 +700,7 @@ impl<'a> Tracer<'a> {
     /// Is `offset` in body `at` reached only when `x->field` is `value`
     /// (`x` of type `struct st`)?
     fn flag_tested(&self, at: BodyRef, offset: usize, st: &str, field: &str, value: bool) -> bool {
-        let body = self.ix.body(at);
+        let code = self.code(at);
         let test = |c: &Expr, want: bool| -> bool {
             let (e, v) = match c {
                 Expr::Not(inner) => (inner.as_ref(), !want),
@@ -695,18 +709,18 @@ impl<'a> Tracer<'a> {
             matches!(e, Expr::Field { base, field: f, .. }
                 if f == field && v == value && self.struct_of(at, base, offset).as_deref() == Some(st))
         };
-        let inside = body.branches_at(offset).any(|b| match b.kind {
+        let inside = code.branches_at(offset).any(|b| match b.kind {
             BranchKind::Then => b.cond.conjuncts().into_iter().any(|c| test(c, true)),
             BranchKind::Else => test(&b.cond, false),
             _ => false,
         });
         // `if (!x->flag) return ...;` before the reference.
-        let early_exit = body.code().branches.iter().any(|b| {
+        let early_exit = code.branches.iter().any(|b| {
             b.kind == BranchKind::Then
                 && b.span.1 <= offset
-                && body.dominates(b.cond_offset, offset)
+                && code.dominates(b.cond_offset, offset)
                 && test(&b.cond, false)
-                && body.code().jumps.iter().any(|j| {
+                && code.jumps.iter().any(|j| {
                     b.span.0 <= j.offset && j.offset < b.span.1 && j.kind == JumpKind::Return
                 })
         });
@@ -751,19 +765,19 @@ impl<'a> Tracer<'a> {
             )];
         };
         let mut chains = self.trace(at, &rhs, offset, depth);
-        let body = self.ix.body(at);
+        let code = self.code(at);
         let names = [lhs.text(), rhs.text()];
         // Reference calls on the stored value in the storing function.
         let mut grab = None;
         let mut get = None;
         let mut put = None;
-        for (ev, name, args) in body.named_calls() {
+        for (ev, name, args) in code.named_calls() {
             let Some(r) = self.api.lookup(name, args.len()) else {
                 continue;
             };
             if args.is_empty()
                 || !names.contains(&args[0].text())
-                || body.exclusive(ev.span.0, offset)
+                || code.exclusive(ev.span.0, offset)
             {
                 continue;
             }
@@ -845,8 +859,8 @@ impl<'a> Tracer<'a> {
 
     /// The conditions under which `offset` runs in its body, as text.
     fn conditions(&self, at: BodyRef, offset: usize) -> Vec<String> {
-        let body = self.ix.body(at);
-        body.branches_at(offset)
+        let code = self.code(at);
+        code.branches_at(offset)
             .filter_map(|b| match b.kind {
                 BranchKind::Then => Some(format!("`{}`", b.cond)),
                 BranchKind::Else => Some(format!("not `{}`", b.cond)),
@@ -1020,17 +1034,15 @@ impl<'a> Tracer<'a> {
     }
 }
 
-/// Jumps that leave a window between `from` and `to` in `body` on a path
+/// Jumps that leave a window between `from` and `to` in `code` on a path
 /// where `from` ran.
-pub fn leaving_jumps(body: &Body, from: usize, to: usize) -> Vec<usize> {
-    body.code()
-        .jumps
+pub fn leaving_jumps(code: &Code, from: usize, to: usize) -> Vec<usize> {
+    code.jumps
         .iter()
-        .filter(|j| from < j.offset && j.offset < to && !body.exclusive(from, j.offset))
+        .filter(|j| from < j.offset && j.offset < to && !code.exclusive(from, j.offset))
         .filter(|j| match &j.kind {
             JumpKind::Return => true,
-            JumpKind::Goto(label) => body
-                .code()
+            JumpKind::Goto(label) => code
                 .labels
                 .iter()
                 .find(|(l, _)| l == label)

@@ -20,6 +20,7 @@ pub(super) fn can_be_in_dropped_file(d: &Demand) -> bool {
         Demand::FieldCall(s, _) | Demand::FieldStore(s, _) => {
             vec![format!("->{s}"), format!(".{s}")]
         }
+        Demand::Code(..) => return false,
     };
     let flow = crate::rules::FLOW_TOKENS;
     !forms.iter().all(|f| flow.iter().any(|t| f.contains(t)))
@@ -48,17 +49,22 @@ pub(super) struct DemandMatcher<'d> {
 }
 
 impl<'d> DemandMatcher<'d> {
+    /// The matcher of the demands for names in `demands` (a demand for a
+    /// body's code is no text to find).
     pub(super) fn new(demands: &'d BTreeSet<Demand>) -> DemandMatcher<'d> {
+        let demands: Vec<&Demand> = (demands.iter())
+            .filter(|d| !matches!(d, Demand::Code(..)))
+            .collect();
         let mut names: Vec<&str> = demands
             .iter()
-            .map(Demand::name)
+            .map(|d| d.name())
             .filter(|s| !s.is_empty())
             .collect();
         names.sort_unstable();
         names.dedup();
         let kinds = names
             .iter()
-            .map(|n| demands.iter().filter(|d| d.name() == *n).collect())
+            .map(|n| demands.iter().copied().filter(|d| d.name() == *n).collect())
             .collect();
         let ac = crate::prefilter::literals(&names);
         let keys: Vec<Option<Probe>> = demands
@@ -66,7 +72,7 @@ impl<'d> DemandMatcher<'d> {
             .map(|d| d.ident_key().map(Probe::of))
             .collect();
         DemandMatcher {
-            demands: demands.iter().collect(),
+            demands,
             typed_keys: vec![None; keys.len()],
             keys,
             ac,
@@ -148,7 +154,7 @@ impl<'d> DemandMatcher<'d> {
                     Demand::Ident(_) => true,
                     Demand::FieldCall(..) | Demand::FieldStore(..) => member_use(t, s, e, d),
                     // Struct definitions inside bodies are not recorded.
-                    Demand::StructDef(_) => false,
+                    Demand::StructDef(_) | Demand::Code(..) => false,
                 })
         })
     }
@@ -205,6 +211,7 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand, typed: Option<&TypedNames>) -
         Demand::StructDef(_) => {
             idents::struct_keyword_before(t, s).is_some() && next_byte(t, e) == Some(b'{')
         }
+        Demand::Code(..) => false,
     }
 }
 

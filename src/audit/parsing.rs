@@ -116,7 +116,6 @@ fn isolated_file_facts(
         if let Some(mut facts) = base
             && put_forced(file.text(), &mut facts, &forced)
         {
-            facts.clear_read_marks();
             return Some((facts, false));
         }
         leaving_out(file.text(), left_out.clone()).map(|f| (f, true))

@@ -171,8 +171,10 @@ impl<'a> Rounds<'a> {
             .ctx
             .pool
             .install(|| analysis::analyze(&self.ix, self.ctx.api));
-        let new: BTreeSet<Demand> = demands.difference(&self.asked).cloned().collect();
-        let hidden = self.hidden_bodies(&new);
+        let (code, new): (BTreeSet<Demand>, BTreeSet<Demand>) = (demands.difference(&self.asked))
+            .cloned()
+            .partition(|d| matches!(d, Demand::Code(..)));
+        let hidden = self.hidden_bodies(&code, &new);
         if !hidden.is_empty() {
             self.foreseen = new;
             return Analysis::Blind(hidden);
@@ -258,8 +260,13 @@ impl<'a> Rounds<'a> {
     }
 
     /// Per parsed file, the elided bodies the last analysis could not see:
-    /// those it read, and those whose text names one of its `new` demands.
-    fn hidden_bodies(&self, new: &BTreeSet<Demand>) -> Vec<(usize, Vec<usize>)> {
+    /// those whose `code` it demanded, and those whose text names one of
+    /// its `new` demands.
+    fn hidden_bodies(
+        &self,
+        code: &BTreeSet<Demand>,
+        new: &BTreeSet<Demand>,
+    ) -> Vec<(usize, Vec<usize>)> {
         let names = DemandMatcher::new(new);
         let parsed: Vec<_> = self.ix.parsed().collect();
         self.ctx.pool.install(|| {
@@ -274,7 +281,7 @@ impl<'a> Rounds<'a> {
                                 let (s, e) = elide::code_of(text, key, b.span.1);
                                 names.mentioned_in(&text[s..e])
                             };
-                            (b.elided_and_read() || named()).then_some(key)
+                            (code.contains(&Demand::Code(id, key)) || named()).then_some(key)
                         })
                         .collect();
                     (!keys.is_empty()).then_some((id as usize, keys))
@@ -283,7 +290,7 @@ impl<'a> Rounds<'a> {
         })
     }
 
-    /// Forces the `hidden` bodies, and returns the files to parse again
+    /// Forces the `hidden` bodies and returns the files to parse again
     /// for them.
     fn force(&mut self, hidden: Vec<(usize, Vec<usize>)>) -> Vec<usize> {
         let mut to_parse = Vec::with_capacity(hidden.len());

@@ -720,9 +720,9 @@ mod tests {
         assert_eq!(b.name, "w");
         assert_eq!(b.kind, BodyKind::Function { is_static: true });
         assert_eq!(b.params[0].ty, "struct work_struct *");
-        assert_eq!(b.var_type("mm", 1000), Some("struct mm_struct *"));
-        assert_eq!(b.var_type("p", 1000), Some("struct foo *"));
-        let calls: Vec<_> = b.named_calls().map(|(_, n, _)| n).collect();
+        assert_eq!(b.var_type(&b.code, "mm", 1000), Some("struct mm_struct *"));
+        assert_eq!(b.var_type(&b.code, "p", 1000), Some("struct foo *"));
+        let calls: Vec<_> = b.code.named_calls().map(|(_, n, _)| n).collect();
         assert!(calls.contains(&"kthread_use_mm") && calls.contains(&"mmget_not_zero"));
         assert_eq!(b.code.branches.len(), 1);
         assert_eq!(b.code.jumps.len(), 1);
@@ -735,8 +735,7 @@ mod tests {
         let b = f.bodies.iter().find(|b| b.kind == BodyKind::Macro).unwrap();
         assert_eq!(b.name, "BORROW");
         assert_eq!(b.params.len(), 2);
-        let (e, _, args) = b
-            .named_calls()
+        let (e, _, args) = (b.code.named_calls())
             .find(|(_, n, _)| *n == "kthread_use_mm")
             .unwrap();
         assert_eq!(&src[e.span.0..e.span.0 + 14], "kthread_use_mm");

@@ -71,9 +71,6 @@ pub struct Body {
     /// Set if the parse left the body out (see [`crate::elide`]): the key
     /// of its block.
     elided_at: Option<usize>,
-    /// Whether the code of an elided body was asked for.
-    #[serde(skip)]
-    read: ReadMark,
 }
 
 /// What a body does, in source order.
@@ -90,11 +87,6 @@ pub struct Code {
     /// `label:` positions.
     pub labels: Vec<(String, usize)>,
 }
-
-/// A flag that reading an elided body sets (through a shared reference:
-/// the analysis only ever has those).
-#[derive(Debug, Default)]
-struct ReadMark(std::sync::atomic::AtomicBool);
 
 /// A parameter or local variable.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -273,13 +265,6 @@ impl FileFacts {
         );
         bincode::serialize(&code).unwrap_or_default()
     }
-
-    /// Forgets that the code of any body left out was asked for.
-    pub fn clear_read_marks(&mut self) {
-        for b in &mut self.bodies {
-            *b.read.0.get_mut() = false;
-        }
-    }
 }
 
 impl Body {
@@ -300,19 +285,13 @@ impl Body {
             params,
             code: Code::default(),
             elided_at,
-            read: ReadMark::default(),
         }
     }
 
-    /// What the body does. Asking this of an elided body marks it read:
-    /// the audit then parses it and runs the analysis again.
-    pub fn code(&self) -> &Code {
-        if self.elided_at.is_some() {
-            self.read
-                .0
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        &self.code
+    /// What the body does; `None` if the parse left it out (see
+    /// [`crate::elide`]): whoever needs it then asks for it to be parsed.
+    pub fn code(&self) -> Option<&Code> {
+        self.elided_at.is_none().then_some(&self.code)
     }
 
     /// The key of the block the parse left out, if it did.
@@ -320,15 +299,39 @@ impl Body {
         self.elided_at
     }
 
-    /// True if the body was left out and its code was asked for since.
-    pub fn elided_and_read(&self) -> bool {
-        self.elided_at.is_some() && self.read.0.load(std::sync::atomic::Ordering::Relaxed)
+    /// The type of a parameter, or of a local of `code` visible at
+    /// `offset`.
+    pub fn var_type<'s>(&'s self, code: &'s Code, name: &str, offset: usize) -> Option<&'s str> {
+        code.locals
+            .iter()
+            .rev()
+            .find(|v| v.name == name && v.offset <= offset)
+            .or_else(|| self.params.iter().find(|v| v.name == name))
+            .map(|v| v.ty.as_str())
+    }
+
+    /// The index of parameter `name`.
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        self.params.iter().position(|p| p.name == name)
+    }
+}
+
+impl Code {
+    /// The code of a body that has none (or that was left out).
+    pub fn empty() -> &'static Code {
+        static EMPTY: Code = Code {
+            locals: Vec::new(),
+            events: Vec::new(),
+            branches: Vec::new(),
+            jumps: Vec::new(),
+            labels: Vec::new(),
+        };
+        &EMPTY
     }
 
     /// The branch regions that contain `offset`.
     pub fn branches_at(&self, offset: usize) -> impl Iterator<Item = &Branch> {
-        self.code()
-            .branches
+        self.branches
             .iter()
             .filter(move |b| b.span.0 <= offset && offset < b.span.1)
     }
@@ -352,33 +355,16 @@ impl Body {
         })
     }
 
-    /// The type of a parameter or local visible at `offset`.
-    pub fn var_type(&self, name: &str, offset: usize) -> Option<&str> {
-        self.code()
-            .locals
-            .iter()
-            .rev()
-            .find(|v| v.name == name && v.offset <= offset)
-            .or_else(|| self.params.iter().find(|v| v.name == name))
-            .map(|v| v.ty.as_str())
-    }
-
-    /// The index of parameter `name`.
-    pub fn param_index(&self, name: &str) -> Option<usize> {
-        self.params.iter().position(|p| p.name == name)
-    }
-
     /// True if `name` is declared as a local before `offset`.
     pub fn is_local(&self, name: &str, offset: usize) -> bool {
-        self.code()
-            .locals
+        self.locals
             .iter()
             .any(|v| v.name == name && v.offset <= offset)
     }
 
     /// Calls of plain names, with their arguments.
     pub fn named_calls(&self) -> impl Iterator<Item = (&Event, &str, &[Expr])> {
-        self.code().events.iter().filter_map(|e| match &e.kind {
+        self.events.iter().filter_map(|e| match &e.kind {
             EventKind::Call { callee, args } => callee.as_ident().map(|n| (e, n, args.as_slice())),
             _ => None,
         })
