@@ -364,6 +364,47 @@ impl Site {
     pub fn documented(&self) -> bool {
         !self.comments.is_empty()
     }
+
+    /// How one of the site's findings is labelled: a guarantee proven in a
+    /// comment is a note.
+    pub fn finding_severity(&self, rule: Rule) -> Severity {
+        match rule {
+            Rule::UnprovenGuarantee if self.documented() => Severity::Note,
+            _ => Severity::Warning,
+        }
+    }
+
+    /// The site's severity: a wrong verdict is an error, otherwise its
+    /// worst finding's.
+    pub fn severity(&self) -> Severity {
+        let findings = self.findings.iter().map(|&r| self.finding_severity(r));
+        match self.verdict {
+            Verdict::Wrong => Severity::Error,
+            _ => findings.min().unwrap_or(Severity::None),
+        }
+    }
+}
+
+/// How serious a finding or a site is, worst first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+    /// A site with no finding.
+    None,
+}
+
+impl Severity {
+    /// The word reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+            Severity::None => "none",
+        }
+    }
 }
 
 /// Counters for the `stats` object.

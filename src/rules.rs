@@ -42,6 +42,17 @@ impl RefKind {
         }
     }
 
+    /// How bad a path holding this is, for putting the worst first (0:
+    /// it keeps the page tables alive).
+    pub fn badness(self) -> u8 {
+        match self {
+            RefKind::None => 4,
+            RefKind::MmCount => 3,
+            RefKind::Unknown => 2,
+            RefKind::MmUsers | RefKind::Owner | RefKind::NotBorrowed => 0,
+        }
+    }
+
     /// True if a path holding this does not keep the page tables alive
     /// (or nobody could tell).
     pub fn is_bad(self) -> bool {

@@ -532,22 +532,13 @@ fn mark_null_not_borrowed(chains: &mut [Chain], guard: Option<(Loc, String)>) {
     }
 }
 
-pub(crate) fn severity(r: RefKind) -> u8 {
-    match r {
-        RefKind::None => 4,
-        RefKind::MmCount => 3,
-        RefKind::Unknown => 2,
-        RefKind::MmUsers | RefKind::Owner | RefKind::NotBorrowed => 0,
-    }
-}
-
 /// Sorts and dedups the chains, then derives verdict, findings and fix.
 fn finish(ix: &Index, ex: &Examiner, mut site: Site) -> Site {
     let mut seen = std::collections::HashSet::new();
     site.chains.retain(|c| seen.insert(c.clone()));
     // Worst first; among equals, keep the order found.
     site.chains
-        .sort_by_key(|c| std::cmp::Reverse(severity(c.reference)));
+        .sort_by_key(|c| std::cmp::Reverse(c.reference.badness()));
     let worst = site
         .chains
         .first()

@@ -40,7 +40,7 @@ fn cap_chains(chains: Vec<Chain>, loc: Loc) -> Vec<Chain> {
     if chains.len() <= MAX_CHAINS {
         return chains;
     }
-    chains.sort_by_key(|c| std::cmp::Reverse(super::severity(c.reference)));
+    chains.sort_by_key(|c| std::cmp::Reverse(c.reference.badness()));
     let rest = chains.split_off(MAX_CHAINS - 1);
     // Worst first: the first dropped chain is no better than any kept one.
     let worst = rest[0].reference;

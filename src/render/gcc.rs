@@ -83,14 +83,6 @@ pub fn shorten(text: &str, max: usize) -> String {
     format!("{}...", cut.trim_end())
 }
 
-/// How a finding is labelled: a guarantee proven in a comment is a note.
-pub fn severity(s: &Site, rule: Rule) -> &'static str {
-    match rule {
-        Rule::UnprovenGuarantee if s.documented() => "note",
-        _ => "warning",
-    }
-}
-
 /// Renders one line per finding.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -99,7 +91,7 @@ pub fn render(report: &Report) -> String {
         for &rule in &s.findings {
             out.push_str(&format!(
                 "{file}:{line}:{col}: {}: {} [{}]\n",
-                severity(s, rule),
+                s.finding_severity(rule).as_str(),
                 message(s, rule),
                 rule.name()
             ));

@@ -3,7 +3,7 @@
 //! CLI asks on a terminal, unless `NO_COLOR` is set).
 
 use super::position;
-use crate::report::{Chain, Loc, Report, Site, Verdict};
+use crate::report::{Chain, Loc, Report, Severity, Site, Verdict};
 use std::fmt::Write;
 
 /// How many chains are shown in full per site; the rest are summarized.
@@ -122,9 +122,9 @@ fn render_site(report: &Report, site: &Site, st: &Style, out: &mut String) {
     let head = match site.findings.first() {
         Some(rule) => format!(
             "{}[{}]: {}",
-            match crate::render::gcc::severity(site, *rule) {
-                "note" => st.paint("1;36", "note"),
-                other => st.paint("1;33", other),
+            match site.finding_severity(*rule) {
+                Severity::Note => st.paint("1;36", "note"),
+                other => st.paint("1;33", other.as_str()),
             },
             rule.code(),
             st.bold(&crate::render::gcc::finding_message(site, *rule))

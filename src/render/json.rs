@@ -4,7 +4,7 @@
 //! renamed or removed. `version` changes only if that promise is broken.
 
 use super::position;
-use crate::report::{Pairing, Report, Site, Stats, Verdict};
+use crate::report::{Pairing, Report, Site, Stats};
 use serde::Serialize;
 
 /// The version of the JSON contract.
@@ -175,7 +175,7 @@ fn site<'a>(report: &'a Report, s: &'a Site) -> JsonSite<'a> {
         pairing: s.pairing.as_str(),
         unuse,
         findings: s.findings.iter().map(|r| r.name()).collect(),
-        severity: severity(s),
+        severity: s.severity().as_str(),
         guarantee_details: s
             .guarantees
             .iter()
@@ -204,22 +204,6 @@ fn comment<'a>(report: &'a Report, c: &'a crate::report::LifetimeComment) -> Jso
         line,
         column,
         text: &c.text,
-    }
-}
-
-/// The site's severity: its worst finding's.
-fn severity(s: &Site) -> &'static str {
-    match s.verdict {
-        Verdict::Wrong => "error",
-        _ if s
-            .findings
-            .iter()
-            .any(|r| super::gcc::severity(s, *r) == "warning") =>
-        {
-            "warning"
-        }
-        _ if !s.findings.is_empty() => "note",
-        _ => "none",
     }
 }
 

@@ -4,16 +4,17 @@
 //! shifts (see [`Report::finding_keys`]).
 
 use super::position;
-use crate::report::{Loc, Report, Rule, Site, stable_hash};
+use crate::report::{Loc, Report, Rule, Severity, Site, stable_hash};
 use serde_json::{Value, json};
 
 /// Where the schema is published.
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
+/// The SARIF level of a finding.
 fn level(site: &Site, rule: Rule) -> &'static str {
-    match (rule, super::gcc::severity(site, rule)) {
+    match (rule, site.finding_severity(rule)) {
         (Rule::BorrowWithoutMmUsers, _) => "error",
-        (_, "note") => "note",
+        (_, Severity::Note) => "note",
         _ => "warning",
     }
 }
