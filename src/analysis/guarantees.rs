@@ -10,9 +10,9 @@
 
 use super::Demand;
 use super::trace::Tracer;
-use crate::facts::comments::comment_text;
 use crate::facts::{Body, BodyKind, BranchKind, EventKind, Expr, Span, struct_name};
 use crate::index::{BodyRef, EventRef, Index};
+use crate::lex::comment_text;
 use crate::report::{
     Chain, CommentPlace, FieldKey, Guarantee, GuaranteeKind, LifetimeComment, Loc, Site,
 };
