@@ -18,6 +18,7 @@
 //! demands name one, is discarded and run again; so the analysis that
 //! counts always saw what a full parse would have shown it.
 
+use crate::lex;
 use aho_corasick::AhoCorasick;
 
 /// What kind of body a [`Block`] is.
@@ -66,7 +67,7 @@ pub fn blocks(t: &[u8]) -> Vec<Block> {
                 continue;
             }
             b'#' if line_start => {
-                let end = directive_end(t, i);
+                let end = lex::directive_end(t, i);
                 if depth > 0 {
                     candidate = false;
                 } else if let Some(m) = function_like_macro(t, i, end) {
@@ -76,23 +77,15 @@ pub fn blocks(t: &[u8]) -> Vec<Block> {
                 continue;
             }
             b'/' if t.get(i + 1) == Some(&b'*') => {
-                i = block_comment_end(t, i);
+                i = lex::block_comment_end(t, i);
                 line_start = false;
                 continue;
             }
             b'/' if t.get(i + 1) == Some(&b'/') => {
-                while i < t.len() && t[i] != b'\n' {
-                    i += 1;
-                }
+                i = lex::line_comment_end(t, i);
                 continue;
             }
-            b'"' | b'\'' => {
-                i += 1;
-                while i < t.len() && t[i] != b && t[i] != b'\n' {
-                    i += if t[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
+            b'"' | b'\'' => i = lex::literal_end(t, i),
             b'{' => {
                 if depth == 0 {
                     open = i;
@@ -128,21 +121,6 @@ pub fn blocks(t: &[u8]) -> Vec<Block> {
     out
 }
 
-/// The end (at its newline, or the end of the text) of the directive
-/// starting at `i`, continuation lines and comments included.
-fn directive_end(t: &[u8], mut i: usize) -> usize {
-    while i < t.len() && t[i] != b'\n' {
-        if t[i] == b'\\' && t.get(i + 1) == Some(&b'\n') {
-            i += 2;
-        } else if t[i] == b'/' && t.get(i + 1) == Some(&b'*') {
-            i = block_comment_end(t, i);
-        } else {
-            i += 1;
-        }
-    }
-    i.min(t.len())
-}
-
 /// `#define name(` ... as a block, if the directive `t[at..end]` is one.
 fn function_like_macro(t: &[u8], at: usize, end: usize) -> Option<Block> {
     let d = &t[at + 1..end];
@@ -152,10 +130,7 @@ fn function_like_macro(t: &[u8], at: usize, end: usize) -> Option<Block> {
     if name.len() == rest.len() {
         return None;
     }
-    let n = name
-        .iter()
-        .position(|&b| !crate::idents::is_ident_byte(b))
-        .unwrap_or(name.len());
+    let n = lex::ident_end(name, 0);
     (n > 0 && name.get(n) == Some(&b'(')).then(|| Block {
         key: at,
         span: code_of(t, at, end),
@@ -180,13 +155,6 @@ pub fn code_of(t: &[u8], key: usize, end: usize) -> (usize, usize) {
     }
 }
 
-fn block_comment_end(t: &[u8], i: usize) -> usize {
-    match memchr::memmem::find(&t[i + 2..], b"*/") {
-        Some(k) => i + 2 + k + 2,
-        None => t.len(),
-    }
-}
-
 /// Names whose mention keeps a body: every API of the rule table and the
 /// prefilter's flow tokens, matched anywhere in a body's text (a match
 /// inside a longer name or a comment keeps a body too: that costs a
@@ -197,7 +165,7 @@ impl KeepWords {
     /// A matcher for `words` (empty ones are ignored).
     pub fn new<'w>(words: impl IntoIterator<Item = &'w str>) -> KeepWords {
         let words: Vec<&str> = words.into_iter().filter(|w| !w.is_empty()).collect();
-        KeepWords(crate::prefilter::literals(&words), false)
+        KeepWords(lex::literals(&words), false)
     }
 
     /// Keeps every body.

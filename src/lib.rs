@@ -13,6 +13,7 @@ pub mod fuzzing;
 pub mod idents;
 pub mod index;
 pub mod kbuild;
+pub mod lex;
 pub mod parse;
 pub mod prefilter;
 pub mod render;

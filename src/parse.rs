@@ -6,7 +6,7 @@
 //! valid for the original text. Parsing never fails: a tree with ERROR
 //! nodes is still a tree.
 
-use crate::idents::is_whole_word;
+use crate::lex::is_whole_word;
 use aho_corasick::{AhoCorasick, MatchKind};
 use std::sync::LazyLock;
 use tree_sitter::{Parser, Point, Range, Tree};

@@ -7,9 +7,9 @@
 //! `->m` and `use` are everywhere. Tokens of added rules without `mm` go
 //! through such an automaton.
 
-use crate::idents::is_whole_word;
+use crate::lex::{self, WordFinder, literals};
 use crate::rules::{self, ApiTable, Role};
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::AhoCorasick;
 
 /// What the prefilter found in one file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl Prefilter {
             && self.borrow_words.any_in(bytes)
             && self
                 .borrow_words
-                .any_outside(bytes, &crate::facts::comment_spans_in(bytes));
+                .any_outside(bytes, &lex::comment_spans_in(bytes));
         Some(Hit { borrow })
     }
 }
@@ -103,61 +103,6 @@ impl Prefilter {
 impl Default for Prefilter {
     fn default() -> Self {
         Prefilter::new(&ApiTable::default())
-    }
-}
-
-/// A leftmost-longest automaton (the match kind that gets the SIMD
-/// searcher) over literal `patterns`; `None` if there are none.
-pub(crate) fn literals<P: AsRef<[u8]>>(patterns: &[P]) -> Option<AhoCorasick> {
-    (!patterns.is_empty()).then(|| {
-        AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(patterns)
-            .expect("literals are valid patterns")
-    })
-}
-
-/// Finds which of `words` occur in `text` as whole identifiers.
-pub struct WordFinder {
-    ac: AhoCorasick,
-    count: usize,
-}
-
-impl WordFinder {
-    /// A finder for identifiers.
-    pub fn new<I: AsRef<[u8]>>(words: &[I]) -> WordFinder {
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(words)
-            .expect("identifiers are valid patterns");
-        WordFinder {
-            ac,
-            count: words.len(),
-        }
-    }
-
-    /// True if any of the words occurs in `text` with no identifier byte
-    /// on either side.
-    pub fn any_in(&self, text: &[u8]) -> bool {
-        self.count > 0
-            && self
-                .ac
-                .find_iter(text)
-                .any(|m| is_whole_word(text, m.start(), m.end()))
-    }
-
-    /// [`WordFinder::any_in`], not counting occurrences inside the spans
-    /// `skip` (sorted, not overlapping: a file's comments).
-    pub fn any_outside(&self, text: &[u8], skip: &[(usize, usize)]) -> bool {
-        let skipped = |at: usize| {
-            let i = skip.partition_point(|s| s.0 <= at);
-            i > 0 && at < skip[i - 1].1
-        };
-        self.count > 0
-            && self
-                .ac
-                .find_iter(text)
-                .any(|m| is_whole_word(text, m.start(), m.end()) && !skipped(m.start()))
     }
 }
 
@@ -234,15 +179,5 @@ mod tests {
         assert!(p.holds_token(b"x->mmm"));
         assert!(p.holds_token(b"xmmm_struct"));
         assert!(!p.holds_token(b"->m m_struct mmgra"));
-    }
-
-    #[test]
-    fn words_match_whole_identifiers_only() {
-        let w = WordFinder::new(&["load"]);
-        assert!(w.any_in(b"x->load(a)"));
-        assert!(!w.any_in(b"x->load_mqd(a) unload"));
-        let t = b"/* load */ x; // load";
-        assert!(!w.any_outside(t, &[(0, 10), (14, 21)]));
-        assert!(w.any_outside(t, &[(0, 10)]));
     }
 }

@@ -10,9 +10,9 @@
 
 use super::trace::Tracer;
 use crate::demand::Demand;
-use crate::facts::comments::comment_text;
 use crate::facts::{BodyKind, BranchKind, Code, EventKind, Expr, Span, struct_name};
 use crate::index::{BodyRef, EventRef, Index};
+use crate::lex::comment_text;
 use crate::report::{
     Chain, CommentPlace, FieldKey, Guarantee, GuaranteeKind, LifetimeComment, Loc, Site,
 };

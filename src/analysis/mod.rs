@@ -173,7 +173,7 @@ fn unread_sites(ix: &Index, api: &ApiTable, found: &[Site]) -> Vec<Site> {
                 while let Some(p) = memchr::memmem::find(&text[from..end.min(text.len())], pat) {
                     let at = from + p;
                     from = at + pat.len();
-                    let bounded = crate::idents::is_whole_word(text, at, from);
+                    let bounded = crate::lex::is_whole_word(text, at, from);
                     let call = text[from..]
                         .iter()
                         .find(|b| !b.is_ascii_whitespace())

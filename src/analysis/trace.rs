@@ -998,7 +998,7 @@ impl<'a> Tracer<'a> {
             }
         }
         for key in fields {
-            let names_struct = crate::prefilter::WordFinder::new(&[key.struct_name.as_str()]);
+            let names_struct = crate::lex::WordFinder::new(&[key.struct_name.as_str()]);
             let last = key.last_field().to_string();
             self.demand(Demand::FieldCall(last.clone(), key.struct_name.clone()));
             for &c in self.ix.calls_through_field(&last) {

@@ -8,7 +8,11 @@
 
 use super::typed::{self, TypedNames};
 use crate::demand::Demand;
-use crate::idents::{self, Form, IdentSet, Probe, after_member_op, is_whole_word};
+use crate::idents::{self, Form, IdentSet, Probe};
+use crate::lex::{
+    self, after_member_op, bytes_str, is_whole_word, name_ending_at, next_non_whitespace,
+    skip_blanks_back, skip_whitespace, struct_keyword_before, whole_words,
+};
 use aho_corasick::AhoCorasick;
 use std::collections::BTreeSet;
 
@@ -66,7 +70,7 @@ impl<'d> DemandMatcher<'d> {
             .iter()
             .map(|n| demands.iter().copied().filter(|d| d.name() == *n).collect())
             .collect();
-        let ac = crate::prefilter::literals(&names);
+        let ac = lex::literals(&names);
         let keys: Vec<Option<Probe>> = demands
             .iter()
             .map(|d| d.ident_key().map(Probe::of))
@@ -209,7 +213,7 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand, typed: Option<&TypedNames>) -
                 || names_word(t, owner.as_bytes())
         }
         Demand::StructDef(_) => {
-            idents::struct_keyword_before(t, s).is_some() && next_byte(t, e) == Some(b'{')
+            struct_keyword_before(t, s).is_some() && next_non_whitespace(t, e) == Some(b'{')
         }
         Demand::Code(..) => false,
     }
@@ -220,27 +224,19 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand, typed: Option<&TypedNames>) -
 fn member_use(t: &[u8], s: usize, e: usize, d: &Demand) -> bool {
     after_member_op(t, s)
         && match d {
-            Demand::FieldCall(..) => next_byte(t, e) == Some(b'('),
+            Demand::FieldCall(..) => next_non_whitespace(t, e) == Some(b'('),
             _ => {
-                let at = t[e..]
-                    .iter()
-                    .position(|b| !b.is_ascii_whitespace())
-                    .map(|p| e + p);
-                at.is_some_and(|a| t[a] == b'=' && t.get(a + 1) != Some(&b'='))
+                let a = skip_whitespace(t, e);
+                t.get(a) == Some(&b'=') && t.get(a + 1) != Some(&b'=')
             }
         }
-}
-
-/// The first byte at or after `e` that is no whitespace.
-fn next_byte(t: &[u8], e: usize) -> Option<u8> {
-    t[e..].iter().copied().find(|b| !b.is_ascii_whitespace())
 }
 
 /// True if the expression that ends at `end` is a plain name (`v` in
 /// `v->f`), not a chain (`a->v`), a call, a cast, an element or the
 /// `.f` of a designated initializer.
 fn on_plain_name(t: &[u8], end: usize) -> bool {
-    idents::name_ending_at(t, end).is_some_and(|start| !after_member_op(t, start))
+    name_ending_at(t, end).is_some_and(|start| !after_member_op(t, start))
 }
 
 /// True if the member name at `s` is a designator: `.f` right after `{`
@@ -250,20 +246,13 @@ fn designated(t: &[u8], s: usize) -> bool {
     if s == 0 || t[s - 1] != b'.' {
         return false;
     }
-    let before = typed::skip_blanks_back(t, s - 1);
+    let before = skip_blanks_back(t, s - 1);
     before > 0 && matches!(t[before - 1], b'{' | b',')
-}
-
-/// An identifier's bytes as text (a name that is not UTF-8 is no name
-/// the tables hold).
-pub(super) fn bytes_str(b: &[u8]) -> &str {
-    std::str::from_utf8(b).unwrap_or("")
 }
 
 /// True if `word` occurs in `t` as a whole identifier.
 fn names_word(t: &[u8], word: &[u8]) -> bool {
-    !word.is_empty()
-        && memchr::memmem::find_iter(t, word).any(|s| is_whole_word(t, s, s + word.len()))
+    whole_words(t, word).next().is_some()
 }
 
 #[cfg(test)]

@@ -13,12 +13,14 @@
 //! Without this, a demand for calls through one ops table's `->create(`
 //! brought in every file that calls any `->create(` in the tree.
 
-use super::demands::bytes_str;
 use super::{Context, FileState, Lists};
 use crate::cache::members_key;
 use crate::demand::Demand;
 use crate::idents::{self, IdentSet, Probe};
-use crate::idents::{is_ident_byte, is_whole_word, name_ending_at, struct_keyword_before};
+use crate::lex::{
+    bytes_str, ident_end, ident_start, in_comment_line, is_ident_byte, name_ending_at,
+    skip_blanks_back, skip_whitespace_back, struct_keyword_before, whole_words,
+};
 use crate::source::SourceFile;
 use crate::walk::{self, Dropped};
 use rayon::prelude::*;
@@ -203,15 +205,9 @@ pub(super) fn learn_types(
 /// Calls `f` with the offsets of the keyword and just past the tag of
 /// every `struct tag` in `t` (both whole words, whitespace between).
 fn type_uses(t: &[u8], tag: &[u8], mut f: impl FnMut(usize, usize)) {
-    if tag.is_empty() {
-        return;
-    }
-    for s in memchr::memmem::find_iter(t, tag) {
-        let e = s + tag.len();
-        if is_whole_word(t, s, e)
-            && let Some(keyword) = struct_keyword_before(t, s)
-        {
-            f(keyword, e);
+    for s in whole_words(t, tag) {
+        if let Some(keyword) = struct_keyword_before(t, s) {
+            f(keyword, s + tag.len());
         }
     }
 }
@@ -239,41 +235,13 @@ pub fn members_declared_with(t: &[u8], tag: &[u8], mut f: impl FnMut(&[u8])) {
     });
 }
 
-/// True if offset `s` is on a line that a comment holds there: after `//`
-/// or an unclosed `/*` on the line, or on a line that starts with `*` (the
-/// inside of a block comment, as the kernel writes them; a line of code
-/// does not start with `*` and then declare something).
-fn in_comment_line(t: &[u8], s: usize) -> bool {
-    let line_start = t[..s]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let line = &t[line_start..s];
-    let lead = line
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .map_or(&[][..], |p| &line[p..]);
-    if lead.first() == Some(&b'*') && lead.get(1) != Some(&b'/') {
-        return true;
-    }
-    let opened = memchr::memmem::rfind(line, b"/*");
-    let closed = memchr::memmem::rfind(line, b"*/");
-    memchr::memmem::find(line, b"//").is_some() || opened > closed
-}
-
 /// True if the `struct` keyword at `s` follows `(` or `,`, with blanks and
 /// `const` or `volatile` between.
 fn after_open_paren_or_comma(t: &[u8], mut s: usize) -> bool {
     loop {
-        s = t[..s]
-            .iter()
-            .rposition(|b| !b.is_ascii_whitespace())
-            .map_or(0, |p| p + 1);
+        s = skip_whitespace_back(t, s);
         let word_end = s;
-        let word_start = t[..s]
-            .iter()
-            .rposition(|&b| !is_ident_byte(b))
-            .map_or(0, |p| p + 1);
+        let word_start = ident_start(t, s);
         match &t[word_start..word_end] {
             b"const" | b"volatile" => s = word_start,
             _ => break,
@@ -298,9 +266,7 @@ fn declarators(t: &[u8], mut i: usize, f: &mut impl FnMut(&[u8])) {
         let b = t[i];
         if is_ident_byte(b) {
             let s = i;
-            while i < end && is_ident_byte(t[i]) {
-                i += 1;
-            }
+            i = ident_end(&t[..end], s);
             if depth == 0 && !t[s].is_ascii_digit() {
                 f(&t[s..i]);
             }
@@ -343,24 +309,6 @@ pub fn chain_members(t: &[u8], end: usize) -> Option<Vec<&[u8]>> {
             return Some(members);
         }
     }
-}
-
-/// The offset after the last byte before `at` that is not whitespace (a
-/// backslash that continues a macro's line counts as whitespace).
-pub(crate) fn skip_blanks_back(t: &[u8], mut at: usize) -> usize {
-    while at > 0 {
-        match t[at - 1] {
-            b' ' | b'\t' | b'\r' | b'\x0c' => at -= 1,
-            b'\n' => {
-                at -= 1;
-                if at > 0 && t[at - 1] == b'\\' {
-                    at -= 1;
-                }
-            }
-            _ => break,
-        }
-    }
-    at
 }
 
 /// The offset of the `[` that opens the `]` at `close`.

@@ -28,7 +28,7 @@ pub fn extract(
     elided: &[crate::elide::Block],
 ) -> FileFacts {
     FileFacts {
-        comments: super::comments::comment_spans(text),
+        comments: crate::lex::comment_spans(text),
         ..walk_tree(text, parsed, 0, tree, elided)
     }
 }

@@ -11,11 +11,9 @@
 //! it makes, plus the branch regions (`if`/`else`, loops, `case`) and the
 //! jumps (`return`, `goto`) that the analysis needs to reason about paths.
 
-pub mod comments;
 pub mod expr;
 mod extract;
 
-pub use comments::comment_spans_in;
 pub use expr::Expr;
 pub use extract::{extract, extract_part, of_file, of_file_leaving_out_all, parse_leaving_out};
 

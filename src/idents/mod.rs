@@ -15,6 +15,15 @@
 //! and the tag of a definition `struct name {` ([`Form::StructTag`]).
 //! Every tag after `struct` also has its word key, short ones included,
 //! so that the files that use a struct type can be found ([`type_key`]).
+//!
+//! The name scan ([`spans`], [`keys`], and `avx512.rs`) and the line
+//! checks of [`defines_only`], 64 bytes at a time by masks, are
+//! hand-written here instead of built on [`crate::lex`], which owns every
+//! other reading of C text: they are measured faster, and the walk's time
+//! depends on them. Their scalar parts use `lex` ([`is_ident_byte`], the
+//! leading comments of `defines_only`).
+
+use crate::lex::{self, after_member_op, is_ident_byte};
 
 /// The form of an identifier occurrence that a key stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,11 +230,9 @@ pub fn defines_only(d: &[u8]) -> bool {
     })
 }
 
-/// Searchers built once (each file asks for them).
+/// Finds `struct`, built once (each file asks for it).
 static STRUCT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"struct"));
-static COMMENT_END: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"*/"));
 
 /// Where the code of `d` starts, past the comments (a licence, an SPDX
 /// line) and blank lines it starts with, if it starts with `#` (or `d`
@@ -234,15 +241,13 @@ static COMMENT_END: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 fn code_start(d: &[u8], whole: bool) -> Option<usize> {
     let mut at = 0;
     loop {
-        at += d[at..]
-            .iter()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count();
+        at = lex::skip_whitespace(d, at);
         let rest = &d[at..];
+        // (A leading `/*/` is read as a whole comment, as it always was.)
         let end = if rest.starts_with(b"/*") {
-            COMMENT_END.find(rest).map(|e| e + 2)?
+            lex::block_comment_close_sharing_star(rest, 0)?
         } else if rest.starts_with(b"//") {
-            memchr::memchr(b'\n', rest).or(whole.then_some(rest.len()))?
+            lex::line_comment_close(rest, 0).or(whole.then_some(rest.len()))?
         } else if rest.is_empty() && !whole {
             return None;
         } else {
@@ -518,14 +523,11 @@ fn name_keys(d: &[u8], s: usize, e: usize, f: &mut impl FnMut(u64)) {
 /// follows (whitespace between), see [`tag_keys`].
 #[inline(never)]
 fn struct_tag_key(d: &[u8], e: usize, f: &mut impl FnMut(u64)) {
-    let s = e + d[e..]
-        .iter()
-        .take_while(|b| b.is_ascii_whitespace())
-        .count();
+    let s = lex::skip_whitespace(d, e);
     if s == e || s == d.len() || d[s].is_ascii_digit() {
         return;
     }
-    let end = s + d[s..].iter().take_while(|&&b| is_ident_byte(b)).count();
+    let end = lex::ident_end(d, s);
     if end > s {
         tag_keys(d, s, end, f);
     }
@@ -540,46 +542,9 @@ fn tag_keys(d: &[u8], s: usize, e: usize, f: &mut impl FnMut(u64)) {
     if !word_indexed(e - s, raw, false) {
         f(finish(raw));
     }
-    if d[e..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+    if lex::next_non_whitespace(d, e) == Some(b'{') {
         f(finish(raw) ^ Form::StructTag.salt());
     }
-}
-
-/// True for the bytes of a C identifier, `[A-Za-z0-9_]`.
-pub fn is_ident_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// If the name at `s` of `t` follows the keyword `struct` (whitespace
-/// between, as [`struct_tag_key`] reads it forwards), the keyword's offset.
-pub fn struct_keyword_before(t: &[u8], s: usize) -> Option<usize> {
-    let end = t[..s]
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(0, |p| p + 1);
-    (end < s && t[..end].ends_with(b"struct") && is_whole_word(t, end - 6, end)).then(|| end - 6)
-}
-
-/// The start of the name that ends at `end` of `t`; `None` if no name
-/// ends there (no identifier byte before it, or a number).
-pub fn name_ending_at(t: &[u8], end: usize) -> Option<usize> {
-    let start = t[..end]
-        .iter()
-        .rposition(|&b| !is_ident_byte(b))
-        .map_or(0, |p| p + 1);
-    (start < end && !t[start].is_ascii_digit()).then_some(start)
-}
-
-/// True if offset `s` of `t` comes right after `.` or `->`: a member.
-#[inline(always)]
-pub fn after_member_op(t: &[u8], s: usize) -> bool {
-    (s >= 1 && t[s - 1] == b'.') || (s >= 2 && &t[s - 2..s] == b"->")
-}
-
-/// True if `t[s..e]` has no identifier byte on either side.
-pub fn is_whole_word(t: &[u8], s: usize, e: usize) -> bool {
-    let before = s.checked_sub(1).map(|i| t[i]);
-    !before.is_some_and(is_ident_byte) && !t.get(e).copied().is_some_and(is_ident_byte)
 }
 
 /// Calls `f(start, end)` for every maximal run of identifier bytes that
