@@ -17,9 +17,9 @@
 //! Cached and uncached runs give the same report: every entry is either
 //! proven current (same metadata, same content hash) or not used.
 
+use crate::api::ApiTable;
 use crate::demand::Demand;
 use crate::facts::FileFacts;
-use crate::rules::ApiTable;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -156,10 +156,10 @@ pub struct Cache {
     old: TreeTables,
 }
 
-/// What the per-tree tables depend on: the build, and the rule table (the
-/// prefilter's verdicts change with `--rules`). Facts do not use rules.
+/// What the per-tree tables depend on: the build, and the API table (the
+/// prefilter's verdicts change with `--api`). Facts do not depend on it.
 fn tree_format(api: &ApiTable) -> String {
-    let rules: Vec<String> = (api.all())
+    let rows: Vec<String> = (api.all())
         .map(|r| {
             format!(
                 "{}:{:?}:{}:{}:{:?}",
@@ -167,8 +167,8 @@ fn tree_format(api: &ApiTable) -> String {
             )
         })
         .collect();
-    let h = xxhash_rust::xxh3::xxh3_64(rules.join(";").as_bytes());
-    format!("{}-rules{h:016x}", build_key())
+    let h = xxhash_rust::xxh3::xxh3_64(rows.join(";").as_bytes());
+    format!("{}-api{h:016x}", build_key())
 }
 
 /// A relative path as a key of the walk table. Two paths with one key

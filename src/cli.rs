@@ -74,8 +74,9 @@ pub struct Args {
     pub quiet: bool,
     /// Add kernel APIs from a TOML file: `[[api]]` tables with `name`,
     /// `role`, `arity`, and `mm_arg`/`pair` where needed (see README).
-    #[arg(long, value_name = "FILE")]
-    pub rules: Option<PathBuf>,
+    /// `--rules FILE` is the same.
+    #[arg(long, value_name = "FILE", alias = "rules")]
+    pub api: Option<PathBuf>,
     /// Print what a rule (code like MM001 or name) checks, and exit.
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,

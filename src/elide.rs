@@ -2,7 +2,7 @@
 //!
 //! Most of a parsed file is function bodies that the analysis never looks
 //! into: a file is parsed for one caller, one store, one struct. A body
-//! that mentions no API of the rule table is *elided*: blanked (spaces, so
+//! that mentions no API of the API table is *elided*: blanked (spaces, so
 //! every offset holds) before tree-sitter sees it, and recorded as a
 //! [`Body`](crate::facts::Body) with its name, parameters and span but no
 //! code. A function-like macro is elided the same way (it is not parsed
@@ -155,7 +155,7 @@ pub fn code_of(t: &[u8], key: usize, end: usize) -> (usize, usize) {
     }
 }
 
-/// Names whose mention keeps a body: every API of the rule table and the
+/// Names whose mention keeps a body: every API of the API table and the
 /// prefilter's flow tokens, matched anywhere in a body's text (a match
 /// inside a longer name or a comment keeps a body too: that costs a
 /// parse, never a miss).
@@ -174,11 +174,11 @@ impl KeepWords {
     }
 
     /// The APIs of `api` and the flow tokens.
-    pub fn apis(api: &crate::rules::ApiTable) -> KeepWords {
+    pub fn apis(api: &crate::api::ApiTable) -> KeepWords {
         KeepWords::new(
             api.all()
                 .map(|r| r.name)
-                .chain(crate::rules::FLOW_TOKENS.iter().copied()),
+                .chain(crate::api::FLOW_TOKENS.iter().copied()),
         )
     }
 

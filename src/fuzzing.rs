@@ -2,12 +2,12 @@
 //! that replays what they found (`tests/hostile.rs`). Each takes arbitrary
 //! bytes; the only property checked is that nothing panics or hangs.
 
+use crate::api::ApiTable;
 use crate::audit::{Options, audit};
 use crate::facts;
 use crate::index::Index;
 use crate::render;
 use crate::report::{Report, Stats};
-use crate::rules::ApiTable;
 use crate::source::SourceFile;
 
 /// Renders a report in every format (the renderers must cope too).

@@ -6,9 +6,9 @@
 //! that looks like a kernel tree), audits the whole tree for context, and
 //! keeps only the sites in that file. The compiler flags are ignored.
 
+use crate::api::ApiTable;
 use crate::prefilter::Prefilter;
 use crate::report::Report;
-use crate::rules::ApiTable;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,7 @@
 //! address spaces (`kthread_use_mm`/`use_mm`). See ARCHITECTURE.md.
 
 pub mod analysis;
+pub mod api;
 pub mod audit;
 pub mod baseline;
 pub mod cache;
@@ -18,6 +19,5 @@ pub mod parse;
 pub mod prefilter;
 pub mod render;
 pub mod report;
-pub mod rules;
 pub mod source;
 pub mod walk;

@@ -2,13 +2,13 @@
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mmaudit::api::ApiTable;
 use mmaudit::audit::{Options, Progress, ProgressFn, audit};
 use mmaudit::baseline::Baseline;
 use mmaudit::cli::{Args, ColorChoice, Format};
 use mmaudit::kbuild;
 use mmaudit::render;
 use mmaudit::report::Rule;
-use mmaudit::rules::ApiTable;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let api = match load_rules(&args) {
+    let api = match load_api(&args) {
         Ok(api) => api,
         Err(e) => {
             eprintln!("mmaudit: error: {e}");
@@ -128,7 +128,7 @@ fn single_file(raw: &[std::ffi::OsString], file: &std::path::Path) -> ExitCode {
             ExitCode::from(2)
         }
     };
-    let api = match load_rules(&args) {
+    let api = match load_api(&args) {
         Ok(api) => api,
         Err(e) => return fail(format!("error: {e}")),
     };
@@ -198,16 +198,15 @@ fn cache_dir(args: &Args, root: &std::path::Path) -> Option<std::path::PathBuf> 
     Some(dir)
 }
 
-/// The built-in API table, plus the APIs of `--rules FILE`.
-fn load_rules(args: &Args) -> Result<ApiTable, String> {
-    let Some(path) = &args.rules else {
+/// The built-in API table, plus the APIs of `--api FILE`.
+fn load_api(args: &Args) -> Result<ApiTable, String> {
+    let Some(path) = &args.api else {
         return Ok(ApiTable::default());
     };
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the rules file {}: {e}", path.display()))?;
-    let rules =
-        mmaudit::rules::parse_rules(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(ApiTable::with(rules))
+        .map_err(|e| format!("cannot read the API file {}: {e}", path.display()))?;
+    let added = mmaudit::api::parse_file(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(ApiTable::with(added))
 }
 
 /// The report in the chosen format.

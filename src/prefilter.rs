@@ -1,14 +1,14 @@
 //! The cheap byte test that decides which files are worth parsing.
 //!
-//! Every flow token of the rule table holds `mm`: the test finds each `mm`
+//! Every flow token of the API table holds `mm`: the test finds each `mm`
 //! (a SIMD substring search) and checks the tokens around it. That is
 //! twice as fast on kernel text as one Aho-Corasick automaton over the
 //! tokens, whose SIMD searcher matches on their first three bytes, and
 //! `->m` and `use` are everywhere. Tokens of added rules without `mm` go
 //! through such an automaton.
 
+use crate::api::{self, ApiTable, Role};
 use crate::lex::{self, WordFinder, literals};
-use crate::rules::{self, ApiTable, Role};
 use aho_corasick::AhoCorasick;
 
 /// What the prefilter found in one file.
@@ -30,7 +30,7 @@ pub struct Prefilter {
     others: Option<AhoCorasick>,
     /// The names of the APIs that start or end a borrow.
     borrow_words: WordFinder,
-    /// Finds [`rules::BORROW_TOKEN`], in every built-in borrow API's name:
+    /// Finds [`api::BORROW_TOKEN`], in every built-in borrow API's name:
     /// a text without it names none (unless an added one lacks it).
     borrow_token: memchr::memmem::Finder<'static>,
     /// Whether an added borrow API's name lacks the token.
@@ -38,10 +38,10 @@ pub struct Prefilter {
 }
 
 impl Prefilter {
-    /// Builds the matcher from [`rules::FLOW_TOKENS`] and the names of
+    /// Builds the matcher from [`api::FLOW_TOKENS`] and the names of
     /// the APIs `api` adds to the built-in table.
     pub fn new(api: &ApiTable) -> Prefilter {
-        let mut tokens: Vec<&'static str> = rules::FLOW_TOKENS.to_vec();
+        let mut tokens: Vec<&'static str> = api::FLOW_TOKENS.to_vec();
         tokens.extend(api.added_names());
         let (with_mm, others): (Vec<&str>, Vec<&str>) =
             tokens.into_iter().partition(|t| t.contains("mm"));
@@ -58,9 +58,9 @@ impl Prefilter {
             mm: memchr::memmem::Finder::new(b"mm"),
             mm_tokens,
             others,
-            borrow_without_token: borrow.iter().any(|b| !b.contains(rules::BORROW_TOKEN)),
+            borrow_without_token: borrow.iter().any(|b| !b.contains(api::BORROW_TOKEN)),
             borrow_words: WordFinder::new(&borrow),
-            borrow_token: memchr::memmem::Finder::new(rules::BORROW_TOKEN),
+            borrow_token: memchr::memmem::Finder::new(api::BORROW_TOKEN),
         }
     }
 
@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn flow_tokens_are_found_wherever_they_are() {
         let p = Prefilter::default();
-        let ac = AhoCorasick::new(rules::FLOW_TOKENS).unwrap();
+        let ac = AhoCorasick::new(api::FLOW_TOKENS).unwrap();
         // Every token at the start, middle and end of texts made of
         // near misses, `m` runs and other tokens' pieces.
         let pieces = [
@@ -166,7 +166,7 @@ mod tests {
                 String::from_utf8_lossy(&t)
             );
         }
-        for tok in rules::FLOW_TOKENS {
+        for tok in api::FLOW_TOKENS {
             for t in [
                 tok.to_string(),
                 format!("m{tok}"),

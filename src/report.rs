@@ -3,7 +3,7 @@
 //! the findings it raises. Renderers turn this into text; nothing here
 //! prints and nothing here analyzes.
 
-use crate::rules::RefKind;
+use crate::api::RefKind;
 use crate::source::{FileId, Skipped};
 use serde::Serialize;
 

@@ -2,10 +2,10 @@
 //! passed through the prefilter. Only files that can matter are kept in
 //! memory; the rest are dropped as soon as they are scanned.
 
+use crate::api::ApiTable;
 use crate::cache::{Cache, FileClass, FileMeta, path_key};
 use crate::idents::{DefinesOnlyPieces, IdentSet};
 use crate::prefilter::{Hit, Prefilter};
-use crate::rules::ApiTable;
 use crate::source::{Skipped, SourceFile};
 use rustc_hash::FxHashMap as HashMap;
 use rustix::fd::BorrowedFd;

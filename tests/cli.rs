@@ -181,7 +181,7 @@ fn kbuild_checker_mode_prints_the_files_findings_and_exits_0() {
 }
 
 #[test]
-fn a_rules_file_adds_apis() {
+fn an_api_file_adds_apis() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("drv.c"),
@@ -204,11 +204,17 @@ fn a_rules_file_adds_apis() {
     let without = mmaudit(&[root, "--format", "json"]);
     assert_eq!(without.status.code(), Some(0));
     assert!(stdout(&without).contains("\"sites\": []"));
-    let with = mmaudit(&[root, "--format", "json", "--rules", rules.to_str().unwrap()]);
+    let with = mmaudit(&[root, "--format", "json", "--api", rules.to_str().unwrap()]);
     let out = stdout(&with);
     assert_eq!(with.status.code(), Some(0), "{out}");
     assert!(out.contains("\"api\": \"enter_space\""), "{out}");
     assert!(out.contains("\"verdict\": \"ok\""), "{out}");
+    // `--rules` is the same flag.
+    let alias = mmaudit(&[root, "--format", "json", "--rules", rules.to_str().unwrap()]);
+    assert_eq!(
+        stdout(&alias).replace(char::is_numeric, ""),
+        out.replace(char::is_numeric, "")
+    );
 
     std::fs::write(
         &rules,

@@ -1,10 +1,10 @@
 //! One small tree per pattern under `tests/fixtures/<pattern>/`: the
 //! verdicts are asserted, and the human and JSON reports are snapshotted.
 
+use mmaudit::api::RefKind;
 use mmaudit::audit::{Options, audit};
 use mmaudit::render;
 use mmaudit::report::Report;
-use mmaudit::rules::RefKind;
 use std::path::PathBuf;
 
 fn run(name: &str) -> Report {

@@ -9,6 +9,7 @@
 //! about the mm's lifetime, and a comment the flow contradicts.
 
 use super::trace::Tracer;
+use crate::api::{self, ApiTable, RefKind, Role};
 use crate::demand::Demand;
 use crate::facts::{BodyKind, BranchKind, Code, EventKind, Expr, Span, struct_name};
 use crate::index::{BodyRef, EventRef, Index};
@@ -16,7 +17,6 @@ use crate::lex::comment_text;
 use crate::report::{
     Chain, CommentPlace, FieldKey, Guarantee, GuaranteeKind, LifetimeComment, Loc, Site,
 };
-use crate::rules::{self, ApiTable, RefKind, Role};
 use std::collections::{BTreeSet, HashSet};
 
 /// How many lines above the borrow (and below it) a comment may be to
@@ -165,7 +165,7 @@ impl<'a> Examiner<'a> {
     /// `if (WARN_ON(current->mm)) return;`.
     fn caller_context(&self, host: BodyRef, offset: usize) -> Option<Guarantee> {
         let code = self.tracer.code(host);
-        let mentions = |e: &Expr| e.text().contains(rules::CURRENT_MM);
+        let mentions = |e: &Expr| e.text().contains(api::CURRENT_MM);
         let enclosing = code
             .branches_at(offset)
             .find(|b| b.kind == BranchKind::Then && mentions(&b.cond));
@@ -249,7 +249,7 @@ impl<'a> Examiner<'a> {
             .iter()
             .map(|p| p.ty.as_str())
             .chain(code.locals.iter().map(|l| l.ty.as_str()))
-            .any(|ty| struct_name(ty) == Some(rules::AIO_REQUEST_STRUCT));
+            .any(|ty| struct_name(ty) == Some(api::AIO_REQUEST_STRUCT));
         let marker = code.named_calls().find(|(_, name, args)| {
             self.tracer
                 .api()
@@ -266,7 +266,7 @@ impl<'a> Examiner<'a> {
                  (`struct {}`, `{name}()` at {}): exit_aio() waits for in-flight requests \
                  before exit_mmap() frees the page tables",
                 body.name,
-                rules::AIO_REQUEST_STRUCT,
+                api::AIO_REQUEST_STRUCT,
                 self.at(self.loc(f, ev.span.0))
             ),
         })
@@ -435,8 +435,8 @@ impl<'a> Examiner<'a> {
                     return None;
                 };
                 let want = [
-                    format!("{mn}.{}", rules::NOTIFIER_OPS_FIELD),
-                    format!("{mn}->{}", rules::NOTIFIER_OPS_FIELD),
+                    format!("{mn}.{}", api::NOTIFIER_OPS_FIELD),
+                    format!("{mn}->{}", api::NOTIFIER_OPS_FIELD),
                 ];
                 self.tracer
                     .code(reg.at)
@@ -451,8 +451,8 @@ impl<'a> Examiner<'a> {
         let mut fallback = None;
         for (fid, facts) in self.ix.parsed() {
             for init in &facts.field_inits {
-                if init.struct_name != rules::NOTIFIER_OPS_STRUCT
-                    || init.field != rules::NOTIFIER_RELEASE_FIELD
+                if init.struct_name != api::NOTIFIER_OPS_STRUCT
+                    || init.field != api::NOTIFIER_RELEASE_FIELD
                 {
                     continue;
                 }
@@ -688,7 +688,7 @@ fn liveness_test(api: &ApiTable, code: &Code, offset: usize) -> Option<usize> {
         .filter(|b| b.cond_offset < offset)
         .find(|b| {
             let t = b.cond.text();
-            rules::TASK_EXITING_FLAGS.iter().any(|f| t.contains(f))
+            api::TASK_EXITING_FLAGS.iter().any(|f| t.contains(f))
         })
         .map(|b| b.cond_offset);
     flag.or_else(|| {
@@ -706,7 +706,7 @@ fn liveness_test(api: &ApiTable, code: &Code, offset: usize) -> Option<usize> {
 /// word, and name the mm unless it sits on the mm's own store or field.
 pub fn talks_about_lifetime(text: &str, place: CommentPlace) -> bool {
     let lower = text.to_lowercase();
-    if !rules::LIFETIME_WORDS.iter().any(|w| lower.contains(w)) {
+    if !api::LIFETIME_WORDS.iter().any(|w| lower.contains(w)) {
         return false;
     }
     let names_mm = lower
@@ -720,9 +720,7 @@ pub fn talks_about_lifetime(text: &str, place: CommentPlace) -> bool {
 /// dereferenced?
 pub fn says_no_reference(text: &str) -> bool {
     let lower = text.to_lowercase();
-    rules::NO_REFERENCE_PHRASES
-        .iter()
-        .any(|p| lower.contains(p))
+    api::NO_REFERENCE_PHRASES.iter().any(|p| lower.contains(p))
 }
 
 #[cfg(test)]

@@ -8,11 +8,11 @@ pub mod guarantees;
 mod pairing;
 pub mod trace;
 
+use crate::api::{self, Api, ApiTable, RefKind, Role};
 use crate::demand::Demand;
 use crate::facts::{BodyKind, Code, Expr};
 use crate::index::{BodyRef, Index};
 use crate::report::{Chain, Loc, Pairing, Rule, Site, Step, Verdict};
-use crate::rules::{self, ApiRule, ApiTable, RefKind, Role};
 use guarantees::Examiner;
 use std::collections::BTreeSet;
 use trace::Tracer;
@@ -32,11 +32,11 @@ pub fn analyze(ix: &Index, api: &ApiTable) -> (Vec<Site>, BTreeSet<Demand>) {
             continue;
         };
         for (ev, name, args) in code.named_calls() {
-            if let Some(rule) = api
+            if let Some(borrow) = api
                 .lookup(name, args.len())
                 .filter(|r| r.role == Role::BorrowStart)
             {
-                starts.push((r, ev.span.0, rule, &args[0]));
+                starts.push((r, ev.span.0, borrow, &args[0]));
             }
         }
     }
@@ -47,8 +47,8 @@ pub fn analyze(ix: &Index, api: &ApiTable) -> (Vec<Site>, BTreeSet<Demand>) {
             let tracer = Tracer::new(ix, api);
             let examiner = Examiner::new(ix, &tracer);
             let mut sites = Vec::new();
-            for &(r, offset, rule, mm) in batch {
-                sites.extend(judge(ix, &examiner, &tracer, r, offset, rule, mm));
+            for &(r, offset, borrow, mm) in batch {
+                sites.extend(judge(ix, &examiner, &tracer, r, offset, borrow, mm));
             }
             drop(examiner);
             (sites, tracer.into_demands())
@@ -79,16 +79,16 @@ fn judge(
     tracer: &Tracer,
     r: BodyRef,
     offset: usize,
-    rule: &'static rules::ApiRule,
+    borrow: &'static api::Api,
     mm: &Expr,
 ) -> Vec<Site> {
     let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match ix.body(r).kind {
         BodyKind::Function { .. } => {
-            vec![direct_site(ix, examiner, tracer, r, offset, rule, mm)]
+            vec![direct_site(ix, examiner, tracer, r, offset, borrow, mm)]
         }
-        BodyKind::Macro => macro_sites(ix, examiner, tracer, r, offset, rule, mm),
+        BodyKind::Macro => macro_sites(ix, examiner, tracer, r, offset, borrow, mm),
     }));
-    judged.unwrap_or_else(|_| vec![internal_error_site(ix, r, offset, rule, mm)])
+    judged.unwrap_or_else(|_| vec![internal_error_site(ix, r, offset, borrow, mm)])
 }
 
 /// A site that could not be analyzed, with why: unresolved, one step.
@@ -128,7 +128,7 @@ fn internal_error_site(
     ix: &Index,
     r: BodyRef,
     offset: usize,
-    rule: &'static ApiRule,
+    borrow: &'static Api,
     mm: &Expr,
 ) -> Site {
     unanalyzed_site(
@@ -137,7 +137,7 @@ fn internal_error_site(
             offset,
         },
         Some(ix.body(r).name.clone()),
-        rule.name,
+        borrow.name,
         mm.text(),
         "mmaudit hit an internal error on this site (please report it)".into(),
     )
@@ -147,7 +147,7 @@ fn internal_error_site(
 /// ERROR regions, nesting past the depth limit): found by text, reported as
 /// unresolved with the reason, so that nothing is dropped silently.
 fn unread_sites(ix: &Index, api: &ApiTable, found: &[Site]) -> Vec<Site> {
-    let names: Vec<&'static ApiRule> = (api.all())
+    let names: Vec<&'static Api> = (api.all())
         .filter(|r| r.role == Role::BorrowStart)
         .collect();
     let mut out = Vec::new();
@@ -167,8 +167,8 @@ fn unread_sites(ix: &Index, api: &ApiTable, found: &[Site]) -> Vec<Site> {
             .collect();
         let mut lines_done = std::collections::HashSet::new();
         for &(start, end) in &facts.unread {
-            for rule in &names {
-                let pat = rule.name.as_bytes();
+            for borrow in &names {
+                let pat = borrow.name.as_bytes();
                 let mut from = start;
                 while let Some(p) = memchr::memmem::find(&text[from..end.min(text.len())], pat) {
                     let at = from + p;
@@ -194,12 +194,12 @@ fn unread_sites(ix: &Index, api: &ApiTable, found: &[Site]) -> Vec<Site> {
                     out.push(unanalyzed_site(
                         loc,
                         function,
-                        rule.name,
+                        borrow.name,
                         "?".into(),
                         format!(
                             "`{}` is in code mmaudit could not read (a syntax error, an unknown \
                              macro, or nesting deeper than it follows): not analyzed",
-                            rule.name
+                            borrow.name
                         ),
                     ));
                 }
@@ -215,7 +215,7 @@ fn direct_site(
     tracer: &Tracer,
     r: BodyRef,
     offset: usize,
-    rule: &'static ApiRule,
+    borrow: &'static Api,
     mm: &Expr,
 ) -> Site {
     let body = ix.body(r);
@@ -226,7 +226,7 @@ fn direct_site(
         file: r.file,
         offset,
     };
-    let pairing = pairing::pairing(tracer.api(), body, code, at, mm, rule, &chains);
+    let pairing = pairing::pairing(tracer.api(), body, code, at, mm, borrow, &chains);
     finish(
         ix,
         ex,
@@ -238,7 +238,7 @@ fn direct_site(
             function: Some(body.name.clone()),
             macro_name: None,
             macro_loc: None,
-            api: rule.name,
+            api: borrow.name,
             mm: mm.text(),
             verdict: Verdict::Ok,
             reference: RefKind::MmUsers,
@@ -261,7 +261,7 @@ fn macro_sites(
     tracer: &Tracer,
     m: BodyRef,
     offset: usize,
-    rule: &'static ApiRule,
+    borrow: &'static Api,
     mm: &Expr,
 ) -> Vec<Site> {
     let mac = ix.body(m);
@@ -272,12 +272,12 @@ fn macro_sites(
     let guard = tracer.guard(m, mm, offset);
     let code = tracer.code(m);
     let null_guarded = null_guard(m, code, offset, &mm.text());
-    let pairing = pairing::pairing(tracer.api(), mac, code, macro_loc, mm, rule, &[]);
+    let pairing = pairing::pairing(tracer.api(), mac, code, macro_loc, mm, borrow, &[]);
     let head = Step {
         loc: macro_loc,
         note: format!(
             "`{}` borrows `{mm}` in the body of macro `{}`",
-            rule.name, mac.name
+            borrow.name, mac.name
         ),
     };
     let mut found = Vec::new();
@@ -322,7 +322,7 @@ fn macro_sites(
                     function: e.unexpanded.is_none().then(|| host.name.clone()),
                     macro_name: Some(mac.name.clone()),
                     macro_loc: Some(macro_loc),
-                    api: rule.name,
+                    api: borrow.name,
                     mm: e.mm.text(),
                     verdict: Verdict::Ok,
                     reference: RefKind::MmUsers,

@@ -2,9 +2,9 @@
 //! mm? Checked inside the body that borrows (a function or a macro body).
 
 use super::trace::leaving_jumps;
+use crate::api::{Api, ApiTable, RefKind, Role};
 use crate::facts::{Body, BranchKind, Code, EventKind, Expr};
 use crate::report::{Chain, Loc, Pairing};
-use crate::rules::{ApiRule, ApiTable, RefKind, Role};
 
 /// Decides how the window opened at `at` (in `body`, whose code is
 /// `code`) is closed.
@@ -14,7 +14,7 @@ pub fn pairing(
     code: &Code,
     at: Loc,
     mm: &Expr,
-    rule: &ApiRule,
+    borrow: &Api,
     chains: &[Chain],
 ) -> Pairing {
     let (file, use_at) = (at.file, at.offset);
@@ -27,7 +27,7 @@ pub fn pairing(
                 && api
                     .lookup(name, args.len())
                     .is_some_and(|r| r.role == Role::BorrowEnd)
-                && Some(*name) == rule.pair
+                && Some(*name) == borrow.pair
         })
         .map(|(ev, _, args)| (ev.span.0, args[0].text()))
         .collect();
@@ -50,7 +50,7 @@ pub fn pairing(
             Pairing::Unpaired {
                 why: format!(
                     "no `{}()` follows in `{}`",
-                    rule.pair.unwrap_or("unuse"),
+                    borrow.pair.unwrap_or("unuse"),
                     body.name
                 ),
                 at: None,

@@ -9,12 +9,12 @@
 //! Whatever it could not find in the files parsed so far it records as a
 //! [`Demand`]; the driver parses more files and runs the analysis again.
 
+use crate::api::{ApiTable, RefKind, Role};
 use crate::demand::Demand;
 use crate::facts::{BodyKind, BranchKind, Code, EventKind, Expr, JumpKind, struct_name};
 use crate::index::{BodyRef, EventRef, Index, StoreRef};
 pub use crate::report::FieldKey;
 use crate::report::{Chain, Loc, Step, Via};
-use crate::rules::{ApiTable, RefKind, Role};
 use crate::source::FileId;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};

@@ -26,7 +26,7 @@ pub(super) fn can_be_in_dropped_file(d: &Demand) -> bool {
         }
         Demand::Code(..) => return false,
     };
-    let flow = crate::rules::FLOW_TOKENS;
+    let flow = crate::api::FLOW_TOKENS;
     !forms.iter().all(|f| flow.iter().any(|t| f.contains(t)))
 }
 

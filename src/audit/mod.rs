@@ -23,12 +23,12 @@ mod rounds;
 mod sweep;
 mod typed;
 
+use crate::api::ApiTable;
 use crate::cache::{Cache, members_key};
 use crate::elide::KeepWords;
 use crate::idents::IdentSet;
 use crate::index::Index;
 use crate::report::{Report, Site, Stats};
-use crate::rules::ApiTable;
 use crate::walk::{self, WalkOutput};
 use anyhow::{Context as _, bail};
 use std::collections::{HashMap, HashSet};

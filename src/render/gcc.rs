@@ -16,7 +16,7 @@ fn message(s: &Site, rule: Rule) -> String {
             s.api,
             s.mm,
             match s.reference {
-                crate::rules::RefKind::MmCount => "only mm_count",
+                crate::api::RefKind::MmCount => "only mm_count",
                 _ => "no reference",
             },
             s.chains.first().and_then(|c| c.via.as_ref()).map_or(

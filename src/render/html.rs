@@ -4,8 +4,8 @@
 //! the colour of the reference the chain holds.
 
 use super::position;
+use crate::api::RefKind;
 use crate::report::{Chain, Loc, Report, Site, Verdict};
-use crate::rules::RefKind;
 use std::fmt::Write;
 
 /// Lines of source shown around a site.

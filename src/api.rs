@@ -1,9 +1,11 @@
 //! The domain knowledge: which kernel APIs borrow an address space, and
 //! which grant, drop or test which reference count of `struct mm_struct`.
 //!
-//! Everything the analyzer knows about kernel APIs is in [`RULES`]. Code
-//! elsewhere asks this table by role; it never names an API itself. Rules
-//! name kernel *APIs* only, never a driver, file or struct.
+//! Everything the analyzer knows about kernel APIs is in [`BUILTIN`] (and
+//! what an `--api` file adds, see [`ApiTable`]). Code elsewhere asks this
+//! table by role; it never names an API itself. Rows name kernel *APIs*
+//! only, never a driver, file or struct. (The checks a report applies are
+//! `report::Rule`; a row of this table is an [`Api`].)
 
 use serde::Serialize;
 
@@ -98,9 +100,9 @@ pub enum Role {
     ChecksTaskLiveness,
 }
 
-/// One row of the rule table.
+/// One row of the API table.
 #[derive(Debug)]
-pub struct ApiRule {
+pub struct Api {
     /// The function or macro name as called.
     pub name: &'static str,
     /// What it does.
@@ -114,8 +116,8 @@ pub struct ApiRule {
     pub pair: Option<&'static str>,
 }
 
-const fn rule(name: &'static str, role: Role, arity: usize) -> ApiRule {
-    ApiRule {
+const fn row(name: &'static str, role: Role, arity: usize) -> Api {
+    Api {
         name,
         role,
         arity,
@@ -125,62 +127,62 @@ const fn rule(name: &'static str, role: Role, arity: usize) -> ApiRule {
 }
 
 /// An API that registers an mmu_notifier on its second argument.
-const fn notifier_rule(name: &'static str, role: Role) -> ApiRule {
-    ApiRule {
+const fn notifier_api(name: &'static str, role: Role) -> Api {
+    Api {
         mm_arg: 1,
-        ..rule(name, role, 2)
+        ..row(name, role, 2)
     }
 }
 
 /// Every kernel API mmaudit knows about.
-pub static RULES: &[ApiRule] = &[
-    ApiRule {
+pub static BUILTIN: &[Api] = &[
+    Api {
         pair: Some("kthread_unuse_mm"),
-        ..rule("kthread_use_mm", Role::BorrowStart, 1)
+        ..row("kthread_use_mm", Role::BorrowStart, 1)
     },
-    ApiRule {
+    Api {
         pair: Some("unuse_mm"),
-        ..rule("use_mm", Role::BorrowStart, 1)
+        ..row("use_mm", Role::BorrowStart, 1)
     },
-    rule("kthread_unuse_mm", Role::BorrowEnd, 1),
-    rule("unuse_mm", Role::BorrowEnd, 1),
-    rule("get_task_mm", Role::ReturnsMmUsers, 1),
-    rule("mm_alloc", Role::ReturnsMmUsers, 0),
-    rule("mmget", Role::TakesMmUsers, 1),
-    rule("mmget_not_zero", Role::TriesMmUsers, 1),
-    rule("mmput", Role::DropsMmUsers, 1),
-    rule("mmput_async", Role::DropsMmUsers, 1),
-    rule("mmgrab", Role::TakesMmCount, 1),
-    rule("mmgrab_lazy_tlb", Role::TakesMmCount, 1),
-    rule("mmdrop", Role::DropsMmCount, 1),
-    rule("mmdrop_async", Role::DropsMmCount, 1),
-    rule("mmdrop_lazy_tlb", Role::DropsMmCount, 1),
+    row("kthread_unuse_mm", Role::BorrowEnd, 1),
+    row("unuse_mm", Role::BorrowEnd, 1),
+    row("get_task_mm", Role::ReturnsMmUsers, 1),
+    row("mm_alloc", Role::ReturnsMmUsers, 0),
+    row("mmget", Role::TakesMmUsers, 1),
+    row("mmget_not_zero", Role::TriesMmUsers, 1),
+    row("mmput", Role::DropsMmUsers, 1),
+    row("mmput_async", Role::DropsMmUsers, 1),
+    row("mmgrab", Role::TakesMmCount, 1),
+    row("mmgrab_lazy_tlb", Role::TakesMmCount, 1),
+    row("mmdrop", Role::DropsMmCount, 1),
+    row("mmdrop_async", Role::DropsMmCount, 1),
+    row("mmdrop_lazy_tlb", Role::DropsMmCount, 1),
     // Alternative guarantees (see `analysis::guarantees`).
-    notifier_rule("mmu_notifier_register", Role::RegistersNotifier),
-    notifier_rule("__mmu_notifier_register", Role::RegistersNotifier),
-    notifier_rule("mmu_notifier_get", Role::GetsNotifier),
-    notifier_rule("mmu_notifier_get_locked", Role::GetsNotifier),
-    rule("cancel_work_sync", Role::StopsWork, 1),
-    rule("cancel_delayed_work_sync", Role::StopsWork, 1),
-    rule("flush_work", Role::StopsWork, 1),
-    rule("flush_delayed_work", Role::StopsWork, 1),
-    rule("kthread_stop", Role::StopsWork, 1),
-    rule("kthread_flush_work", Role::StopsWork, 1),
-    rule("kthread_cancel_work_sync", Role::StopsWork, 1),
-    rule("kthread_cancel_delayed_work_sync", Role::StopsWork, 1),
-    rule("flush_workqueue", Role::StopsQueue, 1),
-    rule("drain_workqueue", Role::StopsQueue, 1),
-    rule("destroy_workqueue", Role::StopsQueue, 1),
-    rule("kthread_flush_worker", Role::StopsQueue, 1),
-    rule("kthread_destroy_worker", Role::StopsQueue, 1),
-    rule("INIT_WORK", Role::BindsWork, 2),
-    rule("INIT_DELAYED_WORK", Role::BindsWork, 2),
-    rule("INIT_WORK_ONSTACK", Role::BindsWork, 2),
-    rule("kthread_init_work", Role::BindsWork, 2),
-    rule("is_sync_kiocb", Role::MarksAsyncIo, 1),
-    rule("kiocb_set_cancel_fn", Role::MarksAsyncIo, 2),
-    rule("get_pid_task", Role::ChecksTaskLiveness, 2),
-    rule("pid_task", Role::ChecksTaskLiveness, 2),
+    notifier_api("mmu_notifier_register", Role::RegistersNotifier),
+    notifier_api("__mmu_notifier_register", Role::RegistersNotifier),
+    notifier_api("mmu_notifier_get", Role::GetsNotifier),
+    notifier_api("mmu_notifier_get_locked", Role::GetsNotifier),
+    row("cancel_work_sync", Role::StopsWork, 1),
+    row("cancel_delayed_work_sync", Role::StopsWork, 1),
+    row("flush_work", Role::StopsWork, 1),
+    row("flush_delayed_work", Role::StopsWork, 1),
+    row("kthread_stop", Role::StopsWork, 1),
+    row("kthread_flush_work", Role::StopsWork, 1),
+    row("kthread_cancel_work_sync", Role::StopsWork, 1),
+    row("kthread_cancel_delayed_work_sync", Role::StopsWork, 1),
+    row("flush_workqueue", Role::StopsQueue, 1),
+    row("drain_workqueue", Role::StopsQueue, 1),
+    row("destroy_workqueue", Role::StopsQueue, 1),
+    row("kthread_flush_worker", Role::StopsQueue, 1),
+    row("kthread_destroy_worker", Role::StopsQueue, 1),
+    row("INIT_WORK", Role::BindsWork, 2),
+    row("INIT_DELAYED_WORK", Role::BindsWork, 2),
+    row("INIT_WORK_ONSTACK", Role::BindsWork, 2),
+    row("kthread_init_work", Role::BindsWork, 2),
+    row("is_sync_kiocb", Role::MarksAsyncIo, 1),
+    row("kiocb_set_cancel_fn", Role::MarksAsyncIo, 2),
+    row("get_pid_task", Role::ChecksTaskLiveness, 2),
+    row("pid_task", Role::ChecksTaskLiveness, 2),
 ];
 
 /// The struct of an mmu_notifier's callbacks, and the callback that runs in
@@ -252,36 +254,36 @@ pub const NO_REFERENCE_PHRASES: &[&str] = &[
 ];
 
 /// The APIs one audit knows: the built-in table, then the entries a
-/// rules file adds (`--rules FILE`). Passed to every stage that names an
+/// API file adds (`--api FILE`). Passed to every stage that names an
 /// API, so two audits in one process may know different APIs.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ApiTable {
     /// The added entries (leaked once, so that rows are `'static` like the
     /// built-in ones that sites point at).
-    added: &'static [ApiRule],
+    added: &'static [Api],
 }
 
 impl ApiTable {
     /// The built-in table plus `added`.
-    pub fn with(added: Vec<ApiRule>) -> ApiTable {
+    pub fn with(added: Vec<Api>) -> ApiTable {
         ApiTable {
             added: Box::leak(added.into_boxed_slice()),
         }
     }
 
     /// Every row: the built-in table, then the added ones.
-    pub fn all(&self) -> impl Iterator<Item = &'static ApiRule> + use<> {
-        RULES.iter().chain(self.added.iter())
+    pub fn all(&self) -> impl Iterator<Item = &'static Api> + use<> {
+        BUILTIN.iter().chain(self.added.iter())
     }
 
     /// Looks up a row by the called name and the number of arguments; a
     /// call with the wrong argument count is not the API.
-    pub fn lookup(&self, name: &str, argc: usize) -> Option<&'static ApiRule> {
+    pub fn lookup(&self, name: &str, argc: usize) -> Option<&'static Api> {
         self.all().find(|r| r.name == name && r.arity == argc)
     }
 
     /// Looks up a row by name only (for macro bodies and prefilters).
-    pub fn by_name(&self, name: &str) -> Option<&'static ApiRule> {
+    pub fn by_name(&self, name: &str) -> Option<&'static Api> {
         self.all().find(|r| r.name == name)
     }
 
@@ -292,7 +294,7 @@ impl ApiTable {
     }
 }
 
-/// One `[[api]]` entry of a rules file: the same fields as [`ApiRule`].
+/// One `[[api]]` entry of an API file: the same fields as [`Api`].
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ApiEntry {
@@ -306,14 +308,14 @@ struct ApiEntry {
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RulesFile {
+struct ApiFile {
     api: Vec<ApiEntry>,
 }
 
-/// Parses a rules file (TOML, `[[api]]` tables in the form of the built-in
-/// table) into rules.
-pub fn parse_rules(text: &str) -> Result<Vec<ApiRule>, String> {
-    let file: RulesFile = toml::from_str(text).map_err(|e| e.to_string())?;
+/// Parses an API file (TOML, `[[api]]` tables in the form of the built-in
+/// table) into rows.
+pub fn parse_file(text: &str) -> Result<Vec<Api>, String> {
+    let file: ApiFile = toml::from_str(text).map_err(|e| e.to_string())?;
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     let mut out = Vec::new();
     for e in file.api {
@@ -337,7 +339,7 @@ pub fn parse_rules(text: &str) -> Result<Vec<ApiRule>, String> {
                 e.name
             ));
         }
-        out.push(ApiRule {
+        out.push(Api {
             name: leak(e.name),
             role: e.role,
             arity: e.arity,
@@ -376,7 +378,7 @@ mod tests {
 
     #[test]
     fn every_borrow_start_has_a_pair_that_ends_it() {
-        for r in RULES.iter().filter(|r| r.role == Role::BorrowStart) {
+        for r in BUILTIN.iter().filter(|r| r.role == Role::BorrowStart) {
             let end = ApiTable::default().by_name(r.pair.unwrap()).unwrap();
             assert_eq!(end.role, Role::BorrowEnd, "{}", r.name);
             assert!(r.name.contains(BORROW_TOKEN));
@@ -384,17 +386,15 @@ mod tests {
     }
 
     #[test]
-    fn rules_files_are_checked() {
-        let ok = parse_rules(
+    fn api_files_are_checked() {
+        let ok = parse_file(
             "[[api]]\nname = \"my_use\"\nrole = \"borrow_start\"\narity = 1\npair = \"my_unuse\"\n",
         )
         .unwrap();
         assert_eq!(ok[0].role, Role::BorrowStart);
-        assert!(parse_rules("[[api]]\nname = \"x\"\nrole = \"eats_mm\"\narity = 1\n").is_err());
-        assert!(
-            parse_rules("[[api]]\nname = \"x\"\nrole = \"borrow_start\"\narity = 1\n").is_err()
-        );
-        assert!(parse_rules("[[api]]\nname = \"a b\"\nrole = \"mmput\"\narity = 1\n").is_err());
+        assert!(parse_file("[[api]]\nname = \"x\"\nrole = \"eats_mm\"\narity = 1\n").is_err());
+        assert!(parse_file("[[api]]\nname = \"x\"\nrole = \"borrow_start\"\narity = 1\n").is_err());
+        assert!(parse_file("[[api]]\nname = \"a b\"\nrole = \"mmput\"\narity = 1\n").is_err());
     }
 
     #[test]
