@@ -23,8 +23,9 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Changes whenever facts or cached tables change shape or meaning.
-const FORMAT: &str = concat!("mmaudit-cache-1-", env!("CARGO_PKG_VERSION"));
+/// Changes whenever facts or cached tables change shape, meaning or
+/// encoding.
+const FORMAT: &str = concat!("mmaudit-cache-2-", env!("CARGO_PKG_VERSION"));
 
 /// What the cached data depends on: the format and the running program
 /// itself (a hash of its executable), so that any change to mmaudit's code,
@@ -196,7 +197,7 @@ impl Cache {
         let format = tree_format();
         let old = std::fs::read(&tree_file)
             .ok()
-            .and_then(|b| bincode::deserialize::<TreeTables>(&b).ok())
+            .and_then(|b| decode::<TreeTables>(&b))
             .filter(|t| t.format == format)
             .unwrap_or_default();
         Cache {
@@ -256,7 +257,7 @@ impl Cache {
     /// came from a parse of the whole file.
     pub fn facts(&self, text: &str, base: &[usize], elided: &[usize]) -> Option<(FileFacts, bool)> {
         let bytes = std::fs::read(self.facts_path(text, base, elided)).ok()?;
-        bincode::deserialize(&bytes).ok()
+        decode(&bytes)
     }
 
     /// Stores the facts of a file with this content (best effort).
@@ -272,7 +273,7 @@ impl Cache {
         if path.exists() {
             return;
         }
-        if let Ok(bytes) = bincode::serialize(&(facts, whole)) {
+        if let Some(bytes) = encode(&(facts, whole)) {
             let _ = write_atomically(&path, &bytes);
         }
     }
@@ -307,10 +308,20 @@ impl Cache {
         {
             return;
         }
-        if let Ok(bytes) = bincode::serialize(&tables) {
+        if let Some(bytes) = encode(&tables) {
             let _ = write_atomically(&self.tree_file, &bytes);
         }
     }
+}
+
+/// The cache's encoding of `value` (postcard: compact, and maintained).
+fn encode<T: Serialize>(value: &T) -> Option<Vec<u8>> {
+    postcard::to_stdvec(value).ok()
+}
+
+/// A value from bytes that [`encode`] wrote; `None` if they are not one.
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    postcard::from_bytes(bytes).ok()
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

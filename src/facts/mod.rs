@@ -271,7 +271,7 @@ impl FileFacts {
             self.error_nodes,
             &self.unread,
         );
-        bincode::serialize(&code).unwrap_or_default()
+        postcard::to_stdvec(&code).unwrap_or_default()
     }
 
     /// Forgets that the code of any body left out was asked for.
