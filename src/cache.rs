@@ -274,7 +274,7 @@ impl Cache {
             return;
         }
         if let Some(bytes) = encode(&(facts, whole)) {
-            let _ = write_atomically(&path, &bytes);
+            let _ = store(&path, &bytes);
         }
     }
 
@@ -309,7 +309,7 @@ impl Cache {
             return;
         }
         if let Some(bytes) = encode(&tables) {
-            let _ = write_atomically(&self.tree_file, &bytes);
+            let _ = store(&self.tree_file, &bytes);
         }
     }
 }
@@ -324,16 +324,21 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     postcard::from_bytes(bytes).ok()
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    // Unique per process and per write: threads may store the same file.
-    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+/// Writes a cache file whole or not at all (best effort: the caller drops
+/// the error): into a new temporary file in the same directory (a unique
+/// name: threads and processes may store the same file), renamed into
+/// place; the temporary file is removed if anything fails. The file gets
+/// the mode a plain create gives (0666 less the umask).
+fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
 }
 
 /// The default cache directory: `$XDG_CACHE_HOME/mmaudit`, else
