@@ -24,8 +24,9 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Changes whenever facts or cached tables change shape or meaning.
-const FORMAT: &str = concat!("mmaudit-cache-1-", env!("CARGO_PKG_VERSION"));
+/// Changes whenever facts or cached tables change shape, meaning or
+/// encoding.
+const FORMAT: &str = concat!("mmaudit-cache-2-", env!("CARGO_PKG_VERSION"));
 
 /// What the cached data depends on: the format and the running program
 /// itself (a hash of its executable), so that any change to mmaudit's code,
@@ -194,7 +195,7 @@ impl Cache {
         let format = tree_format(api);
         let old = std::fs::read(&tree_file)
             .ok()
-            .and_then(|b| bincode::deserialize::<TreeTables>(&b).ok())
+            .and_then(|b| decode::<TreeTables>(&b))
             .filter(|t| t.format == format)
             .unwrap_or_default();
         Cache {
@@ -255,7 +256,7 @@ impl Cache {
     /// came from a parse of the whole file.
     pub fn facts(&self, text: &str, base: &[usize], elided: &[usize]) -> Option<(FileFacts, bool)> {
         let bytes = std::fs::read(self.facts_path(text, base, elided)).ok()?;
-        bincode::deserialize(&bytes).ok()
+        decode(&bytes)
     }
 
     /// Stores the facts of a file with this content (best effort).
@@ -271,8 +272,8 @@ impl Cache {
         if path.exists() {
             return;
         }
-        if let Ok(bytes) = bincode::serialize(&(facts, whole)) {
-            let _ = write_atomically(&path, &bytes);
+        if let Some(bytes) = encode(&(facts, whole)) {
+            let _ = store(&path, &bytes);
         }
     }
 
@@ -306,22 +307,37 @@ impl Cache {
         {
             return;
         }
-        if let Ok(bytes) = bincode::serialize(&tables) {
-            let _ = write_atomically(&self.tree_file, &bytes);
+        if let Some(bytes) = encode(&tables) {
+            let _ = store(&self.tree_file, &bytes);
         }
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    // Unique per process and per write: threads may store the same file.
-    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+/// The cache's encoding of `value` (postcard: compact, and maintained).
+fn encode<T: Serialize>(value: &T) -> Option<Vec<u8>> {
+    postcard::to_stdvec(value).ok()
+}
+
+/// A value from bytes that [`encode`] wrote; `None` if they are not one.
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    postcard::from_bytes(bytes).ok()
+}
+
+/// Writes a cache file whole or not at all (best effort: the caller drops
+/// the error): into a new temporary file in the same directory (a unique
+/// name: threads and processes may store the same file), renamed into
+/// place; the temporary file is removed if anything fails. The file gets
+/// the mode a plain create gives (0666 less the umask).
+fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
 }
 
 /// The default cache directory: `$XDG_CACHE_HOME/mmaudit`, else

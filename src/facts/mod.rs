@@ -261,7 +261,7 @@ impl FileFacts {
             self.error_nodes,
             &self.unread,
         );
-        bincode::serialize(&code).unwrap_or_default()
+        postcard::to_stdvec(&code).unwrap_or_default()
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::position;
 use crate::report::{Chain, Loc, Report, Severity, Site, Verdict};
+use anstyle::AnsiColor;
 use std::fmt::Write;
 
 /// How many chains are shown in full per site; the rest are summarized.
@@ -11,29 +12,37 @@ const MAX_CHAINS_SHOWN: usize = 6;
 /// How many summarized chains get a line of their own.
 const MAX_ONE_LINERS: usize = 40;
 
+/// The styles of the report: bold, and bold in a colour.
+const BOLD: anstyle::Style = anstyle::Style::new().bold();
+const BLUE: anstyle::Style = AnsiColor::Blue.on_default().bold();
+const GREEN: anstyle::Style = AnsiColor::Green.on_default().bold();
+const RED: anstyle::Style = AnsiColor::Red.on_default().bold();
+const YELLOW: anstyle::Style = AnsiColor::Yellow.on_default().bold();
+const CYAN: anstyle::Style = AnsiColor::Cyan.on_default().bold();
+
 struct Style {
     color: bool,
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+    fn paint(&self, style: anstyle::Style, s: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            format!("{}{s}{}", style.render(), style.render_reset())
         } else {
             s.to_string()
         }
     }
     fn bold(&self, s: &str) -> String {
-        self.paint("1", s)
+        self.paint(BOLD, s)
     }
     fn blue(&self, s: &str) -> String {
-        self.paint("1;34", s)
+        self.paint(BLUE, s)
     }
     fn verdict(&self, v: Verdict) -> String {
         match v {
-            Verdict::Ok => self.paint("1;32", "ok"),
-            Verdict::Wrong => self.paint("1;31", "wrong"),
-            Verdict::Suspect | Verdict::Unresolved => self.paint("1;33", v.as_str()),
+            Verdict::Ok => self.paint(GREEN, "ok"),
+            Verdict::Wrong => self.paint(RED, "wrong"),
+            Verdict::Suspect | Verdict::Unresolved => self.paint(YELLOW, v.as_str()),
         }
     }
 }
@@ -123,15 +132,15 @@ fn render_site(report: &Report, site: &Site, st: &Style, out: &mut String) {
         Some(rule) => format!(
             "{}[{}]: {}",
             match site.finding_severity(*rule) {
-                Severity::Note => st.paint("1;36", "note"),
-                other => st.paint("1;33", other.as_str()),
+                Severity::Note => st.paint(CYAN, "note"),
+                other => st.paint(YELLOW, other.as_str()),
             },
             rule.code(),
             st.bold(&crate::render::gcc::finding_message(site, *rule))
         ),
         None => format!(
             "{}: `{}({})` is {}",
-            st.paint("1;32", "ok"),
+            st.paint(GREEN, "ok"),
             site.api,
             site.mm,
             st.verdict(site.verdict)
@@ -393,7 +402,7 @@ fn snippet(report: &Report, loc: Loc, label: &str, st: &Style, out: &mut String)
         "{pad} {} {}{} {label}",
         st.blue("|"),
         " ".repeat(indent),
-        st.paint("1;33", &"^".repeat(callee_len))
+        st.paint(YELLOW, &"^".repeat(callee_len))
     );
 }
 
@@ -417,5 +426,14 @@ mod tests {
         assert_eq!((short.as_str(), at), ("    x = f(é);", 4));
         // A column inside a multi-byte character does not panic.
         let _ = display_line("aé", 3);
+    }
+
+    #[test]
+    fn colour_is_bold_then_colour_then_reset() {
+        let on = Style { color: true };
+        assert_eq!(on.bold("a"), "\x1b[1ma\x1b[0m");
+        assert_eq!(on.blue("|"), "\x1b[1m\x1b[34m|\x1b[0m");
+        assert_eq!(on.verdict(Verdict::Wrong), "\x1b[1m\x1b[31mwrong\x1b[0m");
+        assert_eq!(Style { color: false }.blue("|"), "|");
     }
 }
