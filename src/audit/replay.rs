@@ -38,7 +38,7 @@ use crate::source::{Skipped, SourceFile};
 use crate::walk::{self, WalkOutput};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A replayed run.
 pub(super) struct Replayed {
@@ -56,7 +56,24 @@ pub(super) struct Replayed {
 /// The last run's sites for the tree as it is now, if no change since can
 /// alter the course of the rounds; `None` means the rounds must run.
 pub(super) fn replay(ctx: &Context, walked: &WalkOutput, run: &LastRun) -> Option<Replayed> {
-    let (root, pool, cache) = (ctx.root, ctx.pool, ctx.cache?);
+    let course = same_course(ctx, walked, run)?;
+    rebuild(ctx, walked, &course)
+}
+
+/// The last run's files, split as the walk holds them now.
+struct Course<'r> {
+    /// The kept files, in the walk's order (the same as the run's).
+    kept: Vec<&'r RunFile>,
+    /// The files sweeps brought in, and where each is now.
+    swept: Vec<(&'r RunFile, PathBuf)>,
+    /// The kept files changed since, by index (each parsed in round one).
+    changed: Vec<usize>,
+}
+
+/// The last run's files, if the rounds would take the same course over
+/// the tree as the walk found it (see the module doc).
+fn same_course<'r>(ctx: &Context, walked: &WalkOutput, run: &'r LastRun) -> Option<Course<'r>> {
+    let (root, pool) = (ctx.root, ctx.pool);
     let (kept, swept): (Vec<&RunFile>, Vec<&RunFile>) = run.files.iter().partition(|f| !f.swept);
     if kept.len() != walked.candidates.len() {
         return None;
@@ -130,18 +147,25 @@ pub(super) fn replay(ctx: &Context, walked: &WalkOutput, run: &LastRun) -> Optio
     if !declares.iter().all(|p| present(p)) {
         return None;
     }
+    let swept = swept.into_iter().zip(swept_paths).collect();
+    Some(Course {
+        kept,
+        swept,
+        changed,
+    })
+}
 
+/// The last round's index rebuilt from the cache's facts (the changed
+/// files parsed again), and its sites; `None` if a changed file's code
+/// is not what it was.
+fn rebuild(ctx: &Context, walked: &WalkOutput, course: &Course) -> Option<Replayed> {
+    let (pool, cache) = (ctx.pool, ctx.cache?);
+    let changed = &course.changed;
     // The last round's files, in its order; text only where parsed.
-    let entries: Vec<(&RunFile, &Path, Option<&SourceFile>)> = kept
-        .iter()
+    let entries: Vec<(&RunFile, &Path, Option<&SourceFile>)> = (course.kept.iter())
         .zip(&walked.candidates)
         .map(|(f, c)| (*f, c.abs_path.as_path(), c.file.as_ref()))
-        .chain(
-            swept
-                .iter()
-                .zip(&swept_paths)
-                .map(|(f, p)| (*f, p.as_path(), None)),
-        )
+        .chain((course.swept.iter()).map(|(f, p)| (*f, p.as_path(), None)))
         .collect();
     let files: Option<Vec<SourceFile>> = pool.install(|| {
         entries
