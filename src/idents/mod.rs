@@ -84,23 +84,20 @@ fn word_indexed(len: usize, raw: u64, member: bool) -> bool {
 /// Names up to this long get no [`Form::Word`] key unless they are members.
 const MAX_UNINDEXED_LEN: usize = 3;
 
-/// Filter bits per distinct key. Measured on Debian's 6.12 tree (22
-/// million distinct keys over 60k files), the share of files that wrongly
-/// may hold a name absent from the tree, and the filters' total size, with
-/// three bits set per key: 0.39% and 64 MB at 16 bits, 0.16% and 96 MB at
-/// 24, 0.09% and 127 MB at 32. A sweep asks for dozens of names at once,
-/// so this share, times that, is how many dropped files it reads again
-/// for nothing. (Sized by bytes instead, at one bit per byte, it was 0.25%
-/// and 166 MB: the small files were too dense and the register headers far
-/// too sparse.) See [`BITS_SET`] for the bits each key sets.
+/// Filter bits per distinct key. A sweep asks for dozens of names at once,
+/// so the share of files that wrongly may hold an absent name, times that,
+/// is how many dropped files it reads again for nothing; 24 bits keep that
+/// share near 0.05% of a kernel tree's files for about 75 MB of sets
+/// (`bench/NOTES.md` has the trade-off measured). Filters are sized by
+/// their keys, not their bytes: small files are dense, register headers
+/// sparse. See [`BITS_SET`] for the bits each key sets.
 const BITS_PER_KEY: usize = 24;
 /// Texts shorter than this get two bits per byte in the filter under
-/// construction, longer ones one: the densest files are small (18 bytes
-/// per distinct key under 4 KB), and sizing, folding and clearing the
-/// scratch of the long ones was a sixth of the sets' time. (The keys are
-/// counted from the set bits with the collisions allowed for, see
-/// [`distinct_keys`]: on 6.12 the share of files that wrongly may hold an
-/// absent name went from 0.068% to 0.052%, and the sets' time down 5%.)
+/// construction, longer ones one: the densest files are small (about 18
+/// bytes per distinct key under 4 KB), and a larger scratch for long
+/// texts costs more to size, fold and clear than it saves. The keys are
+/// then counted from the set bits with the collisions allowed for (see
+/// [`distinct_keys`]).
 const DENSE_BELOW: usize = 16 << 10;
 /// Smallest filter, in 64-bit words.
 const MIN_WORDS: usize = 4;
@@ -217,8 +214,8 @@ impl IdentSet {
 /// function-like macro, no statement, struct or initializer; a macro's
 /// value is opaque to the parser), so a demand it satisfies by its words
 /// would bring in a file that adds no facts: its set holds no key.
-/// Generated register headers are like this, a third of the bytes of a
-/// kernel tree; scanning them for names was a sixth of the sets' time.
+/// Generated register headers are like this: a third of the bytes of a
+/// kernel tree, which the sets need not scan.
 ///
 /// The test is conservative: anything else on a line (a continued macro,
 /// a block comment, a `(` in a comment) makes the text an ordinary one.
@@ -423,13 +420,10 @@ fn slot(k: u64, n: usize) -> (usize, u64) {
 }
 
 /// How many bits a key sets in its word: one in each of its eight bytes.
-/// On 6.12, at 24 bits per key, the share of files that wrongly may hold
-/// an absent name is 0.044% with one bit per byte, against 0.051% with
-/// six bits drawn anywhere in the word (0.165% with three): one bit per
-/// byte never sets the same bit twice, and the AVX-512 scan finds all
-/// eight with one multishift and one byte shuffle instead of six shifts
-/// and ors. At such a share, a run's sweeps read again about 2,000
-/// dropped files (5,800 at three bits).
+/// One bit per byte never sets the same bit twice, so it wrongly matches
+/// fewer absent names than as many bits drawn anywhere in the word, and
+/// the AVX-512 scan finds all eight with one multishift and one byte
+/// shuffle (`bench/NOTES.md` has the comparison).
 const BITS_SET: u32 = 8;
 /// Where a key's word index starts: past its eight 3-bit fields.
 const WORD_SHIFT: u32 = 3 * BITS_SET;
