@@ -404,6 +404,43 @@ impl<'a> Walker<'a> {
             .push(Skipped { file, reason });
     }
 
+    /// A regular C file's metadata, and the file opened if it will be
+    /// read. A file the cache's run knew gets only a `statx`: if its
+    /// metadata says unchanged, it is not opened at all. Any other is
+    /// opened first and its descriptor asked, which saves a second lookup
+    /// of the name. `None` (and said) if it cannot be, or is no regular
+    /// file after all.
+    fn identify(
+        &self,
+        dir_fd: BorrowedFd,
+        name: &CStr,
+        rel_path: &str,
+        key: u64,
+    ) -> Option<(FileMeta, Option<File>)> {
+        let failed = |err: rustix::io::Errno| {
+            self.skip(rel_path.to_string(), std::io::Error::from(err).to_string());
+            None
+        };
+        if self.cache.is_some_and(|c| c.knows(key)) {
+            return match statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => Some((FileMeta::of(&st), None)),
+                Err(err) => failed(err),
+            };
+        }
+        let opened = openat(dir_fd, name, READ_FLAGS, Mode::empty())
+            .and_then(|fd| fstat(&fd).map(|st| (st, fd)));
+        match opened {
+            Ok((st, fd)) if FileType::from_raw_mode(st.st_mode).is_file() => {
+                Some((FileMeta::of(&st), Some(File::from(fd))))
+            }
+            Ok(_) => {
+                self.skip(rel_path.to_string(), NOT_REGULAR.into());
+                None
+            }
+            Err(err) => failed(err),
+        }
+    }
+
     /// `dir` on disk is `rel` under the root (`""` for the root).
     fn visit_dir<'s>(&'s self, s: &rayon::Scope<'s>, dir: PathBuf, rel: String) {
         let not_read = |err: rustix::io::Errno| {
@@ -476,34 +513,8 @@ impl<'a> Walker<'a> {
                 (self.progress)(n);
             }
             let key = path_key(&rel_path);
-            let (meta, opened) = if self.cache.is_some_and(|c| c.knows(key)) {
-                // Known to the cache's run: if its metadata says unchanged,
-                // it is not opened at all.
-                match statat(dir_fd, name, AtFlags::SYMLINK_NOFOLLOW) {
-                    Ok(st) => (FileMeta::of(&st), None),
-                    Err(err) => {
-                        self.skip(rel_path, std::io::Error::from(err).to_string());
-                        continue;
-                    }
-                }
-            } else {
-                // It will be read: open it first and ask the descriptor, which
-                // saves a second lookup of the name.
-                let opened = openat(dir_fd, name, READ_FLAGS, Mode::empty())
-                    .and_then(|fd| fstat(&fd).map(|st| (st, fd)));
-                match opened {
-                    Ok((st, fd)) if FileType::from_raw_mode(st.st_mode).is_file() => {
-                        (FileMeta::of(&st), Some(File::from(fd)))
-                    }
-                    Ok(_) => {
-                        self.skip(rel_path, NOT_REGULAR.into());
-                        continue;
-                    }
-                    Err(err) => {
-                        self.skip(rel_path, std::io::Error::from(err).to_string());
-                        continue;
-                    }
-                }
+            let Some((meta, opened)) = self.identify(dir_fd, name, &rel_path, key) else {
+                continue;
             };
             let place = Place::InDir {
                 dir: &dir,

@@ -74,6 +74,9 @@ pub struct Tracer<'a> {
     chains_cut: std::cell::Cell<u64>,
 }
 
+/// Where a reference call on a stored value is, and the API called.
+type RefCall = Option<(usize, &'static str)>;
+
 fn unknown(loc: Loc, note: String) -> Chain {
     Chain {
         reference: RefKind::Unknown,
@@ -727,6 +730,66 @@ impl<'a> Tracer<'a> {
         inside || early_exit
     }
 
+    /// Adjusts what chain `c` holds for the reference calls on the stored
+    /// value around its store at `loc` in body `at` (the first `mmgrab`,
+    /// `mmget` and later `mmput` of it), and returns the steps that say so.
+    fn adjust_to_store(
+        &self,
+        c: &mut Chain,
+        at: BodyRef,
+        loc: Loc,
+        (grab, get, put): (RefCall, RefCall, RefCall),
+    ) -> Vec<Step> {
+        let original = c.reference;
+        let mut extra = Vec::new();
+        if let Some((g, name)) = get {
+            c.reference = RefKind::MmUsers;
+            extra.push(Step {
+                loc: self.loc(at, g),
+                note: format!("`{name}()` takes an mm_users reference"),
+            });
+        } else {
+            if original == RefKind::Owner {
+                c.reference = RefKind::None;
+            }
+            if original == RefKind::MmUsers {
+                if let Some((p, name)) = put {
+                    c.reference = if grab.is_some() {
+                        RefKind::MmCount
+                    } else {
+                        RefKind::None
+                    };
+                    if let Some((g, gname)) = grab {
+                        extra.push(Step {
+                            loc: self.loc(at, g),
+                            note: format!("`{gname}()` takes mm_count"),
+                        });
+                    }
+                    extra.push(Step {
+                        loc: self.loc(at, p),
+                        note: format!(
+                            "`{name}()` drops the mm_users reference: only mm_count is kept"
+                        ),
+                    });
+                }
+            } else if matches!(c.reference, RefKind::None) {
+                if let Some((g, name)) = grab {
+                    c.reference = RefKind::MmCount;
+                    extra.push(Step {
+                        loc: self.loc(at, g),
+                        note: format!("`{name}()` takes only mm_count"),
+                    });
+                } else if original == RefKind::Owner {
+                    extra.push(Step {
+                        loc,
+                        note: "no reference is taken on the stored mm".into(),
+                    });
+                }
+            }
+        }
+        extra
+    }
+
     /// The chains of one store into a field: what the stored value holds,
     /// adjusted for `mmgrab`/`mmget`/`mmput` of it around the store.
     fn store_chains(&self, s: StoreRef, key: &FieldKey, depth: u32) -> Vec<Chain> {
@@ -782,61 +845,15 @@ impl<'a> Tracer<'a> {
                 continue;
             }
             match r.role {
-                Role::TakesMmCount => grab = grab.or(Some((ev.span.0, name))),
-                Role::TakesMmUsers => get = get.or(Some((ev.span.0, name))),
-                Role::DropsMmUsers if ev.span.0 > offset => put = put.or(Some((ev.span.0, name))),
+                Role::TakesMmCount => grab = grab.or(Some((ev.span.0, r.name))),
+                Role::TakesMmUsers => get = get.or(Some((ev.span.0, r.name))),
+                Role::DropsMmUsers if ev.span.0 > offset => put = put.or(Some((ev.span.0, r.name))),
                 _ => {}
             }
         }
         let conds = self.conditions(at, offset);
         for c in &mut chains {
-            let original = c.reference;
-            let mut extra = Vec::new();
-            if let Some((g, name)) = get {
-                c.reference = RefKind::MmUsers;
-                extra.push(Step {
-                    loc: self.loc(at, g),
-                    note: format!("`{name}()` takes an mm_users reference"),
-                });
-            } else {
-                if original == RefKind::Owner {
-                    c.reference = RefKind::None;
-                }
-                if original == RefKind::MmUsers {
-                    if let Some((p, name)) = put {
-                        c.reference = if grab.is_some() {
-                            RefKind::MmCount
-                        } else {
-                            RefKind::None
-                        };
-                        if let Some((g, gname)) = grab {
-                            extra.push(Step {
-                                loc: self.loc(at, g),
-                                note: format!("`{gname}()` takes mm_count"),
-                            });
-                        }
-                        extra.push(Step {
-                            loc: self.loc(at, p),
-                            note: format!(
-                                "`{name}()` drops the mm_users reference: only mm_count is kept"
-                            ),
-                        });
-                    }
-                } else if matches!(c.reference, RefKind::None) {
-                    if let Some((g, name)) = grab {
-                        c.reference = RefKind::MmCount;
-                        extra.push(Step {
-                            loc: self.loc(at, g),
-                            note: format!("`{name}()` takes only mm_count"),
-                        });
-                    } else if original == RefKind::Owner {
-                        extra.push(Step {
-                            loc,
-                            note: "no reference is taken on the stored mm".into(),
-                        });
-                    }
-                }
-            }
+            let extra = self.adjust_to_store(c, at, loc, (grab, get, put));
             let mut step = store_step.clone();
             if !conds.is_empty() {
                 step.note = format!("{} (when {})", step.note, conds.join(" and "));
