@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use tree_sitter::{Parser, Point, Range, Tree};
 
 /// Annotations that expand to nothing (or to attributes) and that confuse
-/// the parser. Those in [`WITH_ARGS`] also take a parenthesised argument.
+/// the parser; [`WITH_ARGS`] are more that take a parenthesised argument.
 const ANNOTATIONS: &[&str] = &[
     "__user",
     "__kernel",
@@ -44,15 +44,8 @@ const ANNOTATIONS: &[&str] = &[
     "__visible",
     "notrace",
     "__noreturn",
-    "__releases",
-    "__acquires",
-    "__must_hold",
-    "__attribute__",
-    "__aligned",
-    "__printf",
     "__nocfi",
     "__randomize_layout",
-    "__counted_by",
     "__cacheline_aligned",
     "__cacheline_aligned_in_smp",
     "__bitwise",
@@ -73,7 +66,7 @@ const WITH_ARGS: &[&str] = &[
 static ANNOTATION_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
         .match_kind(MatchKind::LeftmostLongest)
-        .build(ANNOTATIONS)
+        .build(ANNOTATIONS.iter().chain(WITH_ARGS))
         .expect("annotation patterns are valid")
 });
 
@@ -88,7 +81,7 @@ pub fn blank_annotations(text: &str) -> String {
             continue;
         }
         let mut end = e;
-        if WITH_ARGS.contains(&ANNOTATIONS[m.pattern().as_usize()]) {
+        if m.pattern().as_usize() >= ANNOTATIONS.len() {
             end = skip_parenthesised(bytes, e).unwrap_or(e);
         }
         for b in &mut out[s..end] {

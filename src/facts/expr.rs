@@ -70,22 +70,20 @@ impl Expr {
 
     /// The terms of a chain of `&&` (a single term if there is none).
     pub fn conjuncts(&self) -> Vec<&Expr> {
-        match self {
-            Expr::Binary { op, left, right } if op == "&&" => {
-                let mut v = left.conjuncts();
-                v.extend(right.conjuncts());
-                v
-            }
-            e => vec![e],
-        }
+        self.terms("&&")
     }
 
     /// The terms of a chain of `||` (a single term if there is none).
     pub fn disjuncts(&self) -> Vec<&Expr> {
+        self.terms("||")
+    }
+
+    /// The terms of a chain of the binary operator `chain`.
+    fn terms(&self, chain: &str) -> Vec<&Expr> {
         match self {
-            Expr::Binary { op, left, right } if op == "||" => {
-                let mut v = left.disjuncts();
-                v.extend(right.disjuncts());
+            Expr::Binary { op, left, right } if op == chain => {
+                let mut v = left.terms(chain);
+                v.extend(right.terms(chain));
                 v
             }
             e => vec![e],
