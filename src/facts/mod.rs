@@ -17,10 +17,8 @@ mod extract;
 pub use expr::Expr;
 pub use extract::{extract, extract_part, of_file, of_file_leaving_out_all, parse_leaving_out};
 
+pub use crate::lex::Span;
 use serde::{Deserialize, Serialize};
-
-/// A byte range in one file.
-pub type Span = (usize, usize);
 
 /// Everything mmaudit extracted from one file.
 #[derive(Debug, Default, Serialize, Deserialize)]
