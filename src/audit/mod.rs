@@ -62,7 +62,7 @@ pub struct Options {
     /// the same report; for tests that prove it.
     pub keep_all_bodies: bool,
     /// The kernel APIs the audit knows: the built-in table, plus what a
-    /// `--rules` file adds.
+    /// `--api` file adds.
     pub api: ApiTable,
 }
 
@@ -79,36 +79,36 @@ impl std::fmt::Debug for Options {
 }
 
 /// What every stage of one audit shares.
-pub(crate) struct Context<'a> {
-    pub root: &'a Path,
-    pub pool: &'a rayon::ThreadPool,
-    pub cache: Option<&'a Cache>,
+struct Context<'a> {
+    root: &'a Path,
+    pool: &'a rayon::ThreadPool,
+    cache: Option<&'a Cache>,
     /// What the parses keep whatever else they leave out.
-    pub keep: &'a KeepWords,
-    pub api: &'a ApiTable,
-    pub progress: &'a (dyn Fn(Progress) + Sync),
+    keep: &'a KeepWords,
+    api: &'a ApiTable,
+    progress: &'a (dyn Fn(Progress) + Sync),
 }
 
 /// Per demand or type (as the cache keys them), the dropped or declaring
 /// files found for it this run, for the cache.
-pub(crate) type Lists = HashMap<String, Vec<String>>;
+type Lists = HashMap<String, Vec<String>>;
 
 /// What the rounds know of one file of the index.
 #[derive(Default)]
-pub(crate) struct FileState {
+struct FileState {
     /// Its identifiers (`None`: swept in, parsed at once).
-    pub set: Option<IdentSet>,
+    set: Option<IdentSet>,
     /// The round that first parsed it (0: none yet), for the cache.
-    pub round: u32,
+    round: u32,
     /// The bodies its parses keep whatever they mention (sorted keys).
-    pub forced: Vec<usize>,
+    forced: Vec<usize>,
     /// The bytes its last parse read as code.
-    pub code_bytes: u64,
+    code_bytes: u64,
     /// Whether it was parsed again for bodies it had left out.
-    pub reparsed: bool,
+    reparsed: bool,
     /// Whether its facts come from a parse of the whole file (see
     /// [`parsing::Parsed`]).
-    pub whole: bool,
+    whole: bool,
 }
 
 /// Audits the tree at `root`.
