@@ -10,6 +10,8 @@ use crate::parse;
 use crate::source::SourceFile;
 use tree_sitter::Node;
 
+mod lower;
+
 /// How deep the walk descends into the syntax tree.
 pub const MAX_DEPTH: usize = 400;
 
@@ -349,6 +351,7 @@ impl<'a> Cx<'a> {
         let mut b = Body::new(macro_name, BodyKind::Macro, span, name_offset, params, None);
         sub.walk_stmt(body, &mut b, 0);
         finish(&mut b);
+        b.code.cfg = lower::lower(&sub, body, &b.code.events);
         self.facts.bodies.push(b);
     }
 
@@ -366,8 +369,9 @@ impl<'a> Cx<'a> {
         if elided.is_none() {
             self.stmt = 0;
             self.walk_stmt(body_node, &mut b, 0);
+            finish(&mut b);
+            b.code.cfg = lower::lower(self, body_node, &b.code.events);
         }
-        finish(&mut b);
         self.facts.bodies.push(b);
     }
 

@@ -11,6 +11,7 @@
 //! it makes, plus the branch regions (`if`/`else`, loops, `case`) and the
 //! jumps (`return`, `goto`) that the analysis needs to reason about paths.
 
+pub mod cfg;
 pub mod expr;
 mod extract;
 
@@ -18,6 +19,7 @@ pub use expr::Expr;
 pub use extract::{extract, extract_part, of_file, of_file_leaving_out_all, parse_leaving_out};
 
 pub use crate::lex::Span;
+pub use cfg::Cfg;
 use serde::{Deserialize, Serialize};
 
 /// Everything mmaudit extracted from one file.
@@ -82,6 +84,8 @@ pub struct Code {
     pub jumps: Vec<Jump>,
     /// `label:` positions.
     pub labels: Vec<(String, usize)>,
+    /// The control-flow graph over `events`.
+    pub cfg: Cfg,
 }
 
 /// A parameter or local variable.
@@ -321,6 +325,10 @@ impl Code {
             branches: Vec::new(),
             jumps: Vec::new(),
             labels: Vec::new(),
+            cfg: Cfg {
+                blocks: Vec::new(),
+                conds: Vec::new(),
+            },
         };
         &EMPTY
     }
