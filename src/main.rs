@@ -42,7 +42,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS,
             ),
             None => {
-                eprintln!("mmaudit: no rule named {rule:?} (try MM001 ... MM006)");
+                eprintln!("mmaudit: no rule named {rule:?} (try MM001 ... MM007)");
                 ExitCode::from(2)
             }
         };

@@ -225,17 +225,21 @@ pub enum Rule {
     /// A comment says the mm is held without a reference (or must not be
     /// dereferenced), yet it flows into a borrow.
     ContradictingComment,
+    /// An `mm_users` reference on the borrowed mm is dropped before the
+    /// window is closed.
+    DroppedInWindow,
 }
 
 impl Rule {
     /// Every rule, in code order.
-    pub const ALL: [Rule; 6] = [
+    pub const ALL: [Rule; 7] = [
         Rule::BorrowWithoutMmUsers,
         Rule::UnresolvedOrigin,
         Rule::UnpairedBorrow,
         Rule::MismatchedUnuse,
         Rule::UnprovenGuarantee,
         Rule::ContradictingComment,
+        Rule::DroppedInWindow,
     ];
 
     /// The stable code.
@@ -247,6 +251,7 @@ impl Rule {
             Rule::MismatchedUnuse => "MM004",
             Rule::UnprovenGuarantee => "MM005",
             Rule::ContradictingComment => "MM006",
+            Rule::DroppedInWindow => "MM007",
         }
     }
 
@@ -259,6 +264,7 @@ impl Rule {
             Rule::MismatchedUnuse => "mismatched-unuse",
             Rule::UnprovenGuarantee => "borrow-relies-on-other-guarantee",
             Rule::ContradictingComment => "contradicting-lifetime-comment",
+            Rule::DroppedInWindow => "mm-users-dropped-in-window",
         }
     }
 
@@ -311,6 +317,15 @@ impl Rule {
                  Fix: take a reference (mmgrab() at the store, mmget_not_zero() around the borrow) \
                  and update the comment, or stop borrowing that mm."
             }
+            Rule::DroppedInWindow => {
+                "What: on some path between kthread_use_mm(mm) and the kthread_unuse_mm(mm) that \
+                 closes the window, mmput() (or mmput_async()) drops an mm_users reference on the \
+                 same mm (or on a local that holds it).\n\
+                 Why: if that was the reference that kept the address space alive, mmput() may tear \
+                 down the page tables while the thread still runs on them.\n\
+                 Fix: drop the reference only after the window is closed: \
+                 kthread_unuse_mm(mm); mmput(mm);"
+            }
         }
     }
 
@@ -345,6 +360,9 @@ pub struct Site {
     pub chains: Vec<Chain>,
     /// How the window is closed.
     pub pairing: Pairing,
+    /// Where an `mm_users` reference on the borrowed mm is dropped inside
+    /// the window, if it is on some path.
+    pub dropped_in_window: Option<Loc>,
     /// What would make the site right.
     pub fix: Option<String>,
     /// The findings this site raises (empty when all is well).

@@ -193,7 +193,7 @@ fn return_inside_the_window_is_unpaired() {
 fn unuse_of_another_mm_is_mismatched() {
     check(
         "mismatched",
-        &["swap_mm - mm: ok mm_users mismatched [mismatched-unuse]"],
+        &["swap_mm - mm: ok mm_users mismatched [mismatched-unuse,mm-users-dropped-in-window]"],
     );
 }
 
@@ -544,4 +544,23 @@ fn path_explosion_is_capped_and_the_worst_path_still_decides() {
             .iter()
             .any(|c| c.steps.iter().any(|s| s.note.contains("not listed")))
     );
+}
+
+#[test]
+fn a_reference_dropped_inside_the_window_is_a_finding() {
+    let r = check(
+        "window_drop",
+        &[
+            "put_inside - mm: ok mm_users paired [mm-users-dropped-in-window]",
+            "put_after - mm: ok mm_users paired []",
+            "put_alias_on_one_path - mm: ok mm_users paired [mm-users-dropped-in-window]",
+            "put_other - mm: ok mm_users paired []",
+            "run_macro RUN_ON mm: ok mm_users paired [mm-users-dropped-in-window]",
+        ],
+    );
+    let line = |s: &mmaudit::report::Site| {
+        let l = s.dropped_in_window.expect("a drop");
+        r.files[l.file as usize].lines.line_col(l.offset).0
+    };
+    assert_eq!((line(&r.sites[0]), line(&r.sites[2])), (18, 43));
 }

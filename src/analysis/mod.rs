@@ -4,6 +4,7 @@
 //! Analysis never prints. It returns [`Site`]s, and the [`Demand`]s for
 //! facts it looked for and did not find among the files parsed so far.
 
+mod flow;
 pub mod guarantees;
 mod pairing;
 pub mod trace;
@@ -114,6 +115,7 @@ fn unanalyzed_site(
             ..Default::default()
         }],
         pairing: Pairing::Unknown,
+        dropped_in_window: None,
         fix: None,
         findings: vec![Rule::UnresolvedOrigin],
         guarantees: vec![],
@@ -227,6 +229,11 @@ fn direct_site(
         offset,
     };
     let pairing = pairing::pairing(tracer.api(), body, code, at, mm, borrow, &chains);
+    let dropped_in_window =
+        flow::dropped_in_window(tracer.api(), code, offset, mm).map(|offset| Loc {
+            file: r.file,
+            offset,
+        });
     finish(
         ix,
         ex,
@@ -244,6 +251,7 @@ fn direct_site(
             reference: RefKind::MmUsers,
             chains,
             pairing,
+            dropped_in_window,
             fix: None,
             findings: vec![],
             guarantees: vec![],
@@ -273,6 +281,11 @@ fn macro_sites(
     let code = tracer.code(m);
     let null_guarded = null_guard(m, code, offset, &mm.text());
     let pairing = pairing::pairing(tracer.api(), mac, code, macro_loc, mm, borrow, &[]);
+    let dropped_in_window =
+        flow::dropped_in_window(tracer.api(), code, offset, mm).map(|offset| Loc {
+            file: m.file,
+            offset,
+        });
     let head = Step {
         loc: macro_loc,
         note: format!(
@@ -328,6 +341,7 @@ fn macro_sites(
                     reference: RefKind::MmUsers,
                     chains,
                     pairing: pairing.clone(),
+                    dropped_in_window,
                     fix: None,
                     findings: vec![],
                     guarantees: vec![],
@@ -567,6 +581,9 @@ fn finish(ix: &Index, ex: &Examiner, mut site: Site) -> Site {
         Pairing::Unpaired { .. } => site.findings.push(Rule::UnpairedBorrow),
         Pairing::Mismatched { .. } => site.findings.push(Rule::MismatchedUnuse),
         _ => {}
+    }
+    if site.dropped_in_window.is_some() {
+        site.findings.push(Rule::DroppedInWindow);
     }
     site.fix = fix(ix, ex.api(), &site);
     site

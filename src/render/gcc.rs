@@ -64,6 +64,10 @@ fn message(s: &Site, rule: Rule) -> String {
             ),
             None => String::new(),
         },
+        Rule::DroppedInWindow => format!(
+            "`{}({})`{via}: an mm_users reference on it is dropped before the window is closed",
+            s.api, s.mm
+        ),
         Rule::MismatchedUnuse => match &s.pairing {
             Pairing::Mismatched { other, .. } => format!(
                 "`{}({})`{via} is ended with an unuse of `{other}`",

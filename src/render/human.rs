@@ -190,6 +190,15 @@ fn render_site(report: &Report, site: &Site, st: &Style, out: &mut String) {
             g.note
         );
     }
+    if let Some(l) = site.dropped_in_window {
+        let (file, line, _) = position(report, l);
+        let _ = writeln!(
+            out,
+            "   {} {} {file}:{line}: the mm_users reference is dropped here, before the window is closed",
+            st.blue("="),
+            st.bold("dropped:"),
+        );
+    }
     for c in &site.comments {
         comment_line(report, "comment:", c, "", st, out);
     }

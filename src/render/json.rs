@@ -53,6 +53,9 @@ struct JsonSite<'a> {
     comments: Vec<JsonComment<'a>>,
     /// A comment that the flow into the borrow contradicts.
     contradiction: Option<JsonComment<'a>>,
+    /// Where an mm_users reference on the borrowed mm is dropped before
+    /// the window is closed.
+    dropped_in_window: Option<JsonLoc<'a>>,
 }
 
 #[derive(Serialize)]
@@ -193,6 +196,7 @@ fn site<'a>(report: &'a Report, s: &'a Site) -> JsonSite<'a> {
             .collect(),
         comments: s.comments.iter().map(|c| comment(report, c)).collect(),
         contradiction: s.contradiction.as_ref().map(|c| comment(report, c)),
+        dropped_in_window: s.dropped_in_window.map(|l| loc(report, l)),
     }
 }
 
