@@ -372,6 +372,15 @@ pub const FLOW_TOKENS: &[&str] = &[
 /// The expression that names the running task's own address space.
 pub const CURRENT_MM: &str = "current->mm";
 
+/// The running task.
+pub const CURRENT: &str = "current";
+
+/// The struct of a task, and its fields that point at an address space:
+/// read from a task that is not `current`, they give no reference
+/// (`get_task_mm()` takes one).
+pub const TASK_STRUCT: &str = "task_struct";
+pub const TASK_MM_FIELDS: &[&str] = &["mm", "active_mm"];
+
 #[cfg(test)]
 mod tests {
     use super::*;

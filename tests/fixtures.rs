@@ -564,3 +564,23 @@ fn a_reference_dropped_inside_the_window_is_a_finding() {
     };
     assert_eq!((line(&r.sites[0]), line(&r.sites[2])), (18, 43));
 }
+
+#[test]
+fn a_tasks_mm_is_the_kernels_and_takes_no_reference() {
+    // The kernel's own `kthread_use_mm()` stores into `tsk->mm`: no chain
+    // goes through it to every other borrow in the tree.
+    let r = check(
+        "task_mm",
+        &[
+            "other_task - t->mm: wrong none paired [borrow-without-mm-users]",
+            "own_task - tsk->mm: ok owner paired []",
+            "referenced - mm: ok mm_users paired []",
+        ],
+    );
+    let through_kernel = r.sites.iter().flat_map(|s| &s.chains).any(|c| {
+        c.steps
+            .iter()
+            .any(|st| r.files[st.loc.file as usize].path.starts_with("kernel/"))
+    });
+    assert!(!through_kernel);
+}

@@ -9,7 +9,7 @@
 //! Whatever it could not find in the files parsed so far it records as a
 //! [`Demand`]; the driver parses more files and runs the analysis again.
 
-use crate::api::{ApiTable, RefKind, Role};
+use crate::api::{self, ApiTable, RefKind, Role};
 use crate::demand::Demand;
 use crate::facts::{BodyKind, BranchKind, Code, EventKind, Expr, JumpKind, struct_name};
 use crate::index::{BodyRef, EventRef, Index, StoreRef};
@@ -179,7 +179,9 @@ impl<'a> Tracer<'a> {
                 base,
                 field,
                 arrow: true,
-            } if base.as_ident() == Some("current") && (field == "mm" || field == "active_mm") => {
+            } if base.as_ident() == Some(api::CURRENT)
+                && api::TASK_MM_FIELDS.contains(&field.as_str()) =>
+            {
                 vec![Chain {
                     reference: RefKind::Owner,
                     steps: vec![Step {
@@ -528,6 +530,9 @@ impl<'a> Tracer<'a> {
         ));
         let mut out = Vec::new();
         for &s in self.ix.stores_to_field(last) {
+            if matches!(s, StoreRef::Assign(er) if self.opaque(er.at)) {
+                continue;
+            }
             let (_, k) = self.store_key(s);
             if k.as_ref() == Some(key) {
                 out.push(s);
@@ -536,12 +541,86 @@ impl<'a> Tracer<'a> {
         out
     }
 
+    /// True if `r` is the body of an API of the table (the kernel's own
+    /// `kthread_use_mm()`, `mmput()`, ...): what it does is the table's to
+    /// say, and no chain goes through it as if it were a driver's code.
+    fn opaque(&self, r: BodyRef) -> bool {
+        self.api.by_name(&self.ix.body(r).name).is_some()
+    }
+
+    /// The `->mm` of a task (`t->mm`, `t->active_mm`): the running task's
+    /// own address space if `t` is `current` on every path here, and
+    /// otherwise one that reading it takes no reference on. A task's mm
+    /// is the kernel's to set (exec, fork, `kthread_use_mm()`): its stores
+    /// are not origins a driver's chain goes through. `None` if `e` is no
+    /// task's mm.
+    fn task_mm(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<Chain> {
+        let Expr::Field { base, field, .. } = e else {
+            return None;
+        };
+        let task = self.struct_of(at, base, offset)?;
+        if task != api::TASK_STRUCT || !api::TASK_MM_FIELDS.contains(&field.as_str()) {
+            return None;
+        }
+        let loc = self.loc(at, offset);
+        if let Some(set) = self.is_current(at, base, offset) {
+            let mut steps = vec![Step {
+                loc,
+                note: format!("`{e}`: the running task's own address space"),
+            }];
+            steps.extend(set);
+            return Some(Chain {
+                reference: RefKind::Owner,
+                steps,
+                owner_origin: true,
+                ..Default::default()
+            });
+        }
+        Some(Chain {
+            reference: RefKind::None,
+            steps: vec![Step {
+                loc,
+                note: format!(
+                    "`{e}`: the mm of a task that may not be `current`; reading it takes no reference (`get_task_mm()` does)"
+                ),
+            }],
+            ..Default::default()
+        })
+    }
+
+    /// If `e` is `current`, or a local that every path here last set to
+    /// `current`, the steps that show it (none for `current` itself).
+    fn is_current(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<Vec<Step>> {
+        let v = e.as_ident()?;
+        if v == api::CURRENT {
+            return Some(vec![]);
+        }
+        let code = self.code(at);
+        let (defs, dominated) = self.reaching_defs(code, v, offset);
+        let current = |i: &usize| {
+            matches!(&code.events[*i].kind,
+                EventKind::Assign { rhs, .. } if rhs.as_ident() == Some(api::CURRENT))
+        };
+        (dominated && defs.iter().all(current)).then(|| {
+            (defs.iter())
+                .map(|&i| Step {
+                    loc: self.loc(at, code.events[i].span.0),
+                    note: format!("`{v}` = `{}`", api::CURRENT),
+                })
+                .collect()
+        })
+    }
+
     fn trace_field(&self, at: BodyRef, e: &Expr, offset: usize, depth: u32) -> Vec<Chain> {
         let loc = self.loc(at, offset);
         // A store into the same expression earlier in this body decides.
         let (defs, dominated) = self.reaching_defs(self.code(at), &e.text(), offset);
         let mut out = self.trace_defs(at, &defs, offset, depth);
         if dominated {
+            return out;
+        }
+        if let Some(chain) = self.task_mm(at, e, offset) {
+            out.push(chain);
             return out;
         }
         let Some(last) = Self::last_field(e) else {
@@ -935,6 +1014,16 @@ impl<'a> Tracer<'a> {
             return vec![];
         }
         let cuts_before = self.chains_cut.get();
+        if self.opaque(at) {
+            self.in_progress.borrow_mut().remove(&key);
+            return vec![unknown(
+                loc,
+                format!(
+                    "`{}()` is a kernel API: its callers are not its origins",
+                    body.name
+                ),
+            )];
+        }
         let calls = self.callers(at);
         let mut out = Vec::new();
         for (call, via) in calls.iter().take(MAX_FANOUT) {
@@ -1002,7 +1091,7 @@ impl<'a> Tracer<'a> {
             .ix
             .calls_of(&body.name)
             .iter()
-            .filter(|c| c.at != at && (!is_static || c.at.file == at.file))
+            .filter(|c| c.at != at && (!is_static || c.at.file == at.file) && !self.opaque(c.at))
             .map(|c| (*c, None))
             .collect();
         // Function pointers: where is this function stored into a field?

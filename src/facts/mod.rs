@@ -377,7 +377,9 @@ impl Code {
 
 /// The struct tag in a type such as `struct kvm *` or `const struct foo`.
 pub fn struct_name(ty: &str) -> Option<&str> {
-    let rest = ty.split("struct ").nth(1)?;
+    // The keyword as a whole word: `task_struct` holds `struct` too.
+    let kw = crate::lex::whole_words(ty.as_bytes(), b"struct").next()?;
+    let rest = ty[kw + "struct".len()..].trim_start();
     let end = rest
         .find(|c: char| !(c.is_alphanumeric() || c == '_'))
         .unwrap_or(rest.len());
@@ -393,5 +395,9 @@ mod tests {
         assert_eq!(struct_name("struct kvm *"), Some("kvm"));
         assert_eq!(struct_name("const struct foo_bar"), Some("foo_bar"));
         assert_eq!(struct_name("int"), None);
+        // A tag that ends in `struct` is not cut at it.
+        assert_eq!(struct_name("struct task_struct *"), Some("task_struct"));
+        assert_eq!(struct_name("struct mm_struct"), Some("mm_struct"));
+        assert_eq!(struct_name("my_struct *"), None);
     }
 }
