@@ -78,6 +78,73 @@ pub struct Step {
     pub loc: Loc,
     /// What happens there, in a few words.
     pub note: String,
+    /// What kind of evidence it is: fixes and messages are derived from
+    /// this, never from the note.
+    pub kind: StepKind,
+}
+
+/// The kinds of [`Step`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StepKind {
+    /// A struct field is read.
+    Read,
+    /// A local (or a field, in the same body) is assigned.
+    Assign,
+    /// A value is stored into a struct field.
+    Store,
+    /// The value is a function's parameter.
+    Parameter,
+    /// A caller passes the value (directly or through a function pointer).
+    Call,
+    /// A borrowing macro's body, or one of its expansions.
+    Macro,
+    /// A test that makes the path hold a reference (`mmget_not_zero()`).
+    Guard,
+    /// An `mm_users` reference is taken (or returned by a call).
+    Get,
+    /// Only `mm_count` is taken (`mmgrab()`).
+    Grab,
+    /// An `mm_users` reference is dropped (`mmput()`).
+    Put,
+    /// The reference is released at teardown.
+    Teardown,
+    /// The running task's own address space.
+    Owner,
+    /// `NULL`: no mm.
+    Null,
+    /// The borrow does not run on this path.
+    NotBorrowed,
+    /// A store another path's condition rules out.
+    Exclusion,
+    /// The chain could not be followed further, and why.
+    Unknown,
+    /// Paths not listed one by one.
+    Summary,
+}
+
+impl StepKind {
+    /// The name used in the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Read => "read",
+            StepKind::Assign => "assign",
+            StepKind::Store => "store",
+            StepKind::Parameter => "parameter",
+            StepKind::Call => "call",
+            StepKind::Macro => "macro",
+            StepKind::Guard => "guard",
+            StepKind::Get => "get",
+            StepKind::Grab => "grab",
+            StepKind::Put => "put",
+            StepKind::Teardown => "teardown",
+            StepKind::Owner => "owner",
+            StepKind::Null => "null",
+            StepKind::NotBorrowed => "not_borrowed",
+            StepKind::Exclusion => "exclusion",
+            StepKind::Unknown => "unknown",
+            StepKind::Summary => "summary",
+        }
+    }
 }
 
 /// One way the mm reaches the borrow, from the site back to an origin.

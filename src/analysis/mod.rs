@@ -13,7 +13,7 @@ use crate::api::{self, Api, ApiTable, RefKind, Role};
 use crate::demand::Demand;
 use crate::facts::{BodyKind, Code, Expr};
 use crate::index::{BodyRef, Index};
-use crate::report::{Chain, Loc, Pairing, Rule, Site, Step, Verdict};
+use crate::report::{Chain, Loc, Pairing, Rule, Site, Step, StepKind, Verdict};
 use guarantees::Examiner;
 use std::collections::BTreeSet;
 use trace::Tracer;
@@ -111,7 +111,11 @@ fn unanalyzed_site(
         reference: RefKind::Unknown,
         chains: vec![Chain {
             reference: RefKind::Unknown,
-            steps: vec![Step { loc, note: why }],
+            steps: vec![Step {
+                loc,
+                note: why,
+                kind: StepKind::Unknown,
+            }],
             ..Default::default()
         }],
         pairing: Pairing::Unknown,
@@ -287,6 +291,7 @@ fn macro_sites(
             offset,
         });
     let head = Step {
+        kind: StepKind::Macro,
         loc: macro_loc,
         note: format!(
             "`{}` borrows `{mm}` in the body of macro `{}`",
@@ -310,6 +315,7 @@ fn macro_sites(
                 }]
             } else if let Some(why) = &e.unexpanded {
                 prefix.push(Step {
+                    kind: StepKind::Unknown,
                     loc,
                     note: why.clone(),
                 });
@@ -444,6 +450,7 @@ fn expansions(
                 offset: ev.span.0,
                 mm: mm_here.clone(),
                 steps: vec![Step {
+                    kind: StepKind::Macro,
                     loc,
                     note: format!("expanded in `{}()` with `{mm}` = `{mm_here}`", host.name),
                 }],
@@ -453,6 +460,7 @@ fn expansions(
             }),
             BodyKind::Macro => {
                 let step = Step {
+                    kind: StepKind::Macro,
                     loc,
                     note: format!(
                         "expanded in macro `{}` with `{mm}` = `{mm_here}`",
@@ -528,7 +536,7 @@ fn null_guard(at: BodyRef, code: &Code, offset: usize, mm: &str) -> Option<(Loc,
 
 /// The chain's origin is a NULL constant.
 fn ends_in_null(c: &Chain) -> bool {
-    c.steps.last().is_some_and(|s| s.note == trace::NULL_NOTE)
+    c.steps.last().is_some_and(|s| s.kind == StepKind::Null)
 }
 
 /// A NULL origin never borrows when the borrow is guarded by a non-NULL
@@ -538,6 +546,7 @@ fn mark_null_not_borrowed(chains: &mut [Chain], guard: Option<(Loc, String)>) {
     for c in chains.iter_mut().filter(|c| ends_in_null(c)) {
         c.reference = RefKind::NotBorrowed;
         c.steps.push(Step {
+            kind: StepKind::NotBorrowed,
             loc,
             note: format!(
                 "the borrow runs only when `{mm}` is non-NULL: nothing is borrowed on this path"
@@ -606,11 +615,8 @@ fn fix(ix: &Index, api: &ApiTable, site: &Site) -> Option<String> {
     let mut fixes = Vec::new();
     if matches!(site.verdict, Verdict::Wrong | Verdict::Suspect) {
         let worst = &site.chains[0];
-        let store = worst.steps.iter().find(|s| s.note.starts_with("stored:"));
-        let drop = worst
-            .steps
-            .iter()
-            .find(|s| s.note.contains("drops the mm_users reference"));
+        let store = worst.steps.iter().find(|s| s.kind == StepKind::Store);
+        let drop = worst.steps.iter().find(|s| s.kind == StepKind::Put);
         let null = ends_in_null(worst);
         fixes.push(match (store, drop, worst.reference) {
             (_, _, _) if null => format!("test `{mm}` for NULL before `{}()`", site.api),

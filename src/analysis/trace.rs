@@ -14,7 +14,7 @@ use crate::demand::Demand;
 use crate::facts::{BodyKind, BranchKind, Code, EventKind, Expr, JumpKind, struct_name};
 use crate::index::{BodyRef, EventRef, Index, StoreRef};
 pub use crate::report::FieldKey;
-use crate::report::{Chain, Loc, Step, Via};
+use crate::report::{Chain, Loc, Step, StepKind, Via};
 use crate::source::FileId;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -47,6 +47,7 @@ fn cap_chains(chains: Vec<Chain>, loc: Loc) -> Vec<Chain> {
     chains.push(Chain {
         reference: worst,
         steps: vec![Step {
+            kind: StepKind::Summary,
             loc,
             note: format!(
                 "{} more paths, each holding `{}` or better, not listed",
@@ -80,7 +81,11 @@ type RefCall = Option<(usize, &'static str)>;
 fn unknown(loc: Loc, note: String) -> Chain {
     Chain {
         reference: RefKind::Unknown,
-        steps: vec![Step { loc, note }],
+        steps: vec![Step {
+            loc,
+            note,
+            kind: StepKind::Unknown,
+        }],
         ..Default::default()
     }
 }
@@ -90,6 +95,7 @@ fn null_chain(loc: Loc) -> Chain {
     Chain {
         reference: RefKind::None,
         steps: vec![Step {
+            kind: StepKind::Null,
             loc,
             note: NULL_NOTE.into(),
         }],
@@ -185,6 +191,7 @@ impl<'a> Tracer<'a> {
                 vec![Chain {
                     reference: RefKind::Owner,
                     steps: vec![Step {
+                        kind: StepKind::Owner,
                         loc,
                         note: format!("`{e}`: the running task's own address space"),
                     }],
@@ -197,6 +204,7 @@ impl<'a> Tracer<'a> {
                     Some(r) if r.role == Role::ReturnsMmUsers => vec![Chain {
                         reference: RefKind::MmUsers,
                         steps: vec![Step {
+                            kind: StepKind::Get,
                             loc,
                             note: format!("`{e}` returns an mm_users reference (or NULL)"),
                         }],
@@ -247,6 +255,7 @@ impl<'a> Tracer<'a> {
             };
             if hit {
                 return Some(Step {
+                    kind: StepKind::Guard,
                     loc: self.loc(at, br.cond_offset),
                     note: format!("`mmget_not_zero({text})` holds an mm_users reference here"),
                 });
@@ -271,6 +280,7 @@ impl<'a> Tracer<'a> {
                 .any(|j| br.span.0 <= j.offset && j.offset < br.span.1);
             if negated_try && leaves {
                 return Some(Step {
+                    kind: StepKind::Guard,
                     loc: self.loc(at, br.cond_offset),
                     note: format!(
                         "`mmget_not_zero({text})` holds an mm_users reference from here on"
@@ -287,6 +297,7 @@ impl<'a> Tracer<'a> {
                 && code.dominates(ev.span.0, offset)
             {
                 return Some(Step {
+                    kind: StepKind::Get,
                     loc: self.loc(at, ev.span.0),
                     note: format!("`{name}({text})` takes an mm_users reference"),
                 });
@@ -325,6 +336,7 @@ impl<'a> Tracer<'a> {
                 continue;
             };
             let step = Step {
+                kind: StepKind::Assign,
                 loc: self.loc(at, ev.span.0),
                 note: format!("`{lhs}` = `{rhs}`"),
             };
@@ -373,11 +385,13 @@ impl<'a> Tracer<'a> {
                     let mut steps = Vec::new();
                     if let Some(g) = grab {
                         steps.push(Step {
+                            kind: StepKind::Grab,
                             loc: self.loc(at, g),
                             note: "`mmgrab()` keeps only mm_count".into(),
                         });
                     }
                     steps.push(Step {
+                        kind: StepKind::Put,
                         loc: self.loc(at, ev.span.0),
                         note: format!("`{name}({})` drops the mm_users reference", args[0]),
                     });
@@ -412,6 +426,7 @@ impl<'a> Tracer<'a> {
                     ));
                 } else {
                     let step = Step {
+                        kind: StepKind::Parameter,
                         loc: self.loc(at, body.params[i].offset),
                         note: format!("`{v}` is parameter {} of `{}()`", i + 1, body.name),
                     };
@@ -565,6 +580,7 @@ impl<'a> Tracer<'a> {
         let loc = self.loc(at, offset);
         if let Some(set) = self.is_current(at, base, offset) {
             let mut steps = vec![Step {
+                kind: StepKind::Owner,
                 loc,
                 note: format!("`{e}`: the running task's own address space"),
             }];
@@ -579,6 +595,7 @@ impl<'a> Tracer<'a> {
         Some(Chain {
             reference: RefKind::None,
             steps: vec![Step {
+                kind: StepKind::Read,
                 loc,
                 note: format!(
                     "`{e}`: the mm of a task that may not be `current`; reading it takes no reference (`get_task_mm()` does)"
@@ -604,6 +621,7 @@ impl<'a> Tracer<'a> {
         (dominated && defs.iter().all(current)).then(|| {
             (defs.iter())
                 .map(|&i| Step {
+                    kind: StepKind::Assign,
                     loc: self.loc(at, code.events[i].span.0),
                     note: format!("`{v}` = `{}`", api::CURRENT),
                 })
@@ -648,7 +666,7 @@ impl<'a> Tracer<'a> {
             let chains = self.store_chains(*s, &key, depth + 1);
             if chains
                 .iter()
-                .all(|c| c.steps.first().is_some_and(|st| st.note == NULL_NOTE))
+                .all(|c| c.steps.first().is_some_and(|st| st.kind == StepKind::Null))
             {
                 continue; // clearing the field is not an origin
             }
@@ -660,6 +678,7 @@ impl<'a> Tracer<'a> {
             let mut chains = prepend(
                 chains,
                 Step {
+                    kind: StepKind::Read,
                     loc,
                     note: format!("`{e}` reads {key}"),
                 },
@@ -727,6 +746,7 @@ impl<'a> Tracer<'a> {
                     !value
                 );
                 return Some(Step {
+                    kind: StepKind::Exclusion,
                     loc: Loc {
                         file: er.at.file,
                         offset: cond_at,
@@ -824,6 +844,7 @@ impl<'a> Tracer<'a> {
         if let Some((g, name)) = get {
             c.reference = RefKind::MmUsers;
             extra.push(Step {
+                kind: StepKind::Get,
                 loc: self.loc(at, g),
                 note: format!("`{name}()` takes an mm_users reference"),
             });
@@ -840,11 +861,13 @@ impl<'a> Tracer<'a> {
                     };
                     if let Some((g, gname)) = grab {
                         extra.push(Step {
+                            kind: StepKind::Grab,
                             loc: self.loc(at, g),
                             note: format!("`{gname}()` takes mm_count"),
                         });
                     }
                     extra.push(Step {
+                        kind: StepKind::Put,
                         loc: self.loc(at, p),
                         note: format!(
                             "`{name}()` drops the mm_users reference: only mm_count is kept"
@@ -855,11 +878,13 @@ impl<'a> Tracer<'a> {
                 if let Some((g, name)) = grab {
                     c.reference = RefKind::MmCount;
                     extra.push(Step {
+                        kind: StepKind::Grab,
                         loc: self.loc(at, g),
                         note: format!("`{name}()` takes only mm_count"),
                     });
                 } else if original == RefKind::Owner {
                     extra.push(Step {
+                        kind: StepKind::Store,
                         loc,
                         note: "no reference is taken on the stored mm".into(),
                     });
@@ -893,6 +918,7 @@ impl<'a> Tracer<'a> {
         };
         let loc = Loc { file, offset };
         let store_step = Step {
+            kind: StepKind::Store,
             loc,
             note: format!("stored: `{lhs}` = `{rhs}`"),
         };
@@ -995,6 +1021,7 @@ impl<'a> Tracer<'a> {
             }
         }
         found.map(|(loc, name)| Step {
+            kind: StepKind::Teardown,
             loc,
             note: format!("released at teardown with `{name}()`"),
         })
@@ -1044,6 +1071,7 @@ impl<'a> Tracer<'a> {
                 ),
             };
             let step = Step {
+                kind: StepKind::Call,
                 loc: self.loc(call.at, ev.span.0),
                 note,
             };

@@ -108,6 +108,12 @@ struct JsonStep<'a> {
     line: u32,
     note: &'a str,
     column: u32,
+    // Added fields (allowed by the contract):
+    /// What kind of evidence the step is: "read", "assign", "store",
+    /// "parameter", "call", "macro", "guard", "get", "grab", "put",
+    /// "teardown", "owner", "null", "not_borrowed", "exclusion",
+    /// "unknown" or "summary".
+    kind: &'a str,
 }
 
 fn loc<'a>(report: &'a Report, l: crate::report::Loc) -> JsonLoc<'a> {
@@ -156,6 +162,7 @@ fn site<'a>(report: &'a Report, s: &'a Site) -> JsonSite<'a> {
                             line,
                             note: &st.note,
                             column,
+                            kind: st.kind.as_str(),
                         }
                     })
                     .collect(),
