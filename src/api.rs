@@ -98,6 +98,9 @@ pub enum Role {
     MarksAsyncIo,
     /// Looks up a task by pid: the liveness check of a task that may exit.
     ChecksTaskLiveness,
+    /// Returns the truth of its argument (`unlikely(x)`, `WARN_ON(x)`): a
+    /// condition is read through it.
+    PassesTruth,
 }
 
 /// One row of the API table.
@@ -183,6 +186,10 @@ pub static BUILTIN: &[Api] = &[
     row("kiocb_set_cancel_fn", Role::MarksAsyncIo, 2),
     row("get_pid_task", Role::ChecksTaskLiveness, 2),
     row("pid_task", Role::ChecksTaskLiveness, 2),
+    row("likely", Role::PassesTruth, 1),
+    row("unlikely", Role::PassesTruth, 1),
+    row("WARN_ON", Role::PassesTruth, 1),
+    row("WARN_ON_ONCE", Role::PassesTruth, 1),
 ];
 
 /// The struct of an mmu_notifier's callbacks, and the callback that runs in

@@ -175,8 +175,10 @@ impl KeepWords {
 
     /// The APIs of `api` and the flow tokens.
     pub fn apis(api: &crate::api::ApiTable) -> KeepWords {
+        // A condition's wrapper says nothing of an mm by itself.
         KeepWords::new(
             api.all()
+                .filter(|r| r.role != crate::api::Role::PassesTruth)
                 .map(|r| r.name)
                 .chain(crate::api::FLOW_TOKENS.iter().copied()),
         )

@@ -584,3 +584,19 @@ fn a_tasks_mm_is_the_kernels_and_takes_no_reference() {
     });
     assert!(!through_kernel);
 }
+
+#[test]
+fn a_try_get_counts_however_its_result_is_tested() {
+    // Through a local, `unlikely()`, `WARN_ON()`, or an mm set to NULL on
+    // failure and tested: the same guard. Not tested at all: none.
+    check(
+        "guard_shapes",
+        &[
+            "through_a_local - r->mm: ok mm_users paired []",
+            "through_unlikely - r->mm: ok mm_users paired []",
+            "null_on_failure - mm: ok mm_users paired []",
+            "warned - r->mm: ok mm_users paired []",
+            "result_ignored - r->mm: wrong mm_count paired [borrow-without-mm-users]",
+        ],
+    );
+}

@@ -29,12 +29,25 @@ fn stable(code: &Code, cond: u32) -> Option<String> {
     (plain && !text.is_empty() && !text.contains("->")).then_some(text)
 }
 
-/// `facts` after event `e` runs: an assignment forgets what mentions its
-/// left-hand side.
-fn after_event(code: &Code, e: u32, facts: &mut Facts) {
-    if let EventKind::Assign { lhs, .. } = &code.events[e as usize].kind {
-        let name = lhs.text();
+/// `facts` after event `e` runs: a write forgets what mentions what it
+/// writes, and so does a call that is no API of the table for the names
+/// it is handed (a function-like macro may assign its arguments).
+fn after_event(api: &ApiTable, code: &Code, e: u32, facts: &mut Facts) {
+    let mut forget = |name: String| {
         facts.retain(|(t, _)| whole_words(t.as_bytes(), name.as_bytes()).next().is_none());
+    };
+    match &code.events[e as usize].kind {
+        EventKind::Assign { lhs: target, .. } | EventKind::Write { target } => {
+            forget(target.text())
+        }
+        EventKind::Call { callee, args } => {
+            let known = (callee.as_ident()).is_some_and(|n| api.lookup(n, args.len()).is_some());
+            if !known {
+                args.iter()
+                    .filter_map(Expr::as_ident)
+                    .for_each(|a| forget(a.to_string()));
+            }
+        }
     }
 }
 
@@ -58,7 +71,7 @@ fn along(code: &Code, when: Option<(u32, bool)>, facts: &Facts) -> Option<Facts>
 /// The facts every path from the entry holds at the start of each block
 /// (`None`: no path reaches it). A fixpoint of intersections, each round
 /// only shrinking what a block knows.
-pub fn must_facts(code: &Code) -> Vec<Option<Facts>> {
+pub fn must_facts(api: &ApiTable, code: &Code) -> Vec<Option<Facts>> {
     let cfg = &code.cfg;
     let mut at: Vec<Option<Facts>> = vec![None; cfg.blocks.len()];
     if cfg.blocks.is_empty() {
@@ -77,7 +90,7 @@ pub fn must_facts(code: &Code) -> Vec<Option<Facts>> {
             continue;
         };
         for &e in &cfg.blocks[b as usize].events {
-            after_event(code, e, &mut facts);
+            after_event(api, code, e, &mut facts);
         }
         for edge in &cfg.blocks[b as usize].succs {
             let Some(out) = along(code, edge.when, &facts) else {
@@ -108,9 +121,11 @@ pub fn dropped_in_window(api: &ApiTable, code: &Code, use_at: usize, mm: &Expr) 
     let start = cfg.block_of(borrow)?;
     let events = &cfg.blocks[start as usize].events;
     let skip = events.iter().position(|&e| e == borrow)?;
-    let mut facts = must_facts(code)[start as usize].clone().unwrap_or_default();
+    let mut facts = must_facts(api, code)[start as usize]
+        .clone()
+        .unwrap_or_default();
     for &e in &events[..skip] {
-        after_event(code, e, &mut facts);
+        after_event(api, code, e, &mut facts);
     }
     let mut todo = vec![(start, skip + 1, vec![mm.text()], facts)];
     let mut seen: HashSet<(BlockId, usize, Vec<String>, Facts)> = HashSet::new();
@@ -155,7 +170,7 @@ fn window_events(
     facts: &mut Facts,
 ) -> Window {
     for &e in &code.cfg.blocks[b as usize].events[from..] {
-        after_event(code, e, facts);
+        after_event(api, code, e, facts);
         let ev = &code.events[e as usize];
         match &ev.kind {
             EventKind::Assign { lhs, rhs } => {
@@ -165,6 +180,10 @@ fn window_events(
                     names.push(lhs);
                     names.sort();
                 }
+            }
+            EventKind::Write { target } => {
+                let target = target.text();
+                names.retain(|n| *n != target);
             }
             EventKind::Call { callee, args } => {
                 let Some(row) = callee.as_ident().and_then(|n| api.lookup(n, args.len())) else {
@@ -180,6 +199,283 @@ fn window_events(
         }
     }
     Window::Open
+}
+
+/// How the body's own code made a value hold an `mm_users` reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HeldBy {
+    /// A try-get (`mmget_not_zero()`) tested true, in the condition at
+    /// `at` (an atom's offset).
+    Test { at: usize, api: &'static str },
+    /// A try-get whose result was stored (the assignment at `at`) and the
+    /// store tested true.
+    Flag { at: usize, api: &'static str },
+    /// A get (`mmget()`) at `at`.
+    Take { at: usize, api: &'static str },
+}
+
+/// What a path knows of one value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Value {
+    /// Nothing this body did: the origin decides.
+    Unknown,
+    /// A reference this body took.
+    Held(HeldBy),
+    /// `NULL`.
+    Null,
+}
+
+/// One path's knowledge: which names hold one value (must-aliases), what
+/// each value is, which locals hold a try-get's result, and the facts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Path {
+    /// Groups of names holding the same value, each sorted, the groups
+    /// sorted; only values something is known of, or that are aliased.
+    values: Vec<(Vec<String>, Value)>,
+    /// A local and a name of the value whose try-get it stored, with where
+    /// and by which API.
+    flags: Vec<(String, String, usize, &'static str)>,
+    facts: Facts,
+}
+
+impl Path {
+    fn value_of(&self, name: &str) -> Value {
+        (self.values.iter())
+            .find(|(names, _)| names.iter().any(|n| n == name))
+            .map_or(Value::Unknown, |(_, v)| *v)
+    }
+
+    /// `name` now holds a value of its own (forgets it from its group),
+    /// and so does every name built on it (`name->mm`, `v[name]`).
+    fn forget(&mut self, name: &str) {
+        let on = |n: &str| n == name || whole_words(n.as_bytes(), name.as_bytes()).next().is_some();
+        for (names, _) in &mut self.values {
+            names.retain(|n| !on(n));
+        }
+        self.values
+            .retain(|(names, v)| names.len() > 1 || (!names.is_empty() && *v != Value::Unknown));
+        self.flags.retain(|(f, n, ..)| !on(f) && !on(n));
+    }
+
+    /// Sets what the value `name` holds is, with every alias of it.
+    fn set(&mut self, name: &str, value: Value) {
+        match self
+            .values
+            .iter_mut()
+            .find(|(names, _)| names.iter().any(|n| n == name))
+        {
+            Some((_, v)) => *v = value,
+            None => self.values.push((vec![name.to_string()], value)),
+        }
+        self.values.sort();
+    }
+
+    /// `lhs = rhs`.
+    fn assign(&mut self, api: &ApiTable, lhs: &str, rhs: &Expr, at: usize) {
+        self.forget(lhs);
+        let rhs_text = rhs.text();
+        if let Some((arg, row)) = try_get(api, rhs) {
+            self.flags.push((lhs.to_string(), arg.text(), at, row));
+            self.flags.sort();
+            return;
+        }
+        if *rhs == Expr::Null {
+            return self.set(lhs, Value::Null);
+        }
+        if !is_access_path(rhs) {
+            return;
+        }
+        match self
+            .values
+            .iter_mut()
+            .find(|(names, _)| names.contains(&rhs_text))
+        {
+            Some((names, _)) => {
+                names.push(lhs.to_string());
+                names.sort();
+            }
+            None => {
+                let mut names = vec![lhs.to_string(), rhs_text];
+                names.sort();
+                self.values.push((names, Value::Unknown));
+            }
+        }
+        self.values.sort();
+    }
+
+    /// The path after taking condition atom `cond` with `truth`; `None`
+    /// if it cannot.
+    fn take(&self, api: &ApiTable, code: &Code, cond: u32, truth: bool) -> Option<Path> {
+        let atom = &code.cfg.conds.get(cond as usize)?;
+        let (core, truth) = through_wrappers(api, &atom.expr, truth);
+        let mut next = self.clone();
+        if let Some((arg, row)) = try_get(api, core) {
+            if truth {
+                next.set(
+                    &arg.text(),
+                    Value::Held(HeldBy::Test {
+                        at: atom.offset,
+                        api: row,
+                    }),
+                );
+            }
+            return Some(next);
+        }
+        let name = core.text();
+        if let Some((_, value, at, row)) = self.flags.iter().find(|(f, ..)| *f == name) {
+            if truth {
+                next.set(value, Value::Held(HeldBy::Flag { at: *at, api: row }));
+            }
+            return Some(next);
+        }
+        if is_access_path(core) {
+            match (self.value_of(&name), truth) {
+                (Value::Null, true) => return None,
+                (Value::Held(_), false) => return None,
+                (_, false) => next.set(&name, Value::Null),
+                _ => {}
+            }
+        }
+        next.facts = along(code, Some((cond, truth)), &self.facts)?;
+        Some(next)
+    }
+}
+
+/// The call and its row if `e` is a try-get (`mmget_not_zero(x)`).
+fn try_get<'e>(api: &ApiTable, e: &'e Expr) -> Option<(&'e Expr, &'static str)> {
+    let (name, args) = e.as_named_call()?;
+    let row = api.lookup(name, args.len())?;
+    (row.role == Role::TriesMmUsers).then(|| (&args[row.mm_arg], row.name))
+}
+
+/// A plain name or a chain of fields: something a later test can name.
+fn is_access_path(e: &Expr) -> bool {
+    match e {
+        Expr::Ident(_) => true,
+        Expr::Field { base, .. } => is_access_path(base),
+        _ => false,
+    }
+}
+
+/// `e` with its truth-passing wrappers, negations and comparisons with
+/// NULL taken off: the expression whose truth decides, and the truth it
+/// has where `e` has `truth`.
+fn through_wrappers<'e>(api: &ApiTable, mut e: &'e Expr, mut truth: bool) -> (&'e Expr, bool) {
+    loop {
+        match e {
+            Expr::Not(inner) => {
+                truth = !truth;
+                e = inner;
+            }
+            Expr::Binary { op, left, right }
+                if (op == "==" || op == "!=") && **right == Expr::Null =>
+            {
+                truth ^= op == "==";
+                e = left;
+            }
+            Expr::Call { callee, args } if args.len() == 1 => {
+                let passes = (callee.as_ident())
+                    .and_then(|n| api.lookup(n, 1))
+                    .is_some_and(|r| r.role == Role::PassesTruth);
+                if !passes {
+                    return (e, truth);
+                }
+                e = &args[0];
+            }
+            _ => return (e, truth),
+        }
+    }
+}
+
+/// How the body's own code makes `mm`, at the borrow at `use_at`, hold an
+/// `mm_users` reference: on every feasible path that reaches the borrow
+/// with a non-NULL `mm`, a get, or a try-get tested true (directly,
+/// through a wrapper, or through a local that stored it), on `mm` or a
+/// must-alias of it, and not dropped since. `None` if some such path
+/// holds none (the origin then decides), or if the paths are too many to
+/// tell.
+pub fn held_at(api: &ApiTable, code: &Code, use_at: usize, mm: &Expr) -> Option<HeldBy> {
+    let cfg = &code.cfg;
+    let borrow = code.events.iter().position(|e| e.span.0 == use_at)? as u32;
+    let target = cfg.block_of(borrow)?;
+    let mm = mm.text();
+    let mut todo = vec![(Cfg::ENTRY, Path::default())];
+    let mut seen: HashSet<(BlockId, Path)> = HashSet::new();
+    let mut found: Option<HeldBy> = None;
+    while let Some((b, mut path)) = todo.pop() {
+        if seen.len() >= MAX_STATES {
+            return None;
+        }
+        if !seen.insert((b, path.clone())) {
+            continue;
+        }
+        for &e in &cfg.blocks[b as usize].events {
+            if b == target && e == borrow {
+                match path.value_of(&mm) {
+                    Value::Held(by) => found = Some(found.map_or(by, |f| earliest(f, by))),
+                    Value::Null => {}
+                    Value::Unknown => return None,
+                }
+            }
+            run_event(api, code, e, &mut path);
+        }
+        for edge in &cfg.blocks[b as usize].succs {
+            let next = match edge.when {
+                Some((c, truth)) => path.take(api, code, c, truth),
+                None => Some(path.clone()),
+            };
+            if let Some(next) = next {
+                todo.push((edge.to, next));
+            }
+        }
+    }
+    found
+}
+
+/// The one of two ways of holding that comes first in the text.
+fn earliest(a: HeldBy, b: HeldBy) -> HeldBy {
+    let at = |h: HeldBy| match h {
+        HeldBy::Test { at, .. } | HeldBy::Flag { at, .. } | HeldBy::Take { at, .. } => at,
+    };
+    if at(b) < at(a) { b } else { a }
+}
+
+/// What event `e` does to a path.
+fn run_event(api: &ApiTable, code: &Code, e: u32, path: &mut Path) {
+    let ev = &code.events[e as usize];
+    after_event(api, code, e, &mut path.facts);
+    match &ev.kind {
+        EventKind::Assign { lhs, rhs } => path.assign(api, &lhs.text(), rhs, ev.span.0),
+        EventKind::Write { target } => path.forget(&target.text()),
+        EventKind::Call { callee, args } => {
+            let Some(row) = callee.as_ident().and_then(|n| api.lookup(n, args.len())) else {
+                // A function-like macro may assign a name it is handed:
+                // what was NULL (or 0) may not be any more.
+                for a in args.iter().filter_map(Expr::as_ident) {
+                    if path.value_of(a) == Value::Null {
+                        path.forget(a);
+                    }
+                }
+                return;
+            };
+            let Some(arg) = args.get(row.mm_arg) else {
+                return;
+            };
+            match row.role {
+                Role::TakesMmUsers => {
+                    let by = HeldBy::Take {
+                        at: ev.span.0,
+                        api: row.name,
+                    };
+                    path.set(&arg.text(), Value::Held(by));
+                }
+                Role::DropsMmUsers if matches!(path.value_of(&arg.text()), Value::Held(_)) => {
+                    path.set(&arg.text(), Value::Unknown);
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -229,7 +525,7 @@ mod tests {
     fn must_facts_hold_on_every_path_only() {
         let b = body("void f(int a)\n{\n\tif (a)\n\t\tx();\n\ty();\n}\n");
         let code = b.code().unwrap();
-        let facts = must_facts(code);
+        let facts = must_facts(&ApiTable::default(), code);
         let block = |name: &str| {
             let e = code.named_calls().position(|(_, n, _)| n == name).unwrap();
             code.cfg.block_of(e as u32).unwrap() as usize
@@ -237,5 +533,41 @@ mod tests {
         let x = facts[block("x")].clone().unwrap();
         assert!(x.contains(&("a".to_string(), true)));
         assert!(facts[block("y")].clone().unwrap().is_empty());
+    }
+
+    fn held(src: &str) -> Option<HeldBy> {
+        let b = body(src);
+        let code = b.code().unwrap();
+        let (ev, _, args) = (code.named_calls())
+            .find(|(_, n, _)| *n == "kthread_use_mm")
+            .unwrap();
+        held_at(&ApiTable::default(), code, ev.span.0, &args[0])
+    }
+
+    #[test]
+    fn a_reference_put_before_the_borrow_is_not_held() {
+        let got = "void f(struct mm_struct *mm)\n{\n\tmmget(mm);\n\tkthread_use_mm(mm);\n}\n";
+        assert!(matches!(held(got), Some(HeldBy::Take { .. })));
+        let put = "void f(struct mm_struct *mm)\n{\n\tmmget(mm);\n\tmmput(mm);\n\tkthread_use_mm(mm);\n}\n";
+        assert_eq!(held(put), None);
+    }
+
+    #[test]
+    fn a_stored_result_counts_until_the_local_is_written() {
+        let src = "void f(struct mm_struct *mm)\n{\n\tint ok = mmget_not_zero(mm);\n\n\tif (ok)\n\t\tkthread_use_mm(mm);\n}\n";
+        assert!(matches!(held(src), Some(HeldBy::Flag { .. })));
+        let written = "void f(struct mm_struct *mm)\n{\n\tint ok = mmget_not_zero(mm);\n\n\tok++;\n\tif (ok)\n\t\tkthread_use_mm(mm);\n}\n";
+        assert_eq!(held(written), None);
+    }
+
+    #[test]
+    fn every_loop_round_must_hold() {
+        let each = "void f(struct mm_struct **v, int n)\n{\n\tint i;\n\n\tfor (i = 0; i < n; i++) {\n\t\tif (!mmget_not_zero(v[i]))\n\t\t\tcontinue;\n\t\tkthread_use_mm(v[i]);\n\t}\n}\n";
+        assert!(matches!(held(each), Some(HeldBy::Test { .. })));
+        // Once `i` moves, `v[i]` is another mm.
+        let moved = "void f(struct mm_struct **v, int i)\n{\n\tif (!mmget_not_zero(v[i]))\n\t\treturn;\n\ti++;\n\tkthread_use_mm(v[i]);\n}\n";
+        assert_eq!(held(moved), None);
+        let local = "void f(struct mm_struct *mm, int n)\n{\n\twhile (n--) {\n\t\tif (!mmget_not_zero(mm))\n\t\t\tbreak;\n\t\tkthread_use_mm(mm);\n\t\tmmput(mm);\n\t}\n}\n";
+        assert!(matches!(held(local), Some(HeldBy::Test { .. })));
     }
 }

@@ -9,6 +9,7 @@
 //! Whatever it could not find in the files parsed so far it records as a
 //! [`Demand`]; the driver parses more files and runs the analysis again.
 
+use super::flow::{self, HeldBy};
 use crate::api::{self, ApiTable, RefKind, Role};
 use crate::demand::Demand;
 use crate::facts::{BodyKind, BranchKind, Code, EventKind, Expr, JumpKind, struct_name};
@@ -69,6 +70,9 @@ pub struct Tracer<'a> {
     api: &'a ApiTable,
     demands: RefCell<BTreeSet<Demand>>,
     param_memo: RefCell<HashMap<(BodyRef, usize), Vec<Chain>>>,
+    /// What [`flow::held_at`] found, per body, offset and expression: the
+    /// tracer asks again for every chain that passes there.
+    held_memo: RefCell<HashMap<(BodyRef, usize, String), Option<HeldBy>>>,
     in_progress: RefCell<HashSet<(BodyRef, usize)>>,
     /// How many times a cycle or the depth limit cut a chain: results
     /// computed meanwhile are partial and not memoized.
@@ -118,6 +122,7 @@ impl<'a> Tracer<'a> {
             api,
             demands: RefCell::default(),
             param_memo: RefCell::default(),
+            held_memo: RefCell::default(),
             in_progress: RefCell::default(),
             chains_cut: std::cell::Cell::new(0),
         }
@@ -229,81 +234,47 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// A guard that makes `e` hold an `mm_users` reference at `offset`:
-    /// `if (mmget_not_zero(e)) { here }`, `if (!mmget_not_zero(e)) return;`
-    /// before here, or `mmget(e)` before here.
+    /// The body's own code makes `e` hold an `mm_users` reference at
+    /// `offset` on every feasible path there (see [`flow::held_at`]):
+    /// the step that shows it. A test's step is at its `if`: "here" inside
+    /// the region it guards, "from here on" after it (the path that failed
+    /// left).
     pub fn guard(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<Step> {
         let code = self.code(at);
         let text = e.text();
-        let is_try = |c: &Expr| {
-            c.as_named_call().is_some_and(|(n, args)| {
-                self.api
-                    .lookup(n, args.len())
-                    .is_some_and(|r| r.role == Role::TriesMmUsers)
-                    && args[0].text() == text
-            })
-        };
-        for br in code.branches_at(offset) {
-            let hit = match br.kind {
-                BranchKind::Then | BranchKind::Loop => br.cond.conjuncts().into_iter().any(&is_try),
-                BranchKind::Else => br
-                    .cond
-                    .disjuncts()
-                    .into_iter()
-                    .any(|c| matches!(c, Expr::Not(x) if is_try(x))),
-                BranchKind::Case => false,
-            };
-            if hit {
-                return Some(Step {
+        let key = (at, offset, text.clone());
+        let held = *(self.held_memo.borrow_mut().entry(key))
+            .or_insert_with(|| flow::held_at(self.api, code, offset, e));
+        Some(match held? {
+            HeldBy::Test { at: cond, api } => {
+                let statement = (code.branches.iter())
+                    .filter(|b| b.cond_offset <= cond)
+                    .map(|b| b.cond_offset)
+                    .max()
+                    .unwrap_or(cond);
+                let inside = (code.branches.iter())
+                    .filter(|b| b.cond_offset == statement)
+                    .any(|b| b.span.0 <= offset && offset < b.span.1);
+                let when = if inside { "here" } else { "from here on" };
+                Step {
+                    loc: self.loc(at, statement),
+                    note: format!("`{api}({text})` holds an mm_users reference {when}"),
                     kind: StepKind::Guard,
-                    loc: self.loc(at, br.cond_offset),
-                    note: format!("`mmget_not_zero({text})` holds an mm_users reference here"),
-                });
+                }
             }
-        }
-        // `if (!mmget_not_zero(e)) <leave>;` earlier in an enclosing block.
-        for br in &code.branches {
-            if br.kind != BranchKind::Then
-                || br.span.1 > offset
-                || !code.dominates(br.cond_offset, offset)
-            {
-                continue;
-            }
-            let negated_try = br
-                .cond
-                .disjuncts()
-                .into_iter()
-                .any(|c| matches!(c, Expr::Not(x) if is_try(x)));
-            let leaves = code
-                .jumps
-                .iter()
-                .any(|j| br.span.0 <= j.offset && j.offset < br.span.1);
-            if negated_try && leaves {
-                return Some(Step {
-                    kind: StepKind::Guard,
-                    loc: self.loc(at, br.cond_offset),
-                    note: format!(
-                        "`mmget_not_zero({text})` holds an mm_users reference from here on"
-                    ),
-                });
-            }
-        }
-        for (ev, name, args) in code.named_calls() {
-            let Some(r) = self.api.lookup(name, args.len()) else {
-                continue;
-            };
-            if r.role == Role::TakesMmUsers
-                && args[0].text() == text
-                && code.dominates(ev.span.0, offset)
-            {
-                return Some(Step {
-                    kind: StepKind::Get,
-                    loc: self.loc(at, ev.span.0),
-                    note: format!("`{name}({text})` takes an mm_users reference"),
-                });
-            }
-        }
-        None
+            HeldBy::Flag { at: stored, api } => Step {
+                loc: self.loc(at, stored),
+                note: format!(
+                    "`{api}({text})` is stored here and tested true before the borrow: an mm_users reference is held"
+                ),
+                kind: StepKind::Guard,
+            },
+            HeldBy::Take { at: call, api } => Step {
+                loc: self.loc(at, call),
+                note: format!("`{api}({text})` takes an mm_users reference"),
+                kind: StepKind::Get,
+            },
+        })
     }
 
     /// The assignments to `lhs` (by text) that can reach `offset`: the last
@@ -520,7 +491,7 @@ impl<'a> Tracer<'a> {
                 let ev = self.ix.event(er);
                 let key = match &ev.kind {
                     EventKind::Assign { lhs, .. } => self.field_key(er.at, lhs, ev.span.0),
-                    EventKind::Call { .. } => None,
+                    EventKind::Call { .. } | EventKind::Write { .. } => None,
                 };
                 (er.at.file, key)
             }

@@ -421,19 +421,34 @@ impl<'a> Cx<'a> {
             "assignment_expression" => {
                 if let (Some(l), Some(r)) = (field(n, "left"), field(n, "right")) {
                     let op = field(n, "operator").map(|o| self.text(o)).unwrap_or("=");
-                    if op == "=" {
+                    let kind = if op == "=" {
                         let (lhs, rhs) = (self.expr(l, 0), self.expr(r, 0));
-                        b.code.events.push(Event {
-                            span: self.span(n),
-                            kind: EventKind::Assign { lhs, rhs },
-                        });
-                    }
+                        EventKind::Assign { lhs, rhs }
+                    } else {
+                        EventKind::Write {
+                            target: self.expr(l, 0),
+                        }
+                    };
+                    b.code.events.push(Event {
+                        span: self.span(n),
+                        kind,
+                    });
+                }
+            }
+            "update_expression" => {
+                if let Some(a) = field(n, "argument") {
+                    b.code.events.push(Event {
+                        span: self.span(n),
+                        kind: EventKind::Write {
+                            target: self.expr(a, 0),
+                        },
+                    });
                 }
             }
             "call_expression" => {
                 if let Some(f) = field(n, "function") {
                     let callee = self.expr(f, 0);
-                    let args = field(n, "arguments")
+                    let args: Vec<Expr> = field(n, "arguments")
                         .map(|a| {
                             named_children(a)
                                 .into_iter()
@@ -442,10 +457,24 @@ impl<'a> Cx<'a> {
                                 .collect()
                         })
                         .unwrap_or_default();
+                    // What a call may write through: `&x` among its
+                    // arguments.
+                    let written: Vec<Event> = (args.iter())
+                        .filter_map(|a| match a {
+                            Expr::AddrOf(x) => Some(Event {
+                                span: self.span(n),
+                                kind: EventKind::Write {
+                                    target: (**x).clone(),
+                                },
+                            }),
+                            _ => None,
+                        })
+                        .collect();
                     b.code.events.push(Event {
                         span: self.span(n),
                         kind: EventKind::Call { callee, args },
                     });
+                    b.code.events.extend(written);
                 }
             }
             "if_statement" => {

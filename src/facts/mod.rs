@@ -115,6 +115,9 @@ pub enum EventKind {
     Assign { lhs: Expr, rhs: Expr },
     /// `callee(args)`.
     Call { callee: Expr, args: Vec<Expr> },
+    /// Another write of `target`: `x++`, `x += y`, or `&x` handed to a
+    /// call (which may write through it).
+    Write { target: Expr },
 }
 
 /// What kind of region a [`Branch`] is.

@@ -484,7 +484,7 @@ mod tests {
     }
 
     /// Every way from the entry to the exit, as the events it runs (calls
-    /// by callee, assignments as `x=`) and the conditions it takes (`c`,
+    /// by callee, assignments as `x=`, other writes as `x~`) and the conditions it takes (`c`,
     /// `!c`), each block at most twice (a loop once round).
     fn paths(src: &str, name: &str) -> BTreeSet<String> {
         let b = body_of(src, name);
@@ -493,6 +493,7 @@ mod tests {
         let label = |i: u32| match &code.events[i as usize].kind {
             EventKind::Call { callee, .. } => callee.text(),
             EventKind::Assign { lhs, .. } => format!("{lhs}="),
+            EventKind::Write { target } => format!("{target}~"),
         };
         let mut out = BTreeSet::new();
         let mut stack = vec![(
@@ -590,7 +591,7 @@ mod tests {
         let src = "void f(int n)\n{\n\tint i;\n\n\tfor (i = 0; i < n; i++)\n\t\ta(i);\n\tb();\n}\n";
         let p = paths(src, "f");
         assert!(p.contains("i= !i < n b"), "{p:?}");
-        assert_eq!(p, set(&["i= !i < n b", "i= i < n a !i < n b"]));
+        assert_eq!(p, set(&["i= !i < n b", "i= i < n a i~ !i < n b"]));
     }
 
     #[test]
