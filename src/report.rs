@@ -96,6 +96,8 @@ pub enum StepKind {
     Parameter,
     /// A caller passes the value (directly or through a function pointer).
     Call,
+    /// A function the value comes from returns it.
+    Return,
     /// A borrowing macro's body, or one of its expansions.
     Macro,
     /// A test that makes the path hold a reference (`mmget_not_zero()`).
@@ -131,6 +133,7 @@ impl StepKind {
             StepKind::Store => "store",
             StepKind::Parameter => "parameter",
             StepKind::Call => "call",
+            StepKind::Return => "return",
             StepKind::Macro => "macro",
             StepKind::Guard => "guard",
             StepKind::Get => "get",

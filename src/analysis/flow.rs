@@ -48,6 +48,7 @@ fn after_event(api: &ApiTable, code: &Code, e: u32, facts: &mut Facts) {
                     .for_each(|a| forget(a.to_string()));
             }
         }
+        EventKind::Return { .. } => {}
     }
 }
 
@@ -185,6 +186,7 @@ fn window_events(
                 let target = target.text();
                 names.retain(|n| *n != target);
             }
+            EventKind::Return { .. } => {}
             EventKind::Call { callee, args } => {
                 let Some(row) = callee.as_ident().and_then(|n| api.lookup(n, args.len())) else {
                     continue;
@@ -447,6 +449,7 @@ fn run_event(api: &ApiTable, code: &Code, e: u32, path: &mut Path) {
     match &ev.kind {
         EventKind::Assign { lhs, rhs } => path.assign(api, &lhs.text(), rhs, ev.span.0),
         EventKind::Write { target } => path.forget(&target.text()),
+        EventKind::Return { .. } => {}
         EventKind::Call { callee, args } => {
             let Some(row) = callee.as_ident().and_then(|n| api.lookup(n, args.len())) else {
                 // A function-like macro may assign a name it is handed:

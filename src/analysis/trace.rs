@@ -215,10 +215,11 @@ impl<'a> Tracer<'a> {
                         }],
                         ..Default::default()
                     }],
-                    _ => vec![unknown(
+                    Some(_) => vec![unknown(
                         loc,
                         format!("`{e}`: the mm returned by `{name}()` is not followed"),
                     )],
+                    None => self.trace_returns(at, name, args, offset, depth),
                 },
                 None => vec![unknown(
                     loc,
@@ -232,6 +233,61 @@ impl<'a> Tracer<'a> {
                 format!("`{e}`: not an expression mmaudit follows"),
             )],
         }
+    }
+
+    /// What the function `name`, called at `offset` of body `at` with
+    /// `args`, returns: each of its `return`s traced in it (a returned
+    /// parameter is traced as this call's argument instead, so that the
+    /// chain stays with this caller).
+    fn trace_returns(
+        &self,
+        at: BodyRef,
+        name: &str,
+        args: &[Expr],
+        offset: usize,
+        depth: u32,
+    ) -> Vec<Chain> {
+        let loc = self.loc(at, offset);
+        self.demand(Demand::Ident(name.to_string()));
+        let near = |f: &BodyRef| match self.ix.body(*f).kind {
+            BodyKind::Function { is_static } => !is_static || f.file == at.file,
+            BodyKind::Macro => false,
+        };
+        let functions: Vec<BodyRef> = self.ix.functions(name).filter(near).collect();
+        let mut out = Vec::new();
+        for &f in functions.iter().take(MAX_FANOUT) {
+            let code = self.code(f);
+            let body = self.ix.body(f);
+            for ev in &code.events {
+                let EventKind::Return { value: Some(value) } = &ev.kind else {
+                    continue;
+                };
+                let step = Step {
+                    loc: self.loc(f, ev.span.0),
+                    note: format!("`{name}()` returns `{value}`"),
+                    kind: StepKind::Return,
+                };
+                let param = (value.as_ident())
+                    .and_then(|v| body.param_index(v))
+                    .filter(|_| {
+                        !code.events.iter().any(
+                            |e| matches!(&e.kind, EventKind::Assign { lhs, .. } if lhs == value),
+                        )
+                    });
+                let chains = match param.and_then(|i| args.get(i)) {
+                    Some(arg) => self.trace(at, arg, offset, depth + 1),
+                    None => self.trace(f, value, ev.span.0, depth + 1),
+                };
+                out.extend(prepend(chains, step));
+            }
+        }
+        if out.is_empty() {
+            out.push(unknown(
+                loc,
+                format!("the mm returned by `{name}()` is not followed (no `return` of it found)"),
+            ));
+        }
+        out
     }
 
     /// The body's own code makes `e` hold an `mm_users` reference at
@@ -491,7 +547,9 @@ impl<'a> Tracer<'a> {
                 let ev = self.ix.event(er);
                 let key = match &ev.kind {
                     EventKind::Assign { lhs, .. } => self.field_key(er.at, lhs, ev.span.0),
-                    EventKind::Call { .. } | EventKind::Write { .. } => None,
+                    EventKind::Call { .. } | EventKind::Write { .. } | EventKind::Return { .. } => {
+                        None
+                    }
                 };
                 (er.at.file, key)
             }

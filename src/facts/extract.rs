@@ -500,10 +500,20 @@ impl<'a> Cx<'a> {
                 let id = self.stmt;
                 self.branch(b, n, BranchKind::Case, field(n, "value"), id);
             }
-            "return_statement" => b.code.jumps.push(Jump {
-                offset: self.off(n.start_byte()),
-                kind: JumpKind::Return,
-            }),
+            "return_statement" => {
+                b.code.jumps.push(Jump {
+                    offset: self.off(n.start_byte()),
+                    kind: JumpKind::Return,
+                });
+                let value = named_children(n)
+                    .into_iter()
+                    .find(|c| c.kind() != "comment")
+                    .map(|v| self.expr(v, 0));
+                b.code.events.push(Event {
+                    span: self.span(n),
+                    kind: EventKind::Return { value },
+                });
+            }
             "break_statement" | "continue_statement" => b.code.jumps.push(Jump {
                 offset: self.off(n.start_byte()),
                 kind: JumpKind::Break,

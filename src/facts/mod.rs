@@ -118,6 +118,8 @@ pub enum EventKind {
     /// Another write of `target`: `x++`, `x += y`, or `&x` handed to a
     /// call (which may write through it).
     Write { target: Expr },
+    /// `return value;` (or a bare `return;`).
+    Return { value: Option<Expr> },
 }
 
 /// What kind of region a [`Branch`] is.

@@ -494,6 +494,7 @@ mod tests {
             EventKind::Call { callee, .. } => callee.text(),
             EventKind::Assign { lhs, .. } => format!("{lhs}="),
             EventKind::Write { target } => format!("{target}~"),
+            EventKind::Return { .. } => "return".to_string(),
         };
         let mut out = BTreeSet::new();
         let mut stack = vec![(
@@ -608,7 +609,7 @@ mod tests {
     fn goto_reaches_its_label_and_return_leaves() {
         let src = "int f(void)\n{\n\tif (!get())\n\t\tgoto out;\n\tuse();\n\treturn 0;\n\tdead();\nout:\n\tput();\n\treturn -1;\n}\n";
         let p = paths(src, "f");
-        assert_eq!(p, set(&["get get() use", "get !get() put"]));
+        assert_eq!(p, set(&["get get() use return", "get !get() put return"]));
     }
 
     #[test]
