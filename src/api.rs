@@ -101,6 +101,20 @@ pub enum Role {
     /// Returns the truth of its argument (`unlikely(x)`, `WARN_ON(x)`): a
     /// condition is read through it.
     PassesTruth,
+    /// Makes an error value (`ERR_PTR(-ENOMEM)`): a function returning it
+    /// fails.
+    MakesError,
+    /// Frees the object in its `mm_arg` argument (`kfree(obj)`).
+    Frees,
+}
+
+impl Role {
+    /// True if a body that calls an API of this role can matter to an
+    /// mm's flow by that alone. Condition wrappers, error values and frees
+    /// are everywhere; a parse need not keep a body for them.
+    pub fn marks_relevant(self) -> bool {
+        !matches!(self, Role::PassesTruth | Role::MakesError | Role::Frees)
+    }
 }
 
 /// One row of the API table.
@@ -190,6 +204,11 @@ pub static BUILTIN: &[Api] = &[
     row("unlikely", Role::PassesTruth, 1),
     row("WARN_ON", Role::PassesTruth, 1),
     row("WARN_ON_ONCE", Role::PassesTruth, 1),
+    row("ERR_PTR", Role::MakesError, 1),
+    row("ERR_CAST", Role::MakesError, 1),
+    row("kfree", Role::Frees, 1),
+    row("kvfree", Role::Frees, 1),
+    row("kfree_sensitive", Role::Frees, 1),
 ];
 
 /// The struct of an mmu_notifier's callbacks, and the callback that runs in

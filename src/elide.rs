@@ -175,10 +175,9 @@ impl KeepWords {
 
     /// The APIs of `api` and the flow tokens.
     pub fn apis(api: &crate::api::ApiTable) -> KeepWords {
-        // A condition's wrapper says nothing of an mm by itself.
         KeepWords::new(
             api.all()
-                .filter(|r| r.role != crate::api::Role::PassesTruth)
+                .filter(|r| r.role.marks_relevant())
                 .map(|r| r.name)
                 .chain(crate::api::FLOW_TOKENS.iter().copied()),
         )

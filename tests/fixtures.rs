@@ -614,3 +614,22 @@ fn an_mm_returned_by_a_drivers_helper_is_followed() {
         ],
     );
 }
+
+#[test]
+fn a_put_on_an_error_path_is_teardown_not_a_downgrade() {
+    // Each setup puts its reference only where it clears the field, fails,
+    // or frees the object; a put on the way to success would keep only
+    // mm_count (see `get_grab_put`).
+    let r = check(
+        "error_teardown",
+        &["ctx_work - c->mm: ok mm_users paired []"],
+    );
+    assert_eq!(r.sites[0].chains.len(), 3);
+    // No setup's error path is cited as the field's teardown.
+    let cited = r.sites[0]
+        .chains
+        .iter()
+        .flat_map(|c| &c.steps)
+        .any(|s| s.kind == mmaudit::report::StepKind::Teardown);
+    assert!(!cited);
+}

@@ -481,6 +481,130 @@ fn run_event(api: &ApiTable, code: &Code, e: u32, path: &mut Path) {
     }
 }
 
+/// Where the storing function, after storing the value `names` hold into
+/// `field` (at `store_at`), drops that value's `mm_users` reference on a
+/// path that goes on to leave the function normally: then the field keeps
+/// only what else was taken. A path that also clears the field, frees the
+/// object, or makes the function fail (returns a negative value or an
+/// `ERR_PTR()`, directly or through a local holding it) is a teardown of
+/// what it set up, not a downgrade.
+pub fn downgrading_put(
+    api: &ApiTable,
+    code: &Code,
+    store_at: usize,
+    names: &[String],
+    field: &str,
+) -> Option<(usize, &'static str)> {
+    let cfg = &code.cfg;
+    // The store itself, or the declaration it is part of.
+    let store = (code.events.iter().enumerate())
+        .filter(|(_, e)| e.span.0 <= store_at)
+        .max_by_key(|(_, e)| e.span.0)
+        .map(|(i, _)| i as u32)?;
+    let start = cfg.block_of(store)?;
+    let skip = cfg.blocks[start as usize]
+        .events
+        .iter()
+        .position(|&e| e == store)?
+        + 1;
+    let mut todo = vec![(start, skip, Teardown::default())];
+    let mut seen = HashSet::new();
+    while let Some((b, from, mut t)) = todo.pop() {
+        if seen.len() >= MAX_STATES || !seen.insert((b, from, t.clone())) {
+            continue;
+        }
+        for &e in &cfg.blocks[b as usize].events[from..] {
+            t.run(api, &code.events[e as usize], names, field);
+        }
+        if b == Cfg::EXIT {
+            if let (Some(put), false) = (t.put, t.undone || t.failed) {
+                return Some(put);
+            }
+            continue;
+        }
+        for edge in &cfg.blocks[b as usize].succs {
+            todo.push((edge.to, 0, t.clone()));
+        }
+    }
+    None
+}
+
+/// What a path after a store has done to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Teardown {
+    /// The first put of the stored value, and the API.
+    put: Option<(usize, &'static str)>,
+    /// The field was cleared or its object freed.
+    undone: bool,
+    /// The function returned an error.
+    failed: bool,
+    /// Locals that hold an error value, sorted.
+    errors: Vec<String>,
+}
+
+impl Teardown {
+    fn run(&mut self, api: &ApiTable, ev: &crate::facts::Event, names: &[String], field: &str) {
+        match &ev.kind {
+            EventKind::Assign { lhs, rhs } => {
+                let lhs = lhs.text();
+                if lhs == field && *rhs == Expr::Null {
+                    self.undone = true;
+                }
+                self.errors.retain(|n| *n != lhs);
+                if is_error(api, rhs, &self.errors) {
+                    self.errors.push(lhs);
+                    self.errors.sort();
+                }
+            }
+            EventKind::Write { target } => {
+                let target = target.text();
+                self.errors.retain(|n| *n != target);
+            }
+            EventKind::Return { value } => {
+                self.failed |= value
+                    .as_ref()
+                    .is_some_and(|v| is_error(api, v, &self.errors));
+            }
+            EventKind::Call { callee, args } => {
+                let Some(row) = callee.as_ident().and_then(|n| api.lookup(n, args.len())) else {
+                    return;
+                };
+                let Some(arg) = args.get(row.mm_arg).map(Expr::text) else {
+                    return;
+                };
+                match row.role {
+                    Role::DropsMmUsers if names.contains(&arg) => {
+                        self.put = self.put.or(Some((ev.span.0, row.name)));
+                    }
+                    // The object the field is in: `kfree(obj)` for `obj->mm`.
+                    Role::Frees
+                        if field
+                            .strip_prefix(arg.as_str())
+                            .is_some_and(|r| r.starts_with("->") || r.starts_with('.')) =>
+                    {
+                        self.undone = true;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// True if `e` is a failure value: a negative number or errno, an error
+/// pointer, or a local holding one. (`0` and `NULL` are not told apart in
+/// the facts, and `0` is success.)
+fn is_error(api: &ApiTable, e: &Expr, errors: &[String]) -> bool {
+    match e {
+        Expr::Null => false,
+        Expr::Ident(n) => errors.contains(n),
+        Expr::Call { callee, args } => (callee.as_ident())
+            .and_then(|n| api.lookup(n, args.len()))
+            .is_some_and(|r| r.role == Role::MakesError),
+        e => e.text().starts_with('-'),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -967,7 +967,6 @@ impl<'a> Tracer<'a> {
         // Reference calls on the stored value in the storing function.
         let mut grab = None;
         let mut get = None;
-        let mut put = None;
         for (ev, name, args) in code.named_calls() {
             let Some(r) = self.api.lookup(name, args.len()) else {
                 continue;
@@ -981,10 +980,12 @@ impl<'a> Tracer<'a> {
             match r.role {
                 Role::TakesMmCount => grab = grab.or(Some((ev.span.0, r.name))),
                 Role::TakesMmUsers => get = get.or(Some((ev.span.0, r.name))),
-                Role::DropsMmUsers if ev.span.0 > offset => put = put.or(Some((ev.span.0, r.name))),
                 _ => {}
             }
         }
+        // A put after the store that the function goes on from (not an
+        // error path that undoes the store).
+        let put = flow::downgrading_put(self.api, code, offset, &names, &lhs.text());
         let conds = self.conditions(at, offset);
         for c in &mut chains {
             let extra = self.adjust_to_store(c, at, loc, (grab, get, put));
@@ -1020,8 +1021,20 @@ impl<'a> Tracer<'a> {
             .collect()
     }
 
-    /// Where the field is released (`mmput`/`mmdrop` of it), if anywhere.
+    /// Where the field is released (`mmput`/`mmdrop` of it), if anywhere:
+    /// not in a function that stores a value into it (such a drop is part
+    /// of that store, or of its error paths), only in one that ends it.
     fn teardown(&self, key: &FieldKey, storer: BodyRef) -> Option<Step> {
+        let setters: Vec<BodyRef> = (self.stores(key, key.last_field()).into_iter())
+            .filter_map(|s| match s {
+                StoreRef::Assign(er) => match &self.ix.event(er).kind {
+                    EventKind::Assign { rhs, .. } if *rhs != Expr::Null => Some(er.at),
+                    _ => None,
+                },
+                StoreRef::Init(..) => None,
+            })
+            .chain([storer])
+            .collect();
         let mut found: Option<(Loc, String)> = None;
         for r in self
             .api
@@ -1033,8 +1046,7 @@ impl<'a> Tracer<'a> {
                 let EventKind::Call { args, .. } = &ev.kind else {
                     continue;
                 };
-                // A drop in the storing function is part of the store, not teardown.
-                if er.at == storer
+                if setters.contains(&er.at)
                     || args.len() != r.arity
                     || self.field_key(er.at, &args[0], ev.span.0).as_ref() != Some(key)
                 {
