@@ -311,6 +311,11 @@ impl Index {
         std::mem::take(&mut self.files)
     }
 
+    /// Functions and function-like macros with this name.
+    pub fn bodies_named(&self, name: &str) -> impl Iterator<Item = BodyRef> + '_ {
+        self.bodies_by_name.get(name).into_iter().flatten().copied()
+    }
+
     /// Functions (not macros) with this name.
     pub fn functions(&self, name: &str) -> impl Iterator<Item = BodyRef> + '_ {
         self.bodies_by_name

@@ -633,3 +633,23 @@ fn a_put_on_an_error_path_is_teardown_not_a_downgrade() {
         .any(|s| s.kind == mmaudit::report::StepKind::Teardown);
     assert!(!cited);
 }
+
+#[test]
+fn a_window_is_closed_by_an_alias_a_twin_macro_or_a_helper() {
+    // Before, these read as mismatched, unpaired in the macro, and
+    // unpaired; a path that returns with the window open still is.
+    let r = check(
+        "window_shapes",
+        &[
+            "alias_unused - mm: ok mm_users paired []",
+            "twin_macros ENTER_SPACE mm: ok mm_users paired []",
+            "helper_closes - mm: ok mm_users paired []",
+            "left_open - mm: ok mm_users unpaired [unpaired-borrow]",
+        ],
+    );
+    let line = |l: mmaudit::report::Loc| r.files[l.file as usize].lines.line_col(l.offset).0;
+    match &r.sites[3].pairing {
+        mmaudit::report::Pairing::Unpaired { at: Some(at), .. } => assert_eq!(line(*at), 62),
+        p => panic!("{p:?}"),
+    }
+}

@@ -37,9 +37,14 @@ fn after_event(api: &ApiTable, code: &Code, e: u32, facts: &mut Facts) {
         facts.retain(|(t, _)| whole_words(t.as_bytes(), name.as_bytes()).next().is_none());
     };
     match &code.events[e as usize].kind {
-        EventKind::Assign { lhs: target, .. } | EventKind::Write { target } => {
-            forget(target.text())
+        EventKind::Assign { lhs, rhs } => {
+            forget(lhs.text());
+            // `flag = true;`: a later `if (flag)` knows.
+            if let (Expr::Ident(name), Some(truth)) = (lhs, constant_truth(rhs)) {
+                facts.insert((name.clone(), truth));
+            }
         }
+        EventKind::Write { target } => forget(target.text()),
         EventKind::Call { callee, args } => {
             let known = (callee.as_ident()).is_some_and(|n| api.lookup(n, args.len()).is_some());
             if !known {
@@ -49,6 +54,25 @@ fn after_event(api: &ApiTable, code: &Code, e: u32, facts: &mut Facts) {
             }
         }
         EventKind::Return { .. } => {}
+    }
+}
+
+/// The truth of a constant: `true`, `false`, a number, `NULL`.
+fn constant_truth(e: &Expr) -> Option<bool> {
+    match e {
+        Expr::Null => Some(false),
+        Expr::Other(t) if t == "true" => Some(true),
+        Expr::Other(t) if t == "false" => Some(false),
+        Expr::Other(t) => {
+            let digits = t
+                .trim_start_matches("0x")
+                .trim_end_matches(['u', 'U', 'l', 'L']);
+            (!digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_hexdigit())
+                && t.bytes().next().is_some_and(|b| b.is_ascii_digit()))
+            .then(|| digits.bytes().any(|b| b != b'0'))
+        }
+        _ => None,
     }
 }
 
@@ -116,7 +140,13 @@ pub fn must_facts(api: &ApiTable, code: &Code) -> Vec<Option<Facts>> {
 /// dropped (`mmput()` inside the window). The value is `mm` and every
 /// local a path assigns it to (an assignment of anything else ends that
 /// alias); a path starts with the facts that hold at the borrow.
-pub fn dropped_in_window(api: &ApiTable, code: &Code, use_at: usize, mm: &Expr) -> Option<usize> {
+pub fn dropped_in_window(
+    api: &ApiTable,
+    code: &Code,
+    use_at: usize,
+    mm: &Expr,
+    closes: &dyn Fn(&str, &[Expr]) -> Option<usize>,
+) -> Option<usize> {
     let cfg = &code.cfg;
     let borrow = code.events.iter().position(|e| e.span.0 == use_at)? as u32;
     let start = cfg.block_of(borrow)?;
@@ -128,14 +158,15 @@ pub fn dropped_in_window(api: &ApiTable, code: &Code, use_at: usize, mm: &Expr) 
     for &e in &events[..skip] {
         after_event(api, code, e, &mut facts);
     }
-    let mut todo = vec![(start, skip + 1, vec![mm.text()], facts)];
+    let names = aliases_at(api, code, borrow, &mm.text());
+    let mut todo = vec![(start, skip + 1, names, facts)];
     let mut seen: HashSet<(BlockId, usize, Vec<String>, Facts)> = HashSet::new();
     while let Some(state) = todo.pop() {
         if seen.len() >= MAX_STATES || !seen.insert(state.clone()) {
             continue;
         }
         let (b, from, mut names, mut facts) = state;
-        match window_events(api, code, b, from, &mut names, &mut facts) {
+        match window_events(api, code, b, from, &mut names, &mut facts, closes) {
             Window::Dropped(at) => return Some(at),
             Window::Closed => continue,
             Window::Open if names.is_empty() => continue,
@@ -169,6 +200,7 @@ fn window_events(
     from: usize,
     names: &mut Vec<String>,
     facts: &mut Facts,
+    closes: &dyn Fn(&str, &[Expr]) -> Option<usize>,
 ) -> Window {
     for &e in &code.cfg.blocks[b as usize].events[from..] {
         after_event(api, code, e, facts);
@@ -188,14 +220,19 @@ fn window_events(
             }
             EventKind::Return { .. } => {}
             EventKind::Call { callee, args } => {
-                let Some(row) = callee.as_ident().and_then(|n| api.lookup(n, args.len())) else {
+                let Some(name) = callee.as_ident() else {
+                    continue;
+                };
+                let closing = closes(name, args).and_then(|i| args.get(i));
+                if closing.is_some_and(|a| names.contains(&a.text())) {
+                    return Window::Closed;
+                }
+                let Some(row) = api.lookup(name, args.len()) else {
                     continue;
                 };
                 let on_value = (args.get(row.mm_arg)).is_some_and(|a| names.contains(&a.text()));
-                match row.role {
-                    Role::DropsMmUsers if on_value => return Window::Dropped(ev.span.0),
-                    Role::BorrowEnd if on_value => return Window::Closed,
-                    _ => {}
+                if row.role == Role::DropsMmUsers && on_value {
+                    return Window::Dropped(ev.span.0);
                 }
             }
         }
@@ -605,6 +642,150 @@ fn is_error(api: &ApiTable, e: &Expr, errors: &[String]) -> bool {
     }
 }
 
+/// The names that hold the value of `mm` at the borrow at `use_at` on
+/// every feasible path there: `mm` and its must-aliases (`held = mm;`
+/// before the borrow).
+fn aliases_at(api: &ApiTable, code: &Code, borrow: u32, mm: &str) -> Vec<String> {
+    let cfg = &code.cfg;
+    let mut todo = vec![(Cfg::ENTRY, Path::default())];
+    let mut seen: HashSet<(BlockId, Path)> = HashSet::new();
+    let mut common: Option<Vec<String>> = None;
+    while let Some((b, mut path)) = todo.pop() {
+        if seen.len() >= MAX_STATES {
+            return vec![mm.to_string()];
+        }
+        if !seen.insert((b, path.clone())) {
+            continue;
+        }
+        for &e in &cfg.blocks[b as usize].events {
+            if e == borrow {
+                let names = (path.values.iter())
+                    .find(|(names, _)| names.iter().any(|n| n == mm))
+                    .map_or_else(|| vec![mm.to_string()], |(names, _)| names.clone());
+                common = Some(match common {
+                    None => names,
+                    Some(c) => c.into_iter().filter(|n| names.contains(n)).collect(),
+                });
+            }
+            run_event(api, code, e, &mut path);
+        }
+        for edge in &cfg.blocks[b as usize].succs {
+            let next = match edge.when {
+                Some((c, truth)) => path.take(api, code, c, truth),
+                None => Some(path.clone()),
+            };
+            if let Some(next) = next {
+                todo.push((edge.to, next));
+            }
+        }
+    }
+    let mut names = common.unwrap_or_default();
+    if !names.iter().any(|n| n == mm) {
+        names.push(mm.to_string());
+    }
+    names.sort();
+    names
+}
+
+/// How a borrow window ends on the feasible paths from the borrow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowEnd {
+    /// Every path closes it; the first closing call is at this offset.
+    Closed(usize),
+    /// Some path leaves the body with the window open: by the `return` at
+    /// this offset, or (`None`) off the end or by a jump.
+    Leaves(Option<usize>),
+}
+
+/// How the window of `mm` opened at `use_at` ends: closed by a call that
+/// `closes` says ends the window on one of its arguments (the argument's
+/// index), on the value `mm` or a must-alias of it. `None` if the paths
+/// are too many to tell.
+pub fn window_end(
+    api: &ApiTable,
+    code: &Code,
+    use_at: usize,
+    mm: &Expr,
+    closes: &dyn Fn(&str, &[Expr]) -> Option<usize>,
+) -> Option<WindowEnd> {
+    let cfg = &code.cfg;
+    let borrow = code.events.iter().position(|e| e.span.0 == use_at)? as u32;
+    let start = cfg.block_of(borrow)?;
+    let events = &cfg.blocks[start as usize].events;
+    let skip = events.iter().position(|&e| e == borrow)?;
+    let mut facts = must_facts(api, code)[start as usize]
+        .clone()
+        .unwrap_or_default();
+    for &e in &events[..skip] {
+        after_event(api, code, e, &mut facts);
+    }
+    // (block, first event, names of the value, the last return, facts).
+    type State = (BlockId, usize, Vec<String>, Option<usize>, Facts);
+    let names = aliases_at(api, code, borrow, &mm.text());
+    let mut todo: Vec<State> = vec![(start, skip + 1, names, None, facts)];
+    let mut seen: HashSet<State> = HashSet::new();
+    let mut closed: Option<usize> = None;
+    let mut leaves: Option<Option<usize>> = None;
+    'paths: while let Some(state) = todo.pop() {
+        if seen.len() >= MAX_STATES {
+            return None;
+        }
+        if !seen.insert(state.clone()) {
+            continue;
+        }
+        let (b, from, mut names, mut ret, mut facts) = state;
+        for &e in &cfg.blocks[b as usize].events[from..] {
+            after_event(api, code, e, &mut facts);
+            let ev = &code.events[e as usize];
+            match &ev.kind {
+                EventKind::Assign { lhs, rhs } => {
+                    let lhs = lhs.text();
+                    names.retain(|n| *n != lhs);
+                    if names.contains(&rhs.text()) {
+                        names.push(lhs);
+                        names.sort();
+                    }
+                }
+                EventKind::Write { target } => {
+                    let target = target.text();
+                    names.retain(|n| *n != target);
+                }
+                EventKind::Return { .. } => ret = Some(ev.span.0),
+                EventKind::Call { callee, args } => {
+                    let Some(name) = callee.as_ident() else {
+                        continue;
+                    };
+                    let ends = closes(name, args)
+                        .and_then(|i| args.get(i))
+                        .is_some_and(|a| names.contains(&a.text()));
+                    if ends {
+                        closed = Some(closed.map_or(ev.span.0, |c| c.min(ev.span.0)));
+                        continue 'paths;
+                    }
+                }
+            }
+        }
+        if b == Cfg::EXIT {
+            // The earliest way out is the one to show (`None` last).
+            leaves = Some(match leaves {
+                Some(Some(l)) => Some(ret.map_or(l, |r| r.min(l))),
+                _ => ret.or(leaves.flatten()),
+            });
+            continue;
+        }
+        for edge in &cfg.blocks[b as usize].succs {
+            if let Some(next) = along(code, edge.when, &facts) {
+                todo.push((edge.to, 0, names.clone(), ret, next));
+            }
+        }
+    }
+    Some(match (leaves, closed) {
+        (Some(at), _) => WindowEnd::Leaves(at),
+        (None, Some(c)) => WindowEnd::Closed(c),
+        (None, None) => WindowEnd::Leaves(None),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -623,7 +804,10 @@ mod tests {
             .named_calls()
             .find(|(_, n, _)| *n == "kthread_use_mm")
             .unwrap();
-        dropped_in_window(&api, code, ev.span.0, &args[0])
+        let closes = |n: &str, a: &[Expr]| {
+            (api.lookup(n, a.len())).and_then(|r| (r.role == Role::BorrowEnd).then_some(r.mm_arg))
+        };
+        dropped_in_window(&api, code, ev.span.0, &args[0], &closes)
             .map(|at| src[..at].bytes().filter(|&c| c == b'\n').count() + 1)
     }
 

@@ -232,9 +232,10 @@ fn direct_site(
         file: r.file,
         offset,
     };
-    let pairing = pairing::pairing(tracer.api(), body, code, at, mm, borrow, &chains);
+    let pairing = pairing::pairing(tracer, body, code, at, mm, borrow, &chains);
+    let closes = |n: &str, a: &[Expr]| tracer.ends_window(n, a.len(), borrow);
     let dropped_in_window =
-        flow::dropped_in_window(tracer.api(), code, offset, mm).map(|offset| Loc {
+        flow::dropped_in_window(tracer.api(), code, offset, mm, &closes).map(|offset| Loc {
             file: r.file,
             offset,
         });
@@ -284,9 +285,10 @@ fn macro_sites(
     let guard = tracer.guard(m, mm, offset);
     let code = tracer.code(m);
     let null_guarded = null_guard(m, code, offset, &mm.text());
-    let pairing = pairing::pairing(tracer.api(), mac, code, macro_loc, mm, borrow, &[]);
+    let pairing = pairing::pairing(tracer, mac, code, macro_loc, mm, borrow, &[]);
+    let closes = |n: &str, a: &[Expr]| tracer.ends_window(n, a.len(), borrow);
     let dropped_in_window =
-        flow::dropped_in_window(tracer.api(), code, offset, mm).map(|offset| Loc {
+        flow::dropped_in_window(tracer.api(), code, offset, mm, &closes).map(|offset| Loc {
             file: m.file,
             offset,
         });
@@ -333,6 +335,19 @@ fn macro_sites(
                 chains
             };
             let host = ix.body(e.host);
+            // A macro that only opens the window (its twin closes it) is
+            // paired where it is expanded.
+            let pairing = match &pairing {
+                Pairing::Unpaired { at: None, .. } if e.unexpanded.is_none() => {
+                    let at = Loc {
+                        file: e.host.file,
+                        offset: e.offset,
+                    };
+                    let code = tracer.code(e.host);
+                    pairing::pairing(tracer, host, code, at, &e.mm, borrow, &chains)
+                }
+                p => p.clone(),
+            };
             finish(
                 ix,
                 ex,
@@ -346,7 +361,7 @@ fn macro_sites(
                     verdict: Verdict::Ok,
                     reference: RefKind::MmUsers,
                     chains,
-                    pairing: pairing.clone(),
+                    pairing,
                     dropped_in_window,
                     fix: None,
                     findings: vec![],

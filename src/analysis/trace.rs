@@ -10,7 +10,7 @@
 //! [`Demand`]; the driver parses more files and runs the analysis again.
 
 use super::flow::{self, HeldBy};
-use crate::api::{self, ApiTable, RefKind, Role};
+use crate::api::{self, Api, ApiTable, RefKind, Role};
 use crate::demand::Demand;
 use crate::facts::{BodyKind, BranchKind, Code, EventKind, Expr, JumpKind, struct_name};
 use crate::index::{BodyRef, EventRef, Index, StoreRef};
@@ -288,6 +288,32 @@ impl<'a> Tracer<'a> {
             ));
         }
         out
+    }
+
+    /// If a call of `name` with `argc` arguments ends the window that
+    /// `borrow` opens, on which argument: the pair API itself, or a macro
+    /// or function of the tree whose body calls it on one of its
+    /// parameters (a twin macro, a helper), opaque APIs aside.
+    pub fn ends_window(&self, name: &str, argc: usize, borrow: &Api) -> Option<usize> {
+        let pair = borrow.pair?;
+        if name == pair {
+            let row = self.api.lookup(name, argc)?;
+            return (row.role == Role::BorrowEnd).then_some(row.mm_arg);
+        }
+        self.ix
+            .bodies_named(name)
+            .filter(|&r| !self.opaque(r) && self.ix.body(r).params.len() == argc)
+            .find_map(|r| {
+                let body = self.ix.body(r);
+                let code = body.code()?;
+                code.named_calls().find_map(|(_, n, args)| {
+                    let row = self.api.lookup(n, args.len())?;
+                    if n != pair || row.role != Role::BorrowEnd {
+                        return None;
+                    }
+                    body.param_index(args.get(row.mm_arg)?.as_ident()?)
+                })
+            })
     }
 
     /// The body's own code makes `e` hold an `mm_users` reference at
@@ -1207,23 +1233,4 @@ impl<'a> Tracer<'a> {
         out.dedup();
         out
     }
-}
-
-/// Jumps that leave a window between `from` and `to` in `code` on a path
-/// where `from` ran.
-pub fn leaving_jumps(code: &Code, from: usize, to: usize) -> Vec<usize> {
-    code.jumps
-        .iter()
-        .filter(|j| from < j.offset && j.offset < to && !code.exclusive(from, j.offset))
-        .filter(|j| match &j.kind {
-            JumpKind::Return => true,
-            JumpKind::Goto(label) => code
-                .labels
-                .iter()
-                .find(|(l, _)| l == label)
-                .is_none_or(|(_, o)| *o <= from || *o > to),
-            JumpKind::Break => false,
-        })
-        .map(|j| j.offset)
-        .collect()
 }
