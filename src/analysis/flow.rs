@@ -135,6 +135,30 @@ pub fn must_facts(api: &ApiTable, code: &Code) -> Vec<Option<Facts>> {
     at
 }
 
+/// Where a window opened on `mm` at `use_at` starts: the borrow's block,
+/// the first event after the borrow in it, the names the value has there
+/// on every path, and the facts every path holds there.
+fn window_start(
+    api: &ApiTable,
+    code: &Code,
+    use_at: usize,
+    mm: &Expr,
+) -> Option<(BlockId, usize, Vec<String>, Facts)> {
+    let cfg = &code.cfg;
+    let borrow = code.events.iter().position(|e| e.span.0 == use_at)? as u32;
+    let start = cfg.block_of(borrow)?;
+    let events = &cfg.blocks[start as usize].events;
+    let skip = events.iter().position(|&e| e == borrow)?;
+    let mut facts = must_facts(api, code)[start as usize]
+        .clone()
+        .unwrap_or_default();
+    for &e in &events[..skip] {
+        after_event(api, code, e, &mut facts);
+    }
+    let names = aliases_at(api, code, borrow, &mm.text());
+    Some((start, skip + 1, names, facts))
+}
+
 /// Where, on some feasible path from the borrow of `mm` at `use_at` to the
 /// unuse that closes it, an `mm_users` reference on the same value is
 /// dropped (`mmput()` inside the window). The value is `mm` and every
@@ -148,18 +172,8 @@ pub fn dropped_in_window(
     closes: &dyn Fn(&str, &[Expr]) -> Option<usize>,
 ) -> Option<usize> {
     let cfg = &code.cfg;
-    let borrow = code.events.iter().position(|e| e.span.0 == use_at)? as u32;
-    let start = cfg.block_of(borrow)?;
-    let events = &cfg.blocks[start as usize].events;
-    let skip = events.iter().position(|&e| e == borrow)?;
-    let mut facts = must_facts(api, code)[start as usize]
-        .clone()
-        .unwrap_or_default();
-    for &e in &events[..skip] {
-        after_event(api, code, e, &mut facts);
-    }
-    let names = aliases_at(api, code, borrow, &mm.text());
-    let mut todo = vec![(start, skip + 1, names, facts)];
+    let (start, first, names, facts) = window_start(api, code, use_at, mm)?;
+    let mut todo = vec![(start, first, names, facts)];
     let mut seen: HashSet<(BlockId, usize, Vec<String>, Facts)> = HashSet::new();
     while let Some(state) = todo.pop() {
         if seen.len() >= MAX_STATES || !seen.insert(state.clone()) {
@@ -709,20 +723,10 @@ pub fn window_end(
     closes: &dyn Fn(&str, &[Expr]) -> Option<usize>,
 ) -> Option<WindowEnd> {
     let cfg = &code.cfg;
-    let borrow = code.events.iter().position(|e| e.span.0 == use_at)? as u32;
-    let start = cfg.block_of(borrow)?;
-    let events = &cfg.blocks[start as usize].events;
-    let skip = events.iter().position(|&e| e == borrow)?;
-    let mut facts = must_facts(api, code)[start as usize]
-        .clone()
-        .unwrap_or_default();
-    for &e in &events[..skip] {
-        after_event(api, code, e, &mut facts);
-    }
     // (block, first event, names of the value, the last return, facts).
     type State = (BlockId, usize, Vec<String>, Option<usize>, Facts);
-    let names = aliases_at(api, code, borrow, &mm.text());
-    let mut todo: Vec<State> = vec![(start, skip + 1, names, None, facts)];
+    let (start, first, names, facts) = window_start(api, code, use_at, mm)?;
+    let mut todo: Vec<State> = vec![(start, first, names, None, facts)];
     let mut seen: HashSet<State> = HashSet::new();
     let mut closed: Option<usize> = None;
     let mut leaves: Option<Option<usize>> = None;
