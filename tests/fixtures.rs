@@ -653,3 +653,14 @@ fn a_window_is_closed_by_an_alias_a_twin_macro_or_a_helper() {
         p => panic!("{p:?}"),
     }
 }
+
+#[test]
+fn a_guarantee_covers_only_its_own_paths() {
+    // The AIO ordering holds for the mm captured at submission, not for
+    // the other task's mm stored elsewhere: the worse path decides.
+    let r = check(
+        "guarantee_one_path",
+        &["io_job_finish - j->mm: wrong none paired [borrow-without-mm-users]"],
+    );
+    assert!(r.sites[0].guarantees.iter().any(|g| g.effective));
+}

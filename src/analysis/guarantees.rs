@@ -62,8 +62,11 @@ impl<'a> Examiner<'a> {
         }
     }
 
-    /// Fills the site's guarantees, comments and contradiction.
-    pub fn examine(&self, site: &mut Site) {
+    /// Fills the site's guarantees, comments and contradiction. True if
+    /// every path that holds no `mm_users` reference has a guarantee of
+    /// its own that holds (a guarantee covers the paths it is found on;
+    /// another bad path still decides).
+    pub fn examine(&self, site: &mut Site) -> bool {
         let host = site
             .function
             .as_ref()
@@ -74,14 +77,18 @@ impl<'a> Examiner<'a> {
             .filter(|c| matches!(c.reference, RefKind::None | RefKind::MmCount))
             .collect();
         let mut guarantees = BTreeSet::new();
+        let mut every_bad_path_covered = !bad.is_empty();
         if !bad.is_empty() {
             if let Some(h) = host {
                 guarantees.extend(self.caller_context(h, site.loc.offset));
                 guarantees.extend(self.task_liveness(h, site.loc.offset));
             }
             for c in &bad {
-                guarantees.extend(self.aio_teardown(c));
-                guarantees.extend(self.notifier_release(host, c));
+                let own: Vec<Guarantee> = (self.aio_teardown(c).into_iter())
+                    .chain(self.notifier_release(host, c))
+                    .collect();
+                every_bad_path_covered &= own.iter().any(|g| g.effective);
+                guarantees.extend(own);
             }
         }
         site.guarantees = guarantees.into_iter().collect();
@@ -147,6 +154,7 @@ impl<'a> Examiner<'a> {
             .filter(|c| talks_about_lifetime(&c.text, c.place))
             .collect();
         site.contradiction = contradiction;
+        every_bad_path_covered
     }
 
     fn loc(&self, at: BodyRef, offset: usize) -> Loc {

@@ -587,9 +587,10 @@ fn finish(ix: &Index, ex: &Examiner, mut site: Site) -> Site {
         RefKind::Unknown => Verdict::Unresolved,
         RefKind::MmUsers | RefKind::Owner | RefKind::NotBorrowed => Verdict::Ok,
     };
-    ex.examine(&mut site);
-    // No mm_users reference, but a guarantee that holds: suspect, not wrong.
-    if site.verdict == Verdict::Wrong && site.guarantees.iter().any(|g| g.effective) {
+    let covered = ex.examine(&mut site);
+    // No mm_users reference, but on every such path a guarantee that
+    // holds: suspect, not wrong.
+    if site.verdict == Verdict::Wrong && covered {
         site.verdict = Verdict::Suspect;
     }
     match site.verdict {
