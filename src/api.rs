@@ -29,6 +29,9 @@ pub enum RefKind {
     /// The path passes NULL to a borrow that only runs on a non-NULL mm:
     /// nothing is borrowed on it.
     NotBorrowed,
+    /// A statically allocated `struct mm_struct` (`&init_mm`): never
+    /// freed.
+    Permanent,
 }
 
 impl RefKind {
@@ -41,6 +44,7 @@ impl RefKind {
             RefKind::None => "none",
             RefKind::Unknown => "unknown",
             RefKind::NotBorrowed => "not_borrowed",
+            RefKind::Permanent => "permanent",
         }
     }
 
@@ -51,7 +55,7 @@ impl RefKind {
             RefKind::None => 4,
             RefKind::MmCount => 3,
             RefKind::Unknown => 2,
-            RefKind::MmUsers | RefKind::Owner | RefKind::NotBorrowed => 0,
+            RefKind::MmUsers | RefKind::Owner | RefKind::NotBorrowed | RefKind::Permanent => 0,
         }
     }
 
@@ -400,6 +404,10 @@ pub const CURRENT_MM: &str = "current->mm";
 
 /// The running task.
 pub const CURRENT: &str = "current";
+
+/// The struct of an address space: an object of it that is not a pointer
+/// (`static struct mm_struct efi_mm`) is allocated statically.
+pub const MM_STRUCT: &str = "mm_struct";
 
 /// The struct of a task, and its fields that point at an address space:
 /// read from a task that is not `current`, they give no reference

@@ -48,6 +48,8 @@ pub struct Index {
     fn_values: HashMap<String, Vec<StoreRef>>,
     arg_idents: HashMap<String, Vec<EventRef>>,
     structs: HashMap<String, (FileId, StructDef)>,
+    /// File-scope objects of a struct type, by name: the file and index.
+    objects: HashMap<String, Vec<(FileId, usize)>>,
     /// The files whose facts were taken out since the tables were built
     /// (their entries are still in the tables).
     taken: Vec<FileId>,
@@ -66,6 +68,7 @@ impl Index {
             fn_values: HashMap::default(),
             arg_idents: HashMap::default(),
             structs: HashMap::default(),
+            objects: HashMap::default(),
             taken: Vec::new(),
         };
         ix.rebuild();
@@ -82,6 +85,7 @@ impl Index {
         self.fn_values.clear();
         self.arg_idents.clear();
         self.structs.clear();
+        self.objects.clear();
         for fid in 0..self.facts.len() {
             self.index_file(fid as FileId);
         }
@@ -96,6 +100,12 @@ impl Index {
             return;
         };
         {
+            for (i, o) in facts.objects.iter().enumerate() {
+                self.objects
+                    .entry(o.name.clone())
+                    .or_default()
+                    .push((file, i));
+            }
             for (bi, body) in facts.bodies.iter().enumerate() {
                 let at = BodyRef { file, body: bi };
                 self.bodies_by_name
@@ -188,6 +198,7 @@ impl Index {
             .for_each(|v| v.sort_unstable());
         self.fn_values.values_mut().for_each(|v| v.sort_unstable());
         self.arg_idents.values_mut().for_each(|v| v.sort_unstable());
+        self.objects.values_mut().for_each(|v| v.sort_unstable());
     }
 
     /// Adds the facts of files parsed in a later round.
@@ -246,6 +257,9 @@ impl Index {
         drop_from(&mut self.stores_by_field, store);
         drop_from(&mut self.fn_values, store);
         drop_from(&mut self.arg_idents, event);
+        drop_from(&mut self.objects, |o: &(FileId, usize)| {
+            files.contains(&o.0)
+        });
     }
 
     /// Takes a file's facts out, to be given back by [`Index::set_facts`]
@@ -309,6 +323,14 @@ impl Index {
     /// apart from them).
     pub fn take_files(&mut self) -> Vec<SourceFile> {
         std::mem::take(&mut self.files)
+    }
+
+    /// The type of the file-scope object `name` seen from `file`: its own
+    /// declaration if it has one, else the first in the tree.
+    pub fn object_type(&self, name: &str, file: FileId) -> Option<&str> {
+        let all = self.objects.get(name)?;
+        let &(f, i) = all.iter().find(|(f, _)| *f == file).or(all.first())?;
+        Some(self.facts(f)?.objects.get(i)?.ty.as_str())
     }
 
     /// Functions and function-like macros with this name.

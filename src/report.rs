@@ -112,6 +112,8 @@ pub enum StepKind {
     Teardown,
     /// The running task's own address space.
     Owner,
+    /// A statically allocated mm.
+    Permanent,
     /// `NULL`: no mm.
     Null,
     /// The borrow does not run on this path.
@@ -141,6 +143,7 @@ impl StepKind {
             StepKind::Put => "put",
             StepKind::Teardown => "teardown",
             StepKind::Owner => "owner",
+            StepKind::Permanent => "permanent",
             StepKind::Null => "null",
             StepKind::NotBorrowed => "not_borrowed",
             StepKind::Exclusion => "exclusion",

@@ -664,3 +664,14 @@ fn a_guarantee_covers_only_its_own_paths() {
     );
     assert!(r.sites[0].guarantees.iter().any(|g| g.effective));
 }
+
+#[test]
+fn a_statically_allocated_mm_is_permanent() {
+    check(
+        "static_mm",
+        &[
+            "svc_run - &svc_mm: ok permanent paired []",
+            "svc_elsewhere - &extern_space: unresolved unknown paired [unresolved-origin]",
+        ],
+    );
+}

@@ -585,7 +585,9 @@ fn finish(ix: &Index, ex: &Examiner, mut site: Site) -> Site {
     site.verdict = match worst {
         RefKind::None | RefKind::MmCount => Verdict::Wrong,
         RefKind::Unknown => Verdict::Unresolved,
-        RefKind::MmUsers | RefKind::Owner | RefKind::NotBorrowed => Verdict::Ok,
+        RefKind::MmUsers | RefKind::Owner | RefKind::NotBorrowed | RefKind::Permanent => {
+            Verdict::Ok
+        }
     };
     let covered = ex.examine(&mut site);
     // No mm_users reference, but on every such path a guarantee that

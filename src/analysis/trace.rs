@@ -226,6 +226,9 @@ impl<'a> Tracer<'a> {
                     format!("`{e}`: returned through a function pointer"),
                 )],
             },
+            Expr::AddrOf(object) if object.as_ident().is_some() => {
+                self.trace_object(at, object, offset)
+            }
             Expr::Ident(v) => self.trace_var(at, v, offset, depth),
             Expr::Field { .. } | Expr::Index { .. } => self.trace_field(at, e, offset, depth),
             _ => vec![unknown(
@@ -233,6 +236,36 @@ impl<'a> Tracer<'a> {
                 format!("`{e}`: not an expression mmaudit follows"),
             )],
         }
+    }
+
+    /// `&object`: a statically allocated `struct mm_struct` is never
+    /// freed (a local one is no origin mmaudit follows).
+    fn trace_object(&self, at: BodyRef, object: &Expr, offset: usize) -> Vec<Chain> {
+        let loc = self.loc(at, offset);
+        let name = object.as_ident().unwrap_or_default();
+        let code = self.code(at);
+        let local = code.is_local(name, offset) || self.ix.body(at).param_index(name).is_some();
+        let ty = (!local)
+            .then(|| self.ix.object_type(name, at.file))
+            .flatten();
+        if ty.and_then(struct_name) == Some(api::MM_STRUCT) {
+            return vec![Chain {
+                reference: RefKind::Permanent,
+                steps: vec![Step {
+                    loc,
+                    note: format!("`&{name}`: a statically allocated mm_struct, never freed"),
+                    kind: StepKind::Permanent,
+                }],
+                ..Default::default()
+            }];
+        }
+        if !local {
+            self.demand(Demand::Ident(name.to_string()));
+        }
+        vec![unknown(
+            loc,
+            format!("`&{name}`: not an mm this tree allocates statically"),
+        )]
     }
 
     /// What the function `name`, called at `offset` of body `at` with

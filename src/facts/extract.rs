@@ -159,6 +159,7 @@ impl<'a> Cx<'a> {
                 // File-scope tables: `static const struct ops x = { .f = fn };`
                 let ty = field(n, "type").map(|t| self.text(t)).unwrap_or("");
                 if let Some(s) = struct_name(ty).map(str::to_string) {
+                    self.objects(n, &s);
                     for d in named_children(n) {
                         if let Some(v) = field(d, "value") {
                             let table = field(d, "declarator")
@@ -183,6 +184,26 @@ impl<'a> Cx<'a> {
         }
         for c in named_children(n) {
             self.visit_top(c, depth + 1);
+        }
+    }
+
+    /// The objects (not pointers) a file-scope declaration of `struct s`
+    /// declares.
+    fn objects(&mut self, n: Node, s: &str) {
+        let mut c = n.walk();
+        let decls: Vec<Node> = n.children_by_field_name("declarator", &mut c).collect();
+        for d in decls {
+            let d = match d.kind() {
+                "init_declarator" => field(d, "declarator").unwrap_or(d),
+                _ => d,
+            };
+            if d.kind() == "identifier" {
+                self.facts.objects.push(Var {
+                    name: self.text(d).to_string(),
+                    ty: format!("struct {s}"),
+                    offset: self.off(d.start_byte()),
+                });
+            }
         }
     }
 

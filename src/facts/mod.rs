@@ -40,6 +40,9 @@ pub struct FileFacts {
     /// subtrees nested deeper than the extractor follows. A borrow found
     /// there by text is reported as unresolved, never dropped.
     pub unread: Vec<Span>,
+    /// Objects of a struct type (not pointers) declared at file scope:
+    /// their name, type and place.
+    pub objects: Vec<Var>,
 }
 
 /// Whether a body is a C function or a macro.
@@ -267,6 +270,7 @@ impl FileFacts {
             &self.structs,
             self.error_nodes,
             &self.unread,
+            &self.objects,
         );
         postcard::to_stdvec(&code).unwrap_or_default()
     }

@@ -42,6 +42,7 @@ fn colour(r: RefKind) -> &'static str {
         RefKind::None => "#cf222e",
         RefKind::Unknown => "#6e7781",
         RefKind::NotBorrowed => "#8c959f",
+        RefKind::Permanent => "#8250df",
     }
 }
 
@@ -87,6 +88,7 @@ pub fn render(report: &Report) -> String {
         RefKind::None,
         RefKind::Unknown,
         RefKind::NotBorrowed,
+        RefKind::Permanent,
     ] {
         let _ = write!(
             out,
