@@ -440,6 +440,72 @@ fn through_wrappers<'e>(api: &ApiTable, mut e: &'e Expr, mut truth: bool) -> (&'
     }
 }
 
+/// The assignments to `name` (by text) that reach the point just before
+/// the first event at or after `offset`, latest first, and whether every
+/// path from the entry to it assigns `name` (else its value on some path
+/// comes from before the body: a parameter, or nothing). Paths run
+/// backwards over the CFG, loops included (an assignment later in a loop
+/// reaches its next round).
+pub fn reaching_defs(code: &Code, name: &str, offset: usize) -> (Vec<usize>, bool) {
+    let cfg = &code.cfg;
+    let Some(point) = code.events.iter().position(|e| e.span.0 >= offset) else {
+        return (Vec::new(), false);
+    };
+    let Some(start) = cfg.block_of(point as u32) else {
+        return (Vec::new(), false);
+    };
+    let preds = cfg.predecessors();
+    let events = |b: BlockId| &cfg.blocks[b as usize].events;
+    let upto = events(start)
+        .iter()
+        .position(|&e| e == point as u32)
+        .unwrap_or(0);
+    let assigns = |e: u32| matches!(&code.events[e as usize].kind, EventKind::Assign { lhs, .. } if lhs.text() == name);
+    // A write of a name `name` is built on (`i` in `v[i].mm`, `p` in
+    // `p->mm`): before it, `name` was another place.
+    let moves = |e: u32| {
+        let target = match &code.events[e as usize].kind {
+            EventKind::Assign { lhs, .. } => lhs.text(),
+            EventKind::Write { target } => target.text(),
+            _ => return false,
+        };
+        target != name
+            && whole_words(name.as_bytes(), target.as_bytes())
+                .next()
+                .is_some()
+    };
+    let mut defs = BTreeSet::new();
+    let mut undefined = false;
+    let mut seen = HashSet::new();
+    let mut todo = vec![(start, upto)];
+    while let Some((b, upto)) = todo.pop() {
+        match events(b)[..upto]
+            .iter()
+            .rev()
+            .find(|&&e| assigns(e) || moves(e))
+        {
+            Some(&d) if assigns(d) => {
+                defs.insert(d as usize);
+                continue;
+            }
+            Some(_) => {
+                undefined = true;
+                continue;
+            }
+            None => {}
+        }
+        if b == Cfg::ENTRY {
+            undefined = true;
+        }
+        for &p in &preds[b as usize] {
+            if seen.insert(p) {
+                todo.push((p, events(p).len()));
+            }
+        }
+    }
+    (defs.into_iter().rev().collect(), !undefined)
+}
+
 /// How the body's own code makes `mm`, at the borrow at `use_at`, hold an
 /// `mm_users` reference: on every feasible path that reaches the borrow
 /// with a non-NULL `mm`, a get, or a try-get tested true (directly,
@@ -884,5 +950,32 @@ mod tests {
         assert_eq!(held(moved), None);
         let local = "void f(struct mm_struct *mm, int n)\n{\n\twhile (n--) {\n\t\tif (!mmget_not_zero(mm))\n\t\t\tbreak;\n\t\tkthread_use_mm(mm);\n\t\tmmput(mm);\n\t}\n}\n";
         assert!(matches!(held(local), Some(HeldBy::Test { .. })));
+    }
+
+    /// The lines of the defs of `name` reaching the borrow, and whether
+    /// every path assigns it.
+    fn defs(src: &str, name: &str) -> (Vec<usize>, bool) {
+        let b = body(src);
+        let code = b.code().unwrap();
+        let (ev, ..) = (code.named_calls())
+            .find(|(_, n, _)| *n == "kthread_use_mm")
+            .unwrap();
+        let (defs, all) = reaching_defs(code, name, ev.span.0);
+        let line = |i: usize| src[..code.events[i].span.0].matches('\n').count() + 1;
+        (defs.into_iter().map(line).collect(), all)
+    }
+
+    #[test]
+    fn reaching_definitions_follow_the_flow() {
+        let branches = "void f(struct mm_struct *p, int c)\n{\n\tstruct mm_struct *mm = p;\n\n\tif (c)\n\t\tmm = q();\n\tkthread_use_mm(mm);\n}\n";
+        assert_eq!(defs(branches, "mm"), (vec![6, 3], true));
+        let param = "void f(struct mm_struct *mm, int c)\n{\n\tif (c)\n\t\tmm = q();\n\tkthread_use_mm(mm);\n}\n";
+        assert_eq!(defs(param, "mm"), (vec![4], false));
+        // A loop's later assignment reaches its next round.
+        let looped = "void f(struct mm_struct *mm, int n)\n{\n\twhile (n--) {\n\t\tkthread_use_mm(mm);\n\t\tmm = next(mm);\n\t}\n}\n";
+        assert_eq!(defs(looped, "mm"), (vec![5], false));
+        // Once the index moves, `v[i]` is another place.
+        let moved = "void f(struct mm_struct **v, int i)\n{\n\twhile (i--) {\n\t\tkthread_use_mm(v[i]);\n\t\tv[i] = NULL;\n\t}\n}\n";
+        assert_eq!(defs(moved, "v[i]"), (vec![], false));
     }
 }

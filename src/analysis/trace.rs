@@ -392,27 +392,6 @@ impl<'a> Tracer<'a> {
         })
     }
 
-    /// The assignments to `lhs` (by text) that can reach `offset`: the last
-    /// one that dominates it, and any later conditional ones.
-    fn reaching_defs(&self, code: &Code, lhs: &str, offset: usize) -> (Vec<usize>, bool) {
-        let mut defs = Vec::new();
-        for (i, ev) in code.events.iter().enumerate().rev() {
-            if ev.span.0 >= offset {
-                continue;
-            }
-            if let EventKind::Assign { lhs: l, .. } = &ev.kind
-                && l.text() == lhs
-                && !code.exclusive(ev.span.0, offset)
-            {
-                defs.push(i);
-                if code.dominates(ev.span.0, offset) {
-                    return (defs, true);
-                }
-            }
-        }
-        (defs, false)
-    }
-
     fn trace_defs(&self, at: BodyRef, defs: &[usize], offset: usize, depth: u32) -> Vec<Chain> {
         let code = self.code(at);
         let mut out = Vec::new();
@@ -501,7 +480,7 @@ impl<'a> Tracer<'a> {
     fn trace_var(&self, at: BodyRef, v: &str, offset: usize, depth: u32) -> Vec<Chain> {
         let body = self.ix.body(at);
         let code = self.code(at);
-        let (defs, dominated) = self.reaching_defs(code, v, offset);
+        let (defs, dominated) = flow::reaching_defs(code, v, offset);
         let mut out = self.trace_defs(at, &defs, offset, depth);
         if !dominated {
             if let Some(i) = body.param_index(v) {
@@ -701,7 +680,7 @@ impl<'a> Tracer<'a> {
             return Some(vec![]);
         }
         let code = self.code(at);
-        let (defs, dominated) = self.reaching_defs(code, v, offset);
+        let (defs, dominated) = flow::reaching_defs(code, v, offset);
         let current = |i: &usize| {
             matches!(&code.events[*i].kind,
                 EventKind::Assign { rhs, .. } if rhs.as_ident() == Some(api::CURRENT))
@@ -720,7 +699,7 @@ impl<'a> Tracer<'a> {
     fn trace_field(&self, at: BodyRef, e: &Expr, offset: usize, depth: u32) -> Vec<Chain> {
         let loc = self.loc(at, offset);
         // A store into the same expression earlier in this body decides.
-        let (defs, dominated) = self.reaching_defs(self.code(at), &e.text(), offset);
+        let (defs, dominated) = flow::reaching_defs(self.code(at), &e.text(), offset);
         let mut out = self.trace_defs(at, &defs, offset, depth);
         if dominated {
             return out;
