@@ -288,6 +288,8 @@ struct Path {
     /// A local and a name of the value whose try-get it stored, with where
     /// and by which API.
     flags: Vec<(String, String, usize, &'static str)>,
+    /// Names tested non-NULL, and where (the test's atom).
+    non_null: Vec<(String, usize)>,
     facts: Facts,
 }
 
@@ -308,6 +310,7 @@ impl Path {
         self.values
             .retain(|(names, v)| names.len() > 1 || (!names.is_empty() && *v != Value::Unknown));
         self.flags.retain(|(f, n, ..)| !on(f) && !on(n));
+        self.non_null.retain(|(n, _)| !on(n));
     }
 
     /// Sets what the value `name` holds is, with every alias of it.
@@ -382,10 +385,16 @@ impl Path {
             return Some(next);
         }
         if is_access_path(core) {
+            let tested = self.non_null.iter().any(|(n, _)| *n == name);
             match (self.value_of(&name), truth) {
                 (Value::Null, true) => return None,
                 (Value::Held(_), false) => return None,
+                (_, false) if tested => return None,
                 (_, false) => next.set(&name, Value::Null),
+                (_, true) if !tested => {
+                    next.non_null.push((name.clone(), atom.offset));
+                    next.non_null.sort();
+                }
                 _ => {}
             }
         }
@@ -535,6 +544,48 @@ pub fn held_at(api: &ApiTable, code: &Code, use_at: usize, mm: &Expr) -> Option<
                     Value::Null => {}
                     Value::Unknown => return None,
                 }
+            }
+            run_event(api, code, e, &mut path);
+        }
+        for edge in &cfg.blocks[b as usize].succs {
+            let next = match edge.when {
+                Some((c, truth)) => path.take(api, code, c, truth),
+                None => Some(path.clone()),
+            };
+            if let Some(next) = next {
+                todo.push((edge.to, next));
+            }
+        }
+    }
+    found
+}
+
+/// Where a test of `mm` against NULL (`if (mm)`, `if (!mm) return;`)
+/// makes every feasible path that reaches the borrow at `use_at` have a
+/// non-NULL `mm`: the offset of the first such test. `None` if some path
+/// reaches it untested (or the paths are too many).
+pub fn non_null_at(api: &ApiTable, code: &Code, use_at: usize, mm: &str) -> Option<usize> {
+    let cfg = &code.cfg;
+    let borrow = code.events.iter().position(|e| e.span.0 == use_at)? as u32;
+    let target = cfg.block_of(borrow)?;
+    let mut todo = vec![(Cfg::ENTRY, Path::default())];
+    let mut seen: HashSet<(BlockId, Path)> = HashSet::new();
+    let mut found: Option<usize> = None;
+    while let Some((b, mut path)) = todo.pop() {
+        if seen.len() >= MAX_STATES {
+            return None;
+        }
+        if !seen.insert((b, path.clone())) {
+            continue;
+        }
+        for &e in &cfg.blocks[b as usize].events {
+            if b == target && e == borrow {
+                let test = path
+                    .non_null
+                    .iter()
+                    .find(|(n, _)| n == mm)
+                    .map(|(_, at)| *at)?;
+                found = Some(found.map_or(test, |f| f.min(test)));
             }
             run_event(api, code, e, &mut path);
         }

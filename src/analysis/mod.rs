@@ -11,7 +11,7 @@ pub mod trace;
 
 use crate::api::{self, Api, ApiTable, RefKind, Role};
 use crate::demand::Demand;
-use crate::facts::{BodyKind, Code, Expr};
+use crate::facts::{BodyKind, Expr};
 use crate::index::{BodyRef, Index};
 use crate::report::{Chain, Loc, Pairing, Rule, Site, Step, StepKind, Verdict};
 use guarantees::Examiner;
@@ -227,7 +227,7 @@ fn direct_site(
     let body = ix.body(r);
     let code = tracer.code(r);
     let mut chains = tracer.trace(r, mm, offset, 0);
-    mark_null_not_borrowed(&mut chains, null_guard(r, code, offset, &mm.text()));
+    mark_null_not_borrowed(&mut chains, null_guard(tracer, r, offset, &mm.text()));
     let at = Loc {
         file: r.file,
         offset,
@@ -284,7 +284,7 @@ fn macro_sites(
     };
     let guard = tracer.guard(m, mm, offset);
     let code = tracer.code(m);
-    let null_guarded = null_guard(m, code, offset, &mm.text());
+    let null_guarded = null_guard(tracer, m, offset, &mm.text());
     let pairing = pairing::pairing(tracer, mac, code, macro_loc, mm, borrow, &[]);
     let closes = |n: &str, a: &[Expr]| tracer.ends_window(n, a.len(), borrow);
     let dropped_in_window =
@@ -458,7 +458,7 @@ fn expansions(
             file: call.at.file,
             offset: ev.span.0,
         };
-        let null_guard = null_guard(call.at, tracer.code(call.at), ev.span.0, &mm_here.text());
+        let null_guard = null_guard(tracer, call.at, ev.span.0, &mm_here.text());
         match host.kind {
             BodyKind::Function { .. } => out.push(Expansion {
                 host: call.at,
@@ -519,34 +519,22 @@ fn expansions(
     }
 }
 
-/// A test that makes the code at `offset` run only when `mm` is non-NULL:
-/// an enclosing `if (mm)`, or an earlier `if (!mm) return;`. Returns where
-/// it is and the expression it tests.
-fn null_guard(at: BodyRef, code: &Code, offset: usize, mm: &str) -> Option<(Loc, String)> {
-    let loc = |offset| Loc {
+/// A test that makes the code at `offset` run only when `mm` is non-NULL
+/// on every feasible path there (`flow::non_null_at`): where its `if` is,
+/// and the expression it tests.
+fn null_guard(tracer: &Tracer, at: BodyRef, offset: usize, mm: &str) -> Option<(Loc, String)> {
+    let code = tracer.code(at);
+    let test = flow::non_null_at(tracer.api(), code, offset, mm)?;
+    let statement = (code.branches.iter())
+        .map(|b| b.cond_offset)
+        .filter(|&o| o <= test)
+        .max()
+        .unwrap_or(test);
+    let loc = Loc {
         file: at.file,
-        offset,
+        offset: statement,
     };
-    let enclosing = code.branches_at(offset).find(|b| {
-        b.kind == crate::facts::BranchKind::Then
-            && b.cond.conjuncts().iter().any(|c| c.tests_non_null(mm))
-    });
-    if let Some(b) = enclosing {
-        return Some((loc(b.cond_offset), mm.to_string()));
-    }
-    code.branches
-        .iter()
-        .find(|b| {
-            b.kind == crate::facts::BranchKind::Then
-                && b.span.1 <= offset
-                && code.dominates(b.cond_offset, offset)
-                && b.cond.disjuncts().iter().any(|c| c.tests_null(mm))
-                && code
-                    .jumps
-                    .iter()
-                    .any(|j| b.span.0 <= j.offset && j.offset < b.span.1)
-        })
-        .map(|b| (loc(b.cond_offset), mm.to_string()))
+    Some((loc, mm.to_string()))
 }
 
 /// The chain's origin is a NULL constant.

@@ -118,30 +118,6 @@ impl Expr {
             Expr::Null | Expr::Other(_) => self.clone(),
         }
     }
-
-    /// True if this is true exactly when `value` is NULL: `!value`,
-    /// `value == NULL`.
-    pub fn tests_null(&self, value: &str) -> bool {
-        match self {
-            Expr::Not(e) => e.text() == value,
-            Expr::Binary { op, left, right } if op == "==" => {
-                (left.text() == value && **right == Expr::Null)
-                    || (right.text() == value && **left == Expr::Null)
-            }
-            _ => false,
-        }
-    }
-
-    /// True if this is a truthy test of `value`: `value`, `value != NULL`.
-    pub fn tests_non_null(&self, value: &str) -> bool {
-        match self {
-            Expr::Binary { op, left, right } if op == "!=" => {
-                (left.text() == value && **right == Expr::Null)
-                    || (right.text() == value && **left == Expr::Null)
-            }
-            e => e.text() == value,
-        }
-    }
 }
 
 impl fmt::Display for Expr {
@@ -236,17 +212,5 @@ mod tests {
         };
         let s = e.substitute(&|n| (n == "mmptr").then(|| id("mm")));
         assert_eq!(s.text(), "f(mm)");
-    }
-
-    #[test]
-    fn non_null_tests() {
-        let ne = Expr::Binary {
-            op: "!=".into(),
-            left: Box::new(id("mm")),
-            right: Box::new(Expr::Null),
-        };
-        assert!(ne.tests_non_null("mm"));
-        assert!(id("mm").tests_non_null("mm"));
-        assert!(!id("x").tests_non_null("mm"));
     }
 }
