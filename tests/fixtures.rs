@@ -675,3 +675,16 @@ fn a_statically_allocated_mm_is_permanent() {
         ],
     );
 }
+
+#[test]
+fn a_put_on_any_path_between_the_get_and_the_borrow_decides() {
+    // Before, only a put on every path counted (`put_on_one_path` was ok).
+    check(
+        "local_put",
+        &[
+            "put_on_one_path - mm: wrong none paired [borrow-without-mm-users]",
+            "grab_then_put - mm: wrong mm_count paired [borrow-without-mm-users]",
+            "put_after - mm: ok mm_users paired []",
+        ],
+    );
+}

@@ -515,6 +515,76 @@ pub fn reaching_defs(code: &Code, name: &str, offset: usize) -> (Vec<usize>, boo
     (defs.into_iter().rev().collect(), !undefined)
 }
 
+/// Where, on some feasible path from the definition `def` (an event) of
+/// the value `names` hold to the point at `use_at`, that value's
+/// `mm_users` reference is dropped (`mmput()`), and the `mmgrab()` of it
+/// that path made before, if any: that path reaches the use with only
+/// what the grab kept. (A get after the put takes a reference again.)
+pub fn put_between(
+    api: &ApiTable,
+    code: &Code,
+    def: usize,
+    use_at: usize,
+    names: &[String],
+) -> Option<(usize, Option<usize>)> {
+    let cfg = &code.cfg;
+    let point = code.events.iter().position(|e| e.span.0 >= use_at)? as u32;
+    let start = cfg.block_of(def as u32)?;
+    let skip = cfg.blocks[start as usize]
+        .events
+        .iter()
+        .position(|&e| e == def as u32)?
+        + 1;
+    // (block, first event, the grab and put so far, facts).
+    type State = (BlockId, usize, Option<usize>, Option<usize>, Facts);
+    let mut todo: Vec<State> = vec![(start, skip, None, None, Facts::new())];
+    let mut seen: HashSet<State> = HashSet::new();
+    let mut found: Option<(usize, Option<usize>)> = None;
+    'paths: while let Some(state) = todo.pop() {
+        if seen.len() >= MAX_STATES || !seen.insert(state.clone()) {
+            continue;
+        }
+        let (b, from, mut grab, mut put, mut facts) = state;
+        for &e in &cfg.blocks[b as usize].events[from..] {
+            if e == point {
+                if let Some(p) = put {
+                    found = Some(found.map_or((p, grab), |f| f.min((p, grab))));
+                }
+                continue 'paths;
+            }
+            after_event(api, code, e, &mut facts);
+            let EventKind::Call { callee, args } = &code.events[e as usize].kind else {
+                continue;
+            };
+            let row = callee.as_ident().and_then(|n| api.lookup(n, args.len()));
+            let on_value = |r: &crate::api::Api| {
+                args.get(r.mm_arg)
+                    .is_some_and(|a| names.contains(&a.text()))
+            };
+            match row {
+                Some(r) if r.role == Role::TakesMmCount && on_value(r) => {
+                    grab = Some(code.events[e as usize].span.0)
+                }
+                Some(r) if r.role == Role::DropsMmUsers && on_value(r) => {
+                    put = Some(code.events[e as usize].span.0)
+                }
+                Some(r)
+                    if matches!(r.role, Role::TakesMmUsers | Role::TriesMmUsers) && on_value(r) =>
+                {
+                    put = None
+                }
+                _ => {}
+            }
+        }
+        for edge in &cfg.blocks[b as usize].succs {
+            if let Some(next) = along(code, edge.when, &facts) {
+                todo.push((edge.to, 0, grab, put, next));
+            }
+        }
+    }
+    found
+}
+
 /// How the body's own code makes `mm`, at the borrow at `use_at`, hold an
 /// `mm_users` reference: on every feasible path that reaches the borrow
 /// with a non-NULL `mm`, a get, or a try-get tested true (directly,

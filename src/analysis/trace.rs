@@ -432,48 +432,46 @@ impl<'a> Tracer<'a> {
         }
         let code = self.code(at);
         let names = [lhs.text(), rhs.text()];
-        let mut grab = None;
-        for (ev, name, args) in code.named_calls() {
-            let Some(r) = self.api.lookup(name, args.len()) else {
-                continue;
-            };
-            if args.is_empty()
-                || ev.span.0 <= def
-                || ev.span.0 >= offset
-                || !names.contains(&args[0].text())
-            {
-                continue;
-            }
-            match r.role {
-                Role::TakesMmCount => grab = Some(ev.span.0),
-                Role::DropsMmUsers if code.dominates(ev.span.0, offset) => {
-                    let mut steps = Vec::new();
-                    if let Some(g) = grab {
-                        steps.push(Step {
-                            kind: StepKind::Grab,
-                            loc: self.loc(at, g),
-                            note: "`mmgrab()` keeps only mm_count".into(),
-                        });
-                    }
-                    steps.push(Step {
-                        kind: StepKind::Put,
-                        loc: self.loc(at, ev.span.0),
-                        note: format!("`{name}({})` drops the mm_users reference", args[0]),
-                    });
-                    // Steps of this function come before the origin's.
-                    let keep = c.steps.split_off(0);
-                    c.steps = steps;
-                    c.steps.extend(keep);
-                    c.reference = if grab.is_some() {
-                        RefKind::MmCount
-                    } else {
-                        RefKind::None
-                    };
-                    return c;
-                }
-                _ => {}
-            }
+        let Some(d) = code.events.iter().position(|e| e.span.0 == def) else {
+            return c;
+        };
+        let Some((put, grab)) = flow::put_between(self.api, code, d, offset, &names) else {
+            return c;
+        };
+        let mut steps = Vec::new();
+        if let Some(g) = grab {
+            steps.push(Step {
+                kind: StepKind::Grab,
+                loc: self.loc(at, g),
+                note: "`mmgrab()` keeps only mm_count".into(),
+            });
         }
+        let (name, arg) = match &code
+            .events
+            .iter()
+            .find(|e| e.span.0 == put)
+            .map(|e| &e.kind)
+        {
+            Some(EventKind::Call { callee, args }) => (
+                callee.text(),
+                args.first().map(Expr::text).unwrap_or_default(),
+            ),
+            _ => (String::new(), String::new()),
+        };
+        steps.push(Step {
+            kind: StepKind::Put,
+            loc: self.loc(at, put),
+            note: format!("`{name}({arg})` drops the mm_users reference"),
+        });
+        // Steps of this function come before the origin's.
+        let keep = c.steps.split_off(0);
+        c.steps = steps;
+        c.steps.extend(keep);
+        c.reference = if grab.is_some() {
+            RefKind::MmCount
+        } else {
+            RefKind::None
+        };
         c
     }
 
