@@ -336,17 +336,28 @@ fn macro_sites(
             };
             let host = ix.body(e.host);
             // A macro that only opens the window (its twin closes it) is
-            // paired where it is expanded.
-            let pairing = match &pairing {
+            // paired, and its window searched for puts, where it is
+            // expanded.
+            let (pairing, dropped_in_window) = match &pairing {
                 Pairing::Unpaired { at: None, .. } if e.unexpanded.is_none() => {
                     let at = Loc {
                         file: e.host.file,
                         offset: e.offset,
                     };
                     let code = tracer.code(e.host);
-                    pairing::pairing(tracer, host, code, at, &e.mm, borrow, &chains)
+                    let dropped =
+                        flow::dropped_in_window(tracer.api(), code, e.offset, &e.mm, &closes).map(
+                            |offset| Loc {
+                                file: e.host.file,
+                                offset,
+                            },
+                        );
+                    (
+                        pairing::pairing(tracer, host, code, at, &e.mm, borrow, &chains),
+                        dropped,
+                    )
                 }
-                p => p.clone(),
+                p => (p.clone(), dropped_in_window),
             };
             finish(
                 ix,
@@ -449,7 +460,13 @@ fn expansions(
         let crate::facts::EventKind::Call { args, .. } = &ev.kind else {
             continue;
         };
-        if args.len() != mac.params.len() || call.at == m {
+        // A macro of a `.c` file expands only after its definition in that
+        // file (a header's, wherever it is included).
+        let local = ix.file(m.file).path.ends_with(".c");
+        if args.len() != mac.params.len()
+            || call.at == m
+            || local && (call.at.file != m.file || ev.span.0 < mac.span.0)
+        {
             continue;
         }
         let subst = |name: &str| mac.param_index(name).map(|i| args[i].clone());
