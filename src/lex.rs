@@ -87,6 +87,21 @@ pub fn whole_words<'t>(t: &'t [u8], word: &'t [u8]) -> impl Iterator<Item = usiz
         .flatten()
 }
 
+/// True if `word` occurs in `t` as a whole identifier. The flow analysis
+/// asks this of short names and conditions at every event of every path:
+/// for those, a scan for the first byte, since building a substring
+/// searcher costs more than such a text.
+pub fn has_word(t: &[u8], word: &[u8]) -> bool {
+    let Some(&first) = word.first() else {
+        return false;
+    };
+    if t.len() > 256 {
+        return whole_words(t, word).next().is_some();
+    }
+    memchr::memchr_iter(first, t)
+        .any(|s| t[s..].starts_with(word) && is_whole_word(t, s, s + word.len()))
+}
+
 /// True if offset `s` of `t` comes right after `.` or `->`: a member.
 #[inline(always)]
 pub fn after_member_op(t: &[u8], s: usize) -> bool {
@@ -512,5 +527,27 @@ mod tests {
         assert_eq!(next_non_whitespace(t, 3), Some(b'b'));
         assert_eq!(next_non_whitespace(t, 7), None);
         assert_eq!(skip_whitespace_back(b"  ", 2), 0);
+    }
+
+    #[test]
+    fn has_word_is_whole_words_found() {
+        let long = format!("{} v[i].mm", "x ".repeat(200));
+        for (t, w) in [
+            ("v[i].mm", "i"),
+            ("kthread", "k"),
+            ("ok && !ok2", "ok2"),
+            ("a_b", "b"),
+            ("", "a"),
+            ("a", ""),
+            (long.as_str(), "i"),
+            (long.as_str(), "mmx"),
+        ] {
+            let expected = whole_words(t.as_bytes(), w.as_bytes()).next().is_some();
+            assert_eq!(
+                has_word(t.as_bytes(), w.as_bytes()),
+                expected,
+                "{t:?} {w:?}"
+            );
+        }
     }
 }

@@ -10,7 +10,7 @@
 use crate::api::{ApiTable, Role};
 use crate::facts::cfg::{BlockId, Cfg};
 use crate::facts::{Code, EventKind, Expr};
-use crate::lex::whole_words;
+use crate::lex::has_word;
 use std::collections::{BTreeSet, HashSet};
 
 /// What a path knows: atoms (as text) and their values, sorted.
@@ -34,7 +34,7 @@ fn stable(code: &Code, cond: u32) -> Option<String> {
 /// it is handed (a function-like macro may assign its arguments).
 fn after_event(api: &ApiTable, code: &Code, e: u32, facts: &mut Facts) {
     let mut forget = |name: String| {
-        facts.retain(|(t, _)| whole_words(t.as_bytes(), name.as_bytes()).next().is_none());
+        facts.retain(|(t, _)| !has_word(t.as_bytes(), name.as_bytes()));
     };
     match &code.events[e as usize].kind {
         EventKind::Assign { lhs, rhs } => {
@@ -303,7 +303,7 @@ impl Path {
     /// `name` now holds a value of its own (forgets it from its group),
     /// and so does every name built on it (`name->mm`, `v[name]`).
     fn forget(&mut self, name: &str) {
-        let on = |n: &str| n == name || whole_words(n.as_bytes(), name.as_bytes()).next().is_some();
+        let on = |n: &str| n == name || has_word(n.as_bytes(), name.as_bytes());
         for (names, _) in &mut self.values {
             names.retain(|n| !on(n));
         }
@@ -478,10 +478,7 @@ pub fn reaching_defs(code: &Code, name: &str, offset: usize) -> (Vec<usize>, boo
             EventKind::Write { target } => target.text(),
             _ => return false,
         };
-        target != name
-            && whole_words(name.as_bytes(), target.as_bytes())
-                .next()
-                .is_some()
+        target != name && has_word(name.as_bytes(), target.as_bytes())
     };
     let mut defs = BTreeSet::new();
     let mut undefined = false;

@@ -10,8 +10,8 @@ use super::typed::{self, TypedNames};
 use crate::demand::Demand;
 use crate::idents::{self, Form, IdentSet, Probe};
 use crate::lex::{
-    self, after_member_op, bytes_str, is_whole_word, name_ending_at, next_non_whitespace,
-    skip_blanks_back, skip_whitespace, struct_keyword_before, whole_words,
+    self, after_member_op, bytes_str, has_word, is_whole_word, name_ending_at, next_non_whitespace,
+    skip_blanks_back, skip_whitespace, struct_keyword_before,
 };
 use aho_corasick::AhoCorasick;
 use std::collections::BTreeSet;
@@ -200,7 +200,7 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand, typed: Option<&TypedNames>) -
             // could give it that type. (The facts record an initializer
             // only in such a declaration, not nested in another one.)
             if on_plain_name(t, base_end) || designated(t, s) {
-                return names_word(t, owner.as_bytes());
+                return has_word(t, owner.as_bytes());
             }
             // A chain: one of its members must be declared with the type,
             // unless the analysis falls back on the text naming it (a
@@ -210,7 +210,7 @@ fn meets(t: &[u8], s: usize, e: usize, d: &Demand, typed: Option<&TypedNames>) -
             };
             typed::chain_members(t, base_end)
                 .is_none_or(|ms| ms.iter().any(|m| names.contains(bytes_str(m))))
-                || names_word(t, owner.as_bytes())
+                || has_word(t, owner.as_bytes())
         }
         Demand::StructDef(_) => {
             struct_keyword_before(t, s).is_some() && next_non_whitespace(t, e) == Some(b'{')
@@ -248,11 +248,6 @@ fn designated(t: &[u8], s: usize) -> bool {
     }
     let before = skip_blanks_back(t, s - 1);
     before > 0 && matches!(t[before - 1], b'{' | b',')
-}
-
-/// True if `word` occurs in `t` as a whole identifier.
-fn names_word(t: &[u8], word: &[u8]) -> bool {
-    whole_words(t, word).next().is_some()
 }
 
 #[cfg(test)]
