@@ -590,41 +590,18 @@ pub fn put_between(
 /// holds none (the origin then decides), or if the paths are too many to
 /// tell.
 pub fn held_at(api: &ApiTable, code: &Code, use_at: usize, mm: &Expr) -> Option<HeldBy> {
-    let cfg = &code.cfg;
     let borrow = code.events.iter().position(|e| e.span.0 == use_at)? as u32;
-    let target = cfg.block_of(borrow)?;
     let mm = mm.text();
-    let mut todo = vec![(Cfg::ENTRY, Path::default())];
-    let mut seen: HashSet<(BlockId, Path)> = HashSet::new();
     let mut found: Option<HeldBy> = None;
-    while let Some((b, mut path)) = todo.pop() {
-        if seen.len() >= MAX_STATES {
-            return None;
+    let complete = paths_to(api, code, borrow, |path| match path.value_of(&mm) {
+        Value::Held(by) => {
+            found = Some(found.map_or(by, |f| earliest(f, by)));
+            true
         }
-        if !seen.insert((b, path.clone())) {
-            continue;
-        }
-        for &e in &cfg.blocks[b as usize].events {
-            if b == target && e == borrow {
-                match path.value_of(&mm) {
-                    Value::Held(by) => found = Some(found.map_or(by, |f| earliest(f, by))),
-                    Value::Null => {}
-                    Value::Unknown => return None,
-                }
-            }
-            run_event(api, code, e, &mut path);
-        }
-        for edge in &cfg.blocks[b as usize].succs {
-            let next = match edge.when {
-                Some((c, truth)) => path.take(api, code, c, truth),
-                None => Some(path.clone()),
-            };
-            if let Some(next) = next {
-                todo.push((edge.to, next));
-            }
-        }
-    }
-    found
+        Value::Null => true,
+        Value::Unknown => false,
+    });
+    found.filter(|_| complete)
 }
 
 /// Where a test of `mm` against NULL (`if (mm)`, `if (!mm) return;`)
@@ -632,27 +609,42 @@ pub fn held_at(api: &ApiTable, code: &Code, use_at: usize, mm: &Expr) -> Option<
 /// non-NULL `mm`: the offset of the first such test. `None` if some path
 /// reaches it untested (or the paths are too many).
 pub fn non_null_at(api: &ApiTable, code: &Code, use_at: usize, mm: &str) -> Option<usize> {
-    let cfg = &code.cfg;
     let borrow = code.events.iter().position(|e| e.span.0 == use_at)? as u32;
-    let target = cfg.block_of(borrow)?;
+    let mut found: Option<usize> = None;
+    let complete = paths_to(api, code, borrow, |path| {
+        let test = path
+            .non_null
+            .iter()
+            .find(|(n, _)| n == mm)
+            .map(|(_, at)| *at);
+        found = test.map(|t| found.map_or(t, |f| f.min(t)));
+        test.is_some()
+    });
+    found.filter(|_| complete)
+}
+
+/// Runs every feasible path from the entry to event `borrow` and hands
+/// what each knows there to `at_borrow`, which says whether to go on.
+/// False if it said no, or if the paths are too many to run.
+fn paths_to(
+    api: &ApiTable,
+    code: &Code,
+    borrow: u32,
+    mut at_borrow: impl FnMut(&Path) -> bool,
+) -> bool {
+    let cfg = &code.cfg;
     let mut todo = vec![(Cfg::ENTRY, Path::default())];
     let mut seen: HashSet<(BlockId, Path)> = HashSet::new();
-    let mut found: Option<usize> = None;
     while let Some((b, mut path)) = todo.pop() {
         if seen.len() >= MAX_STATES {
-            return None;
+            return false;
         }
         if !seen.insert((b, path.clone())) {
             continue;
         }
         for &e in &cfg.blocks[b as usize].events {
-            if b == target && e == borrow {
-                let test = path
-                    .non_null
-                    .iter()
-                    .find(|(n, _)| n == mm)
-                    .map(|(_, at)| *at)?;
-                found = Some(found.map_or(test, |f| f.min(test)));
+            if e == borrow && !at_borrow(&path) {
+                return false;
             }
             run_event(api, code, e, &mut path);
         }
@@ -666,7 +658,7 @@ pub fn non_null_at(api: &ApiTable, code: &Code, use_at: usize, mm: &str) -> Opti
             }
         }
     }
-    found
+    true
 }
 
 /// The one of two ways of holding that comes first in the text.
@@ -844,40 +836,18 @@ fn is_error(api: &ApiTable, e: &Expr, errors: &[String]) -> bool {
 /// every feasible path there: `mm` and its must-aliases (`held = mm;`
 /// before the borrow).
 fn aliases_at(api: &ApiTable, code: &Code, borrow: u32, mm: &str) -> Vec<String> {
-    let cfg = &code.cfg;
-    let mut todo = vec![(Cfg::ENTRY, Path::default())];
-    let mut seen: HashSet<(BlockId, Path)> = HashSet::new();
     let mut common: Option<Vec<String>> = None;
-    while let Some((b, mut path)) = todo.pop() {
-        if seen.len() >= MAX_STATES {
-            return vec![mm.to_string()];
-        }
-        if !seen.insert((b, path.clone())) {
-            continue;
-        }
-        for &e in &cfg.blocks[b as usize].events {
-            if e == borrow {
-                let names = (path.values.iter())
-                    .find(|(names, _)| names.iter().any(|n| n == mm))
-                    .map_or_else(|| vec![mm.to_string()], |(names, _)| names.clone());
-                common = Some(match common {
-                    None => names,
-                    Some(c) => c.into_iter().filter(|n| names.contains(n)).collect(),
-                });
-            }
-            run_event(api, code, e, &mut path);
-        }
-        for edge in &cfg.blocks[b as usize].succs {
-            let next = match edge.when {
-                Some((c, truth)) => path.take(api, code, c, truth),
-                None => Some(path.clone()),
-            };
-            if let Some(next) = next {
-                todo.push((edge.to, next));
-            }
-        }
-    }
-    let mut names = common.unwrap_or_default();
+    let complete = paths_to(api, code, borrow, |path| {
+        let names = (path.values.iter())
+            .find(|(names, _)| names.iter().any(|n| n == mm))
+            .map_or_else(|| vec![mm.to_string()], |(names, _)| names.clone());
+        common = Some(match common.take() {
+            None => names,
+            Some(c) => c.into_iter().filter(|n| names.contains(n)).collect(),
+        });
+        true
+    });
+    let mut names = common.filter(|_| complete).unwrap_or_default();
     if !names.iter().any(|n| n == mm) {
         names.push(mm.to_string());
     }
