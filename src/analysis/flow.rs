@@ -159,101 +159,6 @@ fn window_start(
     Some((start, skip + 1, names, facts))
 }
 
-/// Where, on some feasible path from the borrow of `mm` at `use_at` to the
-/// unuse that closes it, an `mm_users` reference on the same value is
-/// dropped (`mmput()` inside the window). The value is `mm` and every
-/// local a path assigns it to (an assignment of anything else ends that
-/// alias); a path starts with the facts that hold at the borrow.
-pub fn dropped_in_window(
-    api: &ApiTable,
-    code: &Code,
-    use_at: usize,
-    mm: &Expr,
-    closes: &dyn Fn(&str, &[Expr]) -> Option<usize>,
-) -> Option<usize> {
-    let cfg = &code.cfg;
-    let (start, first, names, facts) = window_start(api, code, use_at, mm)?;
-    let mut todo = vec![(start, first, names, facts)];
-    let mut seen: HashSet<(BlockId, usize, Vec<String>, Facts)> = HashSet::new();
-    while let Some(state) = todo.pop() {
-        if seen.len() >= MAX_STATES || !seen.insert(state.clone()) {
-            continue;
-        }
-        let (b, from, mut names, mut facts) = state;
-        match window_events(api, code, b, from, &mut names, &mut facts, closes) {
-            Window::Dropped(at) => return Some(at),
-            Window::Closed => continue,
-            Window::Open if names.is_empty() => continue,
-            Window::Open => {}
-        }
-        for edge in &cfg.blocks[b as usize].succs {
-            if let Some(next) = along(code, edge.when, &facts) {
-                todo.push((edge.to, 0, names.clone(), next));
-            }
-        }
-    }
-    None
-}
-
-/// What a block does to an open window.
-enum Window {
-    /// A reference on the value is dropped at this offset.
-    Dropped(usize),
-    /// The window is closed.
-    Closed,
-    /// It stays open.
-    Open,
-}
-
-/// Runs block `b`'s events from `from` on an open window of the value
-/// `names` hold, updating the names and the facts.
-fn window_events(
-    api: &ApiTable,
-    code: &Code,
-    b: BlockId,
-    from: usize,
-    names: &mut Vec<String>,
-    facts: &mut Facts,
-    closes: &dyn Fn(&str, &[Expr]) -> Option<usize>,
-) -> Window {
-    for &e in &code.cfg.blocks[b as usize].events[from..] {
-        after_event(api, code, e, facts);
-        let ev = &code.events[e as usize];
-        match &ev.kind {
-            EventKind::Assign { lhs, rhs } => {
-                let lhs = lhs.text();
-                names.retain(|n| *n != lhs);
-                if names.contains(&rhs.text()) {
-                    names.push(lhs);
-                    names.sort();
-                }
-            }
-            EventKind::Write { target } => {
-                let target = target.text();
-                names.retain(|n| *n != target);
-            }
-            EventKind::Return { .. } => {}
-            EventKind::Call { callee, args } => {
-                let Some(name) = callee.as_ident() else {
-                    continue;
-                };
-                let closing = closes(name, args).and_then(|i| args.get(i));
-                if closing.is_some_and(|a| names.contains(&a.text())) {
-                    return Window::Closed;
-                }
-                let Some(row) = api.lookup(name, args.len()) else {
-                    continue;
-                };
-                let on_value = (args.get(row.mm_arg)).is_some_and(|a| names.contains(&a.text()));
-                if row.role == Role::DropsMmUsers && on_value {
-                    return Window::Dropped(ev.span.0);
-                }
-            }
-        }
-    }
-    Window::Open
-}
-
 /// How the body's own code made a value hold an `mm_users` reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HeldBy {
@@ -865,25 +770,37 @@ pub enum WindowEnd {
     Leaves(Option<usize>),
 }
 
-/// How the window of `mm` opened at `use_at` ends: closed by a call that
-/// `closes` says ends the window on one of its arguments (the argument's
-/// index), on the value `mm` or a must-alias of it. `None` if the paths
-/// are too many to tell.
-pub fn window_end(
+/// What the feasible paths from a borrow do with its window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub end: WindowEnd,
+    /// The first place an `mm_users` reference on the value is dropped
+    /// while the window is open (`mmput()` before the unuse), if any.
+    pub dropped: Option<usize>,
+}
+
+/// What the window of `mm` opened at `use_at` comes to: closed by a call
+/// that `closes` says ends the window on one of its arguments (the
+/// argument's index), on the value `mm` or a must-alias of it (the
+/// names it has at the borrow on every path, and the locals a path then
+/// assigns it to); and whether a reference on it is dropped first. `None`
+/// if the paths are too many to tell.
+pub fn window(
     api: &ApiTable,
     code: &Code,
     use_at: usize,
     mm: &Expr,
     closes: &dyn Fn(&str, &[Expr]) -> Option<usize>,
-) -> Option<WindowEnd> {
+) -> Option<Window> {
     let cfg = &code.cfg;
     // (block, first event, names of the value, the last return, facts).
     type State = (BlockId, usize, Vec<String>, Option<usize>, Facts);
     let (start, first, names, facts) = window_start(api, code, use_at, mm)?;
     let mut todo: Vec<State> = vec![(start, first, names, None, facts)];
-    let mut seen: HashSet<State> = HashSet::new();
+    let mut seen: HashSet<State> = HashSet::default();
     let mut closed: Option<usize> = None;
     let mut leaves: Option<Option<usize>> = None;
+    let mut dropped: Option<usize> = None;
     'paths: while let Some(state) = todo.pop() {
         if seen.len() >= MAX_STATES {
             return None;
@@ -913,12 +830,16 @@ pub fn window_end(
                     let Some(name) = callee.as_ident() else {
                         continue;
                     };
-                    let ends = closes(name, args)
-                        .and_then(|i| args.get(i))
-                        .is_some_and(|a| names.contains(&a.text()));
-                    if ends {
+                    let on_value =
+                        |i: usize| args.get(i).is_some_and(|a| names.contains(&a.text()));
+                    if closes(name, args).is_some_and(on_value) {
                         closed = Some(closed.map_or(ev.span.0, |c| c.min(ev.span.0)));
                         continue 'paths;
+                    }
+                    let drops = (api.lookup(name, args.len()))
+                        .is_some_and(|r| r.role == Role::DropsMmUsers && on_value(r.mm_arg));
+                    if drops {
+                        dropped = Some(dropped.map_or(ev.span.0, |d| d.min(ev.span.0)));
                     }
                 }
             }
@@ -937,11 +858,12 @@ pub fn window_end(
             }
         }
     }
-    Some(match (leaves, closed) {
+    let end = match (leaves, closed) {
         (Some(at), _) => WindowEnd::Leaves(at),
         (None, Some(c)) => WindowEnd::Closed(c),
         (None, None) => WindowEnd::Leaves(None),
-    })
+    };
+    Some(Window { end, dropped })
 }
 
 #[cfg(test)]
@@ -965,7 +887,8 @@ mod tests {
         let closes = |n: &str, a: &[Expr]| {
             (api.lookup(n, a.len())).and_then(|r| (r.role == Role::BorrowEnd).then_some(r.mm_arg))
         };
-        dropped_in_window(&api, code, ev.span.0, &args[0], &closes)
+        window(&api, code, ev.span.0, &args[0], &closes)
+            .and_then(|w| w.dropped)
             .map(|at| src[..at].bytes().filter(|&c| c == b'\n').count() + 1)
     }
 

@@ -232,13 +232,8 @@ fn direct_site(
         file: r.file,
         offset,
     };
-    let pairing = pairing::pairing(tracer, body, code, at, mm, borrow, &chains);
-    let closes = |n: &str, a: &[Expr]| tracer.ends_window(n, a.len(), borrow);
-    let dropped_in_window =
-        flow::dropped_in_window(tracer.api(), code, offset, mm, &closes).map(|offset| Loc {
-            file: r.file,
-            offset,
-        });
+    let (pairing, dropped_in_window) =
+        pairing::pairing(tracer, body, code, at, mm, borrow, &chains);
     finish(
         ix,
         ex,
@@ -285,13 +280,8 @@ fn macro_sites(
     let guard = tracer.guard(m, mm, offset);
     let code = tracer.code(m);
     let null_guarded = null_guard(tracer, m, offset, &mm.text());
-    let pairing = pairing::pairing(tracer, mac, code, macro_loc, mm, borrow, &[]);
-    let closes = |n: &str, a: &[Expr]| tracer.ends_window(n, a.len(), borrow);
-    let dropped_in_window =
-        flow::dropped_in_window(tracer.api(), code, offset, mm, &closes).map(|offset| Loc {
-            file: m.file,
-            offset,
-        });
+    let (pairing, dropped_in_window) =
+        pairing::pairing(tracer, mac, code, macro_loc, mm, borrow, &[]);
     let head = Step {
         kind: StepKind::Macro,
         loc: macro_loc,
@@ -345,17 +335,7 @@ fn macro_sites(
                         offset: e.offset,
                     };
                     let code = tracer.code(e.host);
-                    let dropped =
-                        flow::dropped_in_window(tracer.api(), code, e.offset, &e.mm, &closes).map(
-                            |offset| Loc {
-                                file: e.host.file,
-                                offset,
-                            },
-                        );
-                    (
-                        pairing::pairing(tracer, host, code, at, &e.mm, borrow, &chains),
-                        dropped,
-                    )
+                    pairing::pairing(tracer, host, code, at, &e.mm, borrow, &chains)
                 }
                 p => (p.clone(), dropped_in_window),
             };

@@ -10,7 +10,9 @@ use crate::report::{Chain, Loc, Pairing};
 /// Decides how the window opened at `at` (in `body`, whose code is
 /// `code`) is closed: by the pair API, or a macro or function that calls
 /// it on its parameter, on the borrowed value or a local alias of it, on
-/// every feasible path out of the body (see [`flow::window_end`]).
+/// every feasible path out of the body; and where, if anywhere, a
+/// reference on the value is dropped while it is open (see
+/// [`flow::window`]).
 pub fn pairing(
     tracer: &Tracer,
     body: &Body,
@@ -19,12 +21,13 @@ pub fn pairing(
     mm: &Expr,
     borrow: &Api,
     chains: &[Chain],
-) -> Pairing {
-    let api = tracer.api();
+) -> (Pairing, Option<Loc>) {
     let (file, use_at) = (at.file, at.offset);
     let loc = |offset| Loc { file, offset };
-    let mm_text = mm.text();
     let closes = |name: &str, args: &[Expr]| tracer.ends_window(name, args.len(), borrow);
+    let window = flow::window(tracer.api(), code, use_at, mm, &closes);
+    let dropped = window.and_then(|w| w.dropped).map(loc);
+    let mm_text = mm.text();
     let ends: Vec<(usize, String)> = (code.named_calls())
         .filter(|(ev, ..)| ev.span.0 > use_at)
         .filter_map(|(ev, name, args)| {
@@ -36,8 +39,7 @@ pub fn pairing(
         // A fresh reference that is never put and never unused: the thread
         // adopts the mm for the rest of its life.
         let put = code.named_calls().any(|(_, n, a)| {
-            api.lookup(n, a.len())
-                .is_some_and(|r| r.role == Role::DropsMmUsers)
+            (tracer.api().lookup(n, a.len())).is_some_and(|r| r.role == Role::DropsMmUsers)
                 && a[0].text() == mm_text
         });
         let fresh = !chains.is_empty()
@@ -45,7 +47,7 @@ pub fn pairing(
             && chains
                 .iter()
                 .all(|c| c.steps.first().is_some_and(|s| s.loc.file == file));
-        return if fresh && !put {
+        let p = if fresh && !put {
             Pairing::Adopted
         } else {
             Pairing::Unpaired {
@@ -57,6 +59,7 @@ pub fn pairing(
                 at: None,
             }
         };
+        return (p, dropped);
     }
     let aliases = aliases_of(code, &mm_text);
     let Some(first_same) = (ends.iter())
@@ -64,12 +67,10 @@ pub fn pairing(
         .map(|(o, _)| *o)
     else {
         let (o, t) = &ends[0];
-        return Pairing::Mismatched {
-            other: t.clone(),
-            at: loc(*o),
-        };
+        let other = t.clone();
+        return (Pairing::Mismatched { other, at: loc(*o) }, dropped);
     };
-    match flow::window_end(api, code, use_at, mm, &closes) {
+    let pairing = match window.map(|w| w.end) {
         Some(WindowEnd::Closed(end)) => Pairing::Paired(loc(end)),
         Some(WindowEnd::Leaves(Some(r))) => Pairing::Unpaired {
             why: "this path leaves before the window is closed".into(),
@@ -80,7 +81,8 @@ pub fn pairing(
             at: Some(loc(first_same)),
         },
         None => Pairing::Unknown,
-    }
+    };
+    (pairing, dropped)
 }
 
 /// Every name the body may give the value `mm` holds: `mm`, and every
