@@ -13,8 +13,10 @@ type Tree = BTreeMap<String, String>;
 /// A named rewrite of a whole tree (`None`: nothing to rewrite in it).
 type TreeRewrite = (&'static str, fn(&Tree) -> Option<Tree>);
 
-/// A named rewrite of each text.
-type TextRewrite = (&'static str, fn(&str) -> String);
+/// A named rewrite of each text, and whether it matters to a tree the
+/// audit judged so (a grab for a get changes nothing where no reference
+/// was right).
+type TextRewrite = (&'static str, fn(&str) -> String, fn(&[String]) -> bool);
 
 fn fixtures() -> Vec<(String, Tree)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -250,6 +252,149 @@ fn borrow_in_a_macro(text: &str) -> String {
     )
 }
 
+/// The line's statement `API(ARG);` for a borrow API, as (indent, api, arg),
+/// when the line is that statement alone (continuation allowed).
+fn borrow_statement(line: &str) -> Option<(&str, &'static str, &str)> {
+    let body = line.strip_suffix('\\').unwrap_or(line).trim_end();
+    let indent = &line[..line.len() - line.trim_start().len()];
+    let stmt = body.trim_start();
+    ["kthread_use_mm", "use_mm"].into_iter().find_map(|api| {
+        let arg = stmt
+            .strip_prefix(api)?
+            .strip_prefix('(')?
+            .strip_suffix(");")?;
+        Some((indent, api, arg))
+    })
+}
+
+/// Each borrow made through a new local alias of its mm:
+/// `{ struct mm_struct *zz_alias = X; kthread_use_mm(zz_alias); }`.
+fn borrow_through_an_alias(text: &str) -> String {
+    let lines: Vec<String> = (text.lines())
+        .map(|l| match borrow_statement(l) {
+            Some((indent, api, arg)) if !indent.is_empty() => {
+                let cont = if l.ends_with('\\') { " \\" } else { "" };
+                format!("{indent}{{ struct mm_struct *zz_alias = {arg}; {api}(zz_alias); }}{cont}")
+            }
+            _ => l.to_string(),
+        })
+        .collect();
+    lines.join("\n") + "\n"
+}
+
+/// A window `use(X); BODY unuse(X);` of a function moved into a static
+/// helper of its own, called with `X`, when BODY names nothing of the
+/// function but `X` (calls of global functions are fine).
+fn window_in_a_helper(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut helpers = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some((window, end)) = window_at(&lines, i) {
+            let (indent, _, arg) = borrow_statement(lines[i]).unwrap();
+            let name = format!("zz_window{}", helpers.len());
+            let mut helper = format!("static void {name}(struct mm_struct *zz_m)\n{{\n");
+            for l in window {
+                helper.push_str(&format!("\t{}\n", l.trim_start()));
+            }
+            helper.push_str("}\n\n");
+            helpers.push(helper);
+            out.push(format!("{indent}{name}({arg});"));
+            i = end + 1;
+        } else {
+            out.push(lines[i].to_string());
+            i += 1;
+        }
+    }
+    if helpers.is_empty() {
+        return text.to_string();
+    }
+    helpers.concat() + &out.join("\n") + "\n"
+}
+
+/// The window starting at line `i` with `X` renamed to the helper's
+/// parameter, and the line of its unuse, if it can move.
+fn window_at(lines: &[&str], i: usize) -> Option<(Vec<String>, usize)> {
+    let (indent, api, arg) = borrow_statement(lines[i])?;
+    if indent != "\t" || lines[i].ends_with('\\') {
+        return None;
+    }
+    let unuse = format!("\t{}({arg});", api.replace("use_mm", "unuse_mm"));
+    let end = (i + 1..lines.len()).find(|&j| lines[j] == unuse)?;
+    let mut window = Vec::new();
+    for l in &lines[i..=end] {
+        if !l.starts_with('\t') || l.starts_with("\t\t") || l.contains('{') || l.contains('}') {
+            return None;
+        }
+        let moved = replace_words(l, arg, "zz_m");
+        let b = moved.as_bytes();
+        let named_only_kept = spans(&moved).into_iter().all(|(s, e)| {
+            let w = &moved[s..e];
+            w == "zz_m" || kept(w) || b.get(e) == Some(&b'(')
+        });
+        if !named_only_kept {
+            return None;
+        }
+        window.push(moved);
+    }
+    Some((window, end))
+}
+
+/// `text` with each occurrence of `from` that is not part of a longer
+/// identifier replaced by `to`.
+fn replace_words(text: &str, from: &str, to: &str) -> String {
+    let ident = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
+    let b = text.as_bytes();
+    let mut out = String::new();
+    let mut last = 0;
+    for (at, _) in text.match_indices(from) {
+        let end = at + from.len();
+        if at < last || ident(at.checked_sub(1).map(|i| b[i])) || ident(b.get(end).copied()) {
+            continue;
+        }
+        out.push_str(&text[last..at]);
+        out.push_str(to);
+        last = end;
+    }
+    out + &text[last..]
+}
+
+/// Each `X = get_task_mm(T);` followed by its NULL test and exit gains
+/// an error path after the test that puts the reference, clears `X` and
+/// exits the same way.
+fn error_path_that_puts_and_clears(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<String> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        out.push(l.to_string());
+        if i < 2 {
+            continue;
+        }
+        let Some(held) = stored_get(lines[i - 2]) else {
+            continue;
+        };
+        let exit = l.trim();
+        let exits =
+            l.starts_with("\t\t") && (exit.starts_with("return") || exit.starts_with("goto"));
+        if lines[i - 1] == format!("\tif (!{held})") && exits {
+            out.push(format!(
+                "\tif (zz_setup_failed()) {{\n\t\tmmput({held});\n\t\t{held} = NULL;\n\t\t{exit}\n\t}}"
+            ));
+        }
+    }
+    out.join("\n") + "\n"
+}
+
+/// `X` of a line `\tX = get_task_mm(T);` or `\tstruct mm_struct *X = ...`.
+fn stored_get(line: &str) -> Option<&str> {
+    let (lhs, rhs) = line.strip_prefix('\t')?.split_once(" = ")?;
+    if lhs.starts_with('\t') || !rhs.starts_with("get_task_mm(") || !rhs.ends_with(");") {
+        return None;
+    }
+    Some(lhs.strip_prefix("struct mm_struct *").unwrap_or(lhs))
+}
+
 /// The guard removed: the test of a try-get becomes a test of the pointer.
 fn guard_removed(text: &str) -> String {
     text.replace("mmget_not_zero(", "(")
@@ -279,15 +424,47 @@ fn put_before_unuse(text: &str) -> String {
     t
 }
 
+/// Every reference taken by a get taken by a grab instead, and every put a
+/// drop: `X = get_task_mm(T);` becomes `X = T->mm; mmgrab(X);`, `mmget(`
+/// becomes `mmgrab(`.
+fn get_replaced_by_grab(text: &str) -> String {
+    let mut changed = false;
+    let lines: Vec<String> = (text.lines())
+        .map(|l| {
+            let Some(held) = stored_get(l) else {
+                return l.to_string();
+            };
+            let task = &l[l.find("get_task_mm(").unwrap() + "get_task_mm(".len()..l.len() - 2];
+            changed = true;
+            let decl = &l[..l.find(" = ").unwrap()];
+            format!("{decl} = {task}->mm;\n\tmmgrab({held});")
+        })
+        .collect();
+    let t = lines.join("\n") + "\n";
+    if !changed && !t.contains("mmget(") {
+        return text.to_string();
+    }
+    t.replace("mmget(", "mmgrab(").replace("mmput(", "mmdrop(")
+}
+
 #[test]
 fn rewrites_that_keep_the_meaning_keep_every_verdict() {
-    let keep: [TreeRewrite; 4] = [
+    let keep: [TreeRewrite; 7] = [
         ("rename everything", |t| Some(rename_everything(t))),
         ("guard through a local", |t| {
             replace_all(t, guard_through_a_local)
         }),
         ("guard in unlikely()", |t| replace_all(t, guard_wrapped)),
         ("borrow in a macro", |t| replace_all(t, borrow_in_a_macro)),
+        ("borrow through an alias", |t| {
+            replace_all(t, borrow_through_an_alias)
+        }),
+        ("window in a static helper", |t| {
+            replace_all(t, window_in_a_helper)
+        }),
+        ("error path that puts and clears", |t| {
+            replace_all(t, error_path_that_puts_and_clears)
+        }),
     ];
     let mut applied = BTreeMap::new();
     let mut failures = Vec::new();
@@ -310,16 +487,20 @@ fn rewrites_that_keep_the_meaning_keep_every_verdict() {
 
 #[test]
 fn rewrites_that_change_the_meaning_change_a_verdict() {
-    let change: [TextRewrite; 2] = [
-        ("guard removed", guard_removed),
-        ("put before the unuse", put_before_unuse),
+    let always = |_: &[String]| true;
+    let change: [TextRewrite; 3] = [
+        ("guard removed", guard_removed, always),
+        ("put before the unuse", put_before_unuse, always),
+        ("get replaced by a grab", get_replaced_by_grab, |v| {
+            v.iter().any(|s| s.starts_with("ok mm_users"))
+        }),
     ];
     let mut applied = BTreeMap::new();
     let mut unchanged = Vec::new();
     for (name, tree) in fixtures() {
         let before = verdicts(&tree);
-        for (rewrite, f) in &change {
-            let Some(rewritten) = replace_all(&tree, f) else {
+        for (rewrite, f, matters) in &change {
+            let Some(rewritten) = replace_all(&tree, f).filter(|_| matters(&before)) else {
                 continue;
             };
             *applied.entry(*rewrite).or_insert(0) += 1;

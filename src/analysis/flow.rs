@@ -205,6 +205,14 @@ impl Path {
             .map_or(Value::Unknown, |(_, v)| *v)
     }
 
+    /// The names that hold the value `name` holds on this path (`name`
+    /// and its must-aliases).
+    fn names_of(&self, name: &str) -> Vec<String> {
+        (self.values.iter())
+            .find(|(names, _)| names.iter().any(|n| n == name))
+            .map_or_else(|| vec![name.to_string()], |(names, _)| names.clone())
+    }
+
     /// `name` now holds a value of its own (forgets it from its group),
     /// and so does every name built on it (`name->mm`, `v[name]`).
     fn forget(&mut self, name: &str) {
@@ -315,11 +323,20 @@ fn try_get<'e>(api: &ApiTable, e: &'e Expr) -> Option<(&'e Expr, &'static str)> 
     (row.role == Role::TriesMmUsers).then(|| (&args[row.mm_arg], row.name))
 }
 
-/// A plain name or a chain of fields: something a later test can name.
+/// A plain name or a chain of fields and indexes, or its address:
+/// something a later test can name. An index must have no effect of its own (no call, no
+/// assignment), so that the same text names the same place until a word
+/// of it is written (which [`Path::forget`] sees).
 fn is_access_path(e: &Expr) -> bool {
     match e {
         Expr::Ident(_) => true,
-        Expr::Field { base, .. } => is_access_path(base),
+        Expr::Field { base, .. } | Expr::AddrOf(base) => is_access_path(base),
+        Expr::Index { base, index } => {
+            is_access_path(base)
+                && !index.contains(['(', '='])
+                && !index.contains("++")
+                && !index.contains("--")
+        }
         _ => false,
     }
 }
@@ -517,11 +534,11 @@ pub fn non_null_at(api: &ApiTable, code: &Code, use_at: usize, mm: &str) -> Opti
     let borrow = code.events.iter().position(|e| e.span.0 == use_at)? as u32;
     let mut found: Option<usize> = None;
     let complete = paths_to(api, code, borrow, |path| {
-        let test = path
-            .non_null
-            .iter()
-            .find(|(n, _)| n == mm)
-            .map(|(_, at)| *at);
+        let names = path.names_of(mm);
+        let test = (path.non_null.iter())
+            .filter(|(n, _)| names.contains(n))
+            .map(|(_, at)| *at)
+            .min();
         found = test.map(|t| found.map_or(t, |f| f.min(t)));
         test.is_some()
     });
@@ -743,9 +760,7 @@ fn is_error(api: &ApiTable, e: &Expr, errors: &[String]) -> bool {
 fn aliases_at(api: &ApiTable, code: &Code, borrow: u32, mm: &str) -> Vec<String> {
     let mut common: Option<Vec<String>> = None;
     let complete = paths_to(api, code, borrow, |path| {
-        let names = (path.values.iter())
-            .find(|(names, _)| names.iter().any(|n| n == mm))
-            .map_or_else(|| vec![mm.to_string()], |(names, _)| names.clone());
+        let names = path.names_of(mm);
         common = Some(match common.take() {
             None => names,
             Some(c) => c.into_iter().filter(|n| names.contains(n)).collect(),
@@ -771,12 +786,18 @@ pub enum WindowEnd {
 }
 
 /// What the feasible paths from a borrow do with its window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Window {
     pub end: WindowEnd,
+    /// The first call that closes it on some path (on the value or an
+    /// alias).
+    pub closed: Option<usize>,
     /// The first place an `mm_users` reference on the value is dropped
     /// while the window is open (`mmput()` before the unuse), if any.
     pub dropped: Option<usize>,
+    /// The first closing call a path reaches on another value while the
+    /// window is open, and that value's text.
+    pub other: Option<(usize, String)>,
 }
 
 /// What the window of `mm` opened at `use_at` comes to: closed by a call
@@ -801,6 +822,7 @@ pub fn window(
     let mut closed: Option<usize> = None;
     let mut leaves: Option<Option<usize>> = None;
     let mut dropped: Option<usize> = None;
+    let mut other: Option<(usize, String)> = None;
     'paths: while let Some(state) = todo.pop() {
         if seen.len() >= MAX_STATES {
             return None;
@@ -832,9 +854,15 @@ pub fn window(
                     };
                     let on_value =
                         |i: usize| args.get(i).is_some_and(|a| names.contains(&a.text()));
-                    if closes(name, args).is_some_and(on_value) {
-                        closed = Some(closed.map_or(ev.span.0, |c| c.min(ev.span.0)));
-                        continue 'paths;
+                    match closes(name, args) {
+                        Some(i) if on_value(i) => {
+                            closed = Some(closed.map_or(ev.span.0, |c| c.min(ev.span.0)));
+                            continue 'paths;
+                        }
+                        Some(i) if other.as_ref().is_none_or(|(o, _)| ev.span.0 < *o) => {
+                            other = args.get(i).map(|a| (ev.span.0, a.text()));
+                        }
+                        _ => {}
                     }
                     let drops = (api.lookup(name, args.len()))
                         .is_some_and(|r| r.role == Role::DropsMmUsers && on_value(r.mm_arg));
@@ -863,7 +891,12 @@ pub fn window(
         (None, Some(c)) => WindowEnd::Closed(c),
         (None, None) => WindowEnd::Leaves(None),
     };
-    Some(Window { end, dropped })
+    Some(Window {
+        end,
+        closed,
+        dropped,
+        other,
+    })
 }
 
 #[cfg(test)]
@@ -890,6 +923,35 @@ mod tests {
         window(&api, code, ev.span.0, &args[0], &closes)
             .and_then(|w| w.dropped)
             .map(|at| src[..at].bytes().filter(|&c| c == b'\n').count() + 1)
+    }
+
+    fn window_of(src: &str) -> Window {
+        let b = body(src);
+        let code = b.code().unwrap();
+        let api = ApiTable::default();
+        let (ev, _, args) = (code.named_calls())
+            .find(|(_, n, _)| *n == "kthread_use_mm")
+            .unwrap();
+        let closes = |n: &str, a: &[Expr]| {
+            (api.lookup(n, a.len())).and_then(|r| (r.role == Role::BorrowEnd).then_some(r.mm_arg))
+        };
+        window(&api, code, ev.span.0, &args[0], &closes).unwrap()
+    }
+
+    #[test]
+    fn a_window_is_closed_under_any_name_of_its_value() {
+        // Borrowed through an alias, closed under the original name.
+        let alias = "void f(struct s *p)\n{\n\tstruct mm_struct *m = p->v[0].mm;\n\n\tkthread_use_mm(m);\n\tkthread_unuse_mm(p->v[0].mm);\n}\n";
+        let w = window_of(alias);
+        assert!(matches!(w.end, WindowEnd::Closed(_)), "{w:?}");
+        assert_eq!(w.other, None);
+        let global = "void f(void)\n{\n\tstruct mm_struct *m = &g_mm;\n\n\tkthread_use_mm(m);\n\tkthread_unuse_mm(&g_mm);\n}\n";
+        assert!(matches!(window_of(global).end, WindowEnd::Closed(_)));
+        // Once the index moves, the place is another mm.
+        let moved = "void f(struct s *p, int i)\n{\n\tstruct mm_struct *m = p->v[i].mm;\n\n\ti++;\n\tkthread_use_mm(m);\n\tkthread_unuse_mm(p->v[i].mm);\n}\n";
+        let w = window_of(moved);
+        assert_eq!(w.closed, None);
+        assert_eq!(w.other.map(|(_, t)| t), Some("p->v[i].mm".to_string()));
     }
 
     #[test]
