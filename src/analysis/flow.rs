@@ -29,32 +29,208 @@ fn stable(code: &Code, cond: u32) -> Option<String> {
     (plain && !text.is_empty() && !text.contains("->")).then_some(text)
 }
 
-/// `facts` after event `e` runs: a write forgets what mentions what it
-/// writes, and so does a call that is no API of the table for the names
-/// it is handed (a function-like macro may assign its arguments).
-fn after_event(api: &ApiTable, code: &Code, e: u32, facts: &mut Facts) {
-    let mut forget = |name: String| {
-        facts.retain(|(t, _)| !has_word(t.as_bytes(), name.as_bytes()));
-    };
+/// The names event `e` may change: what it assigns or writes, and the
+/// names a call that is no API of the table is handed (a function-like
+/// macro may assign its arguments).
+fn written(api: &ApiTable, code: &Code, e: u32) -> Vec<String> {
     match &code.events[e as usize].kind {
-        EventKind::Assign { lhs, rhs } => {
-            forget(lhs.text());
-            // `flag = true;`: a later `if (flag)` knows.
-            if let (Expr::Ident(name), Some(truth)) = (lhs, constant_truth(rhs)) {
-                facts.insert((name.clone(), truth));
-            }
-        }
-        EventKind::Write { target } => forget(target.text()),
+        EventKind::Assign { lhs, .. } => vec![lhs.text()],
+        EventKind::Write { target } => vec![target.text()],
         EventKind::Call { callee, args } => {
             let known = (callee.as_ident()).is_some_and(|n| api.lookup(n, args.len()).is_some());
-            if !known {
-                args.iter()
-                    .filter_map(Expr::as_ident)
-                    .for_each(|a| forget(a.to_string()));
+            if known {
+                return vec![];
+            }
+            (args.iter().filter_map(Expr::as_ident))
+                .map(str::to_string)
+                .collect()
+        }
+        EventKind::Return { .. } => vec![],
+    }
+}
+
+/// `facts` after event `e` runs: what mentions a name it may change is
+/// forgotten.
+fn after_event(api: &ApiTable, code: &Code, e: u32, facts: &mut Facts) {
+    for name in written(api, code, e) {
+        facts.retain(|(t, _)| !has_word(t.as_bytes(), name.as_bytes()));
+    }
+    // `flag = true;`: a later `if (flag)` knows.
+    if let EventKind::Assign {
+        lhs: Expr::Ident(name),
+        rhs,
+    } = &code.events[e as usize].kind
+        && let Some(truth) = constant_truth(rhs)
+    {
+        facts.insert((name.clone(), truth));
+    }
+}
+
+/// A condition that every path from the entry to a point tested, seen
+/// through truth-passing wrappers and negations, with the value it had
+/// there; no name in it has been changed since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tested<'c> {
+    pub expr: &'c Expr,
+    pub truth: bool,
+    /// Where the test is written.
+    pub offset: usize,
+}
+
+/// The conditions every path from the entry to the event at `offset`
+/// tested (see [`Tested`]), in source order. Unlike facts these include
+/// calls and fields, and only an assignment forgets them: they say under
+/// what the event runs, not what a later test will find. Empty if no
+/// event is at `offset`.
+pub fn tested_at<'c>(api: &ApiTable, code: &'c Code, offset: usize) -> Vec<Tested<'c>> {
+    type Atoms = BTreeSet<(u32, bool)>;
+    let cfg = &code.cfg;
+    let Some(event) = code.events.iter().position(|e| e.span.0 == offset) else {
+        return vec![];
+    };
+    let Some(target) = cfg.block_of(event as u32) else {
+        return vec![];
+    };
+    // Only assignments forget a test: a call handed `dev` is taken to
+    // leave `dev->flag` as it was, since a mode a body tests is set once.
+    let kill = |e: u32, atoms: &mut Atoms| {
+        let name = match &code.events[e as usize].kind {
+            EventKind::Assign { lhs, .. } => lhs.text(),
+            EventKind::Write { target } => target.text(),
+            _ => return,
+        };
+        {
+            atoms.retain(|&(c, _)| {
+                let text = cfg.conds[c as usize].expr.text();
+                !has_word(text.as_bytes(), name.as_bytes())
+            });
+        }
+    };
+    let mut at: Vec<Option<Atoms>> = vec![None; cfg.blocks.len()];
+    at[Cfg::ENTRY as usize] = Some(Atoms::new());
+    let mut todo = vec![Cfg::ENTRY];
+    let mut rounds = 0;
+    while let Some(b) = todo.pop() {
+        rounds += 1;
+        if rounds > MAX_STATES {
+            return vec![];
+        }
+        let Some(mut atoms) = at[b as usize].clone() else {
+            continue;
+        };
+        for &e in &cfg.blocks[b as usize].events {
+            kill(e, &mut atoms);
+        }
+        for edge in &cfg.blocks[b as usize].succs {
+            let mut out = atoms.clone();
+            out.extend(edge.when);
+            let to = edge.to as usize;
+            let merged = match &at[to] {
+                None => out,
+                Some(old) => old.intersection(&out).copied().collect(),
+            };
+            if at[to].as_ref() != Some(&merged) {
+                at[to] = Some(merged);
+                todo.push(edge.to);
             }
         }
-        EventKind::Return { .. } => {}
     }
+    let mut atoms = at[target as usize].clone().unwrap_or_default();
+    for &e in cfg.blocks[target as usize]
+        .events
+        .iter()
+        .take_while(|&&e| e as usize != event)
+    {
+        kill(e, &mut atoms);
+    }
+    let mut out: Vec<Tested> = (atoms.into_iter())
+        .map(|(c, truth)| {
+            let cond = &cfg.conds[c as usize];
+            let (expr, truth) = through_wrappers(api, &cond.expr, truth);
+            Tested {
+                expr,
+                truth,
+                offset: cond.offset,
+            }
+        })
+        .collect();
+    out.sort_by_key(|t| t.offset);
+    out
+}
+
+/// Whether the borrow at `use_at`, guarded by the condition written at
+/// `cond_at`, sits inside the guarded region (the paths that failed the
+/// test meet the borrow's paths again before the exit: `if (ok) { ... }`)
+/// rather than after an early way out (`if (!ok) return;`).
+pub fn inside_guard(code: &Code, cond_at: usize, use_at: usize) -> bool {
+    let cfg = &code.cfg;
+    let event = code.events.iter().position(|e| e.span.0 == use_at);
+    let Some(borrow) = event.and_then(|e| cfg.block_of(e as u32)) else {
+        return false;
+    };
+    let tests = |e: &crate::facts::cfg::Edge| {
+        e.when
+            .is_some_and(|(c, _)| cfg.conds[c as usize].offset == cond_at)
+    };
+    let Some(test) = (cfg.blocks.iter()).position(|b| b.succs.iter().any(tests)) else {
+        return false;
+    };
+    // Paths that do not run the test again (a loop would).
+    let reachable = |from: BlockId| {
+        let mut seen = vec![false; cfg.blocks.len()];
+        seen[test] = true;
+        let mut todo = vec![from];
+        while let Some(b) = todo.pop() {
+            if !std::mem::replace(&mut seen[b as usize], true) {
+                todo.extend(cfg.blocks[b as usize].succs.iter().map(|e| e.to));
+            }
+        }
+        seen[test] = from as usize == test;
+        seen
+    };
+    let after_borrow = reachable(borrow);
+    (cfg.blocks[test].succs.iter())
+        .filter(|e| tests(e) && !reachable(e.to)[borrow as usize])
+        .any(|failed| {
+            let met = reachable(failed.to);
+            (0..cfg.blocks.len()).any(|b| b != Cfg::EXIT as usize && met[b] && after_borrow[b])
+        })
+}
+
+/// True if some path runs the event at offset `b` after the one at `a`
+/// (or `a` after `b`): the two are not on exclusive branches.
+pub fn on_one_path(code: &Code, a: usize, b: usize) -> bool {
+    let event = |offset: usize| code.events.iter().position(|e| e.span.0 == offset);
+    let (Some(a), Some(b)) = (event(a), event(b)) else {
+        return false;
+    };
+    let reaches = |from: usize, to: usize| {
+        let cfg = &code.cfg;
+        let (Some(f), Some(t)) = (cfg.block_of(from as u32), cfg.block_of(to as u32)) else {
+            return false;
+        };
+        let order = |e: usize| {
+            cfg.blocks[f as usize]
+                .events
+                .iter()
+                .position(|&x| x as usize == e)
+        };
+        if f == t && order(from) <= order(to) {
+            return true;
+        }
+        let mut seen = vec![false; cfg.blocks.len()];
+        let mut todo: Vec<BlockId> = cfg.blocks[f as usize].succs.iter().map(|e| e.to).collect();
+        while let Some(x) = todo.pop() {
+            if x == t {
+                return true;
+            }
+            if !std::mem::replace(&mut seen[x as usize], true) {
+                todo.extend(cfg.blocks[x as usize].succs.iter().map(|e| e.to));
+            }
+        }
+        false
+    };
+    reaches(a, b) || reaches(b, a)
 }
 
 /// The truth of a constant: `true`, `false`, a number, `NULL`.
@@ -952,6 +1128,68 @@ mod tests {
         let w = window_of(moved);
         assert_eq!(w.closed, None);
         assert_eq!(w.other.map(|(_, t)| t), Some("p->v[i].mm".to_string()));
+    }
+
+    /// What `tested_at` says at the call of `name`, as text.
+    fn tested(src: &str, name: &str) -> Vec<String> {
+        let b = body(src);
+        let code = b.code().unwrap();
+        let (ev, ..) = code.named_calls().find(|(_, n, _)| *n == name).unwrap();
+        (tested_at(&ApiTable::default(), code, ev.span.0).into_iter())
+            .map(|t| format!("{}{}", if t.truth { "" } else { "!" }, t.expr))
+            .collect()
+    }
+
+    #[test]
+    fn the_tests_on_every_path_to_a_point_are_known() {
+        // Inside an `if`, after an early exit, under a wrapper; not a test
+        // some path skips, and not one whose name was assigned since.
+        let src = "void f(struct d *d, int k)\n{\n\tif (unlikely(!d->on))\n\t\treturn;\n\tif (k)\n\t\tx();\n\tif (d->mode && ready(d)) {\n\t\ty();\n\t\tk = 0;\n\t\tz();\n\t}\n}\n";
+        assert_eq!(tested(src, "x"), ["d->on", "k"]);
+        assert_eq!(tested(src, "y"), ["d->on", "d->mode", "ready(d)"]);
+        assert_eq!(tested(src, "z"), ["d->on", "d->mode", "ready(d)"]);
+        let looped = "void f(int n, int k)\n{\n\twhile (n--) {\n\t\tif (!k)\n\t\t\tcontinue;\n\t\tx();\n\t}\n}\n";
+        assert_eq!(tested(looped, "x"), ["n--", "k"]);
+    }
+
+    #[test]
+    fn exclusive_branches_share_no_path() {
+        let src = "void f(int a)\n{\n\tif (a)\n\t\tx();\n\telse\n\t\ty();\n\tz();\n}\n";
+        let b = body(src);
+        let code = b.code().unwrap();
+        let at = |name: &str| {
+            code.named_calls()
+                .find(|(_, n, _)| *n == name)
+                .unwrap()
+                .0
+                .span
+                .0
+        };
+        assert!(!on_one_path(code, at("x"), at("y")));
+        assert!(on_one_path(code, at("x"), at("z")));
+        assert!(on_one_path(code, at("z"), at("y")));
+    }
+
+    #[test]
+    fn a_guard_is_around_the_borrow_or_before_it() {
+        let inside = |src: &str| {
+            let b = body(src);
+            let code = b.code().unwrap();
+            let (ev, ..) = (code.named_calls())
+                .find(|(_, n, _)| *n == "kthread_use_mm")
+                .unwrap();
+            let cond = (code.cfg.conds.iter())
+                .find(|c| c.expr.text().starts_with("mmget_not_zero"))
+                .unwrap();
+            inside_guard(code, cond.offset, ev.span.0)
+        };
+        let around = "void f(struct mm_struct *mm)\n{\n\tif (mmget_not_zero(mm)) {\n\t\tkthread_use_mm(mm);\n\t}\n\tdone();\n}\n";
+        assert!(inside(around));
+        let before = "void f(struct mm_struct *mm)\n{\n\tif (!mmget_not_zero(mm))\n\t\treturn;\n\tkthread_use_mm(mm);\n}\n";
+        assert!(!inside(before));
+        // In a loop, the failed path comes round to the test, not the borrow.
+        let looped = "void f(struct mm_struct **v, int n)\n{\n\twhile (n--) {\n\t\tif (mmget_not_zero(v[n]))\n\t\t\tkthread_use_mm(v[n]);\n\t\telse\n\t\t\tskip();\n\t\tnext();\n\t}\n}\n";
+        assert!(inside(looped));
     }
 
     #[test]

@@ -8,10 +8,11 @@
 //! comments near the borrow, the stores, the fields and the macro that talk
 //! about the mm's lifetime, and a comment the flow contradicts.
 
+use super::flow;
 use super::trace::Tracer;
 use crate::api::{self, ApiTable, RefKind, Role};
 use crate::demand::Demand;
-use crate::facts::{BodyKind, BranchKind, Code, EventKind, Expr, Span, struct_name};
+use crate::facts::{BodyKind, Code, EventKind, Expr, Span, struct_name};
 use crate::index::{BodyRef, EventRef, Index};
 use crate::lex::comment_text;
 use crate::report::{
@@ -169,34 +170,20 @@ impl<'a> Examiner<'a> {
         format!("{}:{}", f.path, f.lines.line_col(l.offset).0)
     }
 
+    /// A test of `current->mm` that every path to the borrow passes:
     /// `if (current->mm != x) { ... borrow ... }`, or an earlier
     /// `if (WARN_ON(current->mm)) return;`.
     fn caller_context(&self, host: BodyRef, offset: usize) -> Option<Guarantee> {
         let code = self.tracer.code(host);
-        let mentions = |e: &Expr| e.text().contains(api::CURRENT_MM);
-        let enclosing = code
-            .branches_at(offset)
-            .find(|b| b.kind == BranchKind::Then && mentions(&b.cond));
-        let earlier = || {
-            code.branches.iter().find(|b| {
-                b.kind == BranchKind::Then
-                    && b.span.1 <= offset
-                    && code.dominates(b.cond_offset, offset)
-                    && mentions(&b.cond)
-                    && code
-                        .jumps
-                        .iter()
-                        .any(|j| b.span.0 <= j.offset && j.offset < b.span.1)
-            })
-        };
-        let b = enclosing.or_else(earlier)?;
+        let b = (flow::tested_at(self.tracer.api(), code, offset).into_iter())
+            .find(|t| t.expr.text().contains(api::CURRENT_MM))?;
         Some(Guarantee {
             kind: GuaranteeKind::CallerContext,
             effective: false,
-            loc: self.loc(host, b.cond_offset),
+            loc: self.loc(host, b.offset),
             note: format!(
                 "the borrow is behind `{}`: that says which thread calls, not how long the mm lives",
-                b.cond
+                b.expr
             ),
         })
     }
@@ -205,7 +192,7 @@ impl<'a> Examiner<'a> {
     /// before the borrow, in the function or in one it calls first.
     fn task_liveness(&self, host: BodyRef, offset: usize) -> Option<Guarantee> {
         let code = self.tracer.code(host);
-        if let Some(at) = liveness_test(self.tracer.api(), code, offset) {
+        if let Some(at) = liveness_test(self.tracer.api(), code, Some(offset)) {
             return Some(self.liveness(self.loc(host, at), "the borrowing function".into()));
         }
         for (ev, name, _) in code.named_calls() {
@@ -213,8 +200,7 @@ impl<'a> Examiner<'a> {
                 continue;
             }
             for f in self.functions_near(name, host.file) {
-                if let Some(at) = liveness_test(self.tracer.api(), self.tracer.code(f), usize::MAX)
-                {
+                if let Some(at) = liveness_test(self.tracer.api(), self.tracer.code(f), None) {
                     return Some(self.liveness(
                         self.loc(f, at),
                         format!(
@@ -687,21 +673,26 @@ fn last_field(e: &Expr) -> Option<String> {
     }
 }
 
-/// Where, before `offset`, the code tests a task-exiting flag or looks a
-/// task up by pid.
-fn liveness_test(api: &ApiTable, code: &Code, offset: usize) -> Option<usize> {
-    let flag = code
-        .branches
-        .iter()
-        .filter(|b| b.cond_offset < offset)
-        .find(|b| {
-            let t = b.cond.text();
-            api::TASK_EXITING_FLAGS.iter().any(|f| t.contains(f))
-        })
-        .map(|b| b.cond_offset);
+/// Where the code tests a task-exiting flag or looks a task up by pid:
+/// before the borrow at `borrow` (the flag tested on every path to it), or
+/// anywhere in a function it calls first (`None`).
+fn liveness_test(api: &ApiTable, code: &Code, borrow: Option<usize>) -> Option<usize> {
+    let exiting = |e: &Expr| {
+        let t = e.text();
+        api::TASK_EXITING_FLAGS.iter().any(|f| t.contains(f))
+    };
+    let flag = match borrow {
+        Some(offset) => (flow::tested_at(api, code, offset).into_iter())
+            .find(|t| exiting(t.expr))
+            .map(|t| t.offset),
+        None => (code.cfg.conds.iter())
+            .find(|c| exiting(&c.expr))
+            .map(|c| c.offset),
+    };
+    let before = borrow.unwrap_or(usize::MAX);
     flag.or_else(|| {
         code.named_calls()
-            .filter(|(ev, _, _)| ev.span.0 < offset)
+            .filter(|(ev, _, _)| ev.span.0 < before)
             .find(|(_, n, a)| {
                 api.lookup(n, a.len())
                     .is_some_and(|r| r.role == Role::ChecksTaskLiveness)

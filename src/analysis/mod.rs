@@ -572,14 +572,9 @@ fn expansions(
 fn null_guard(tracer: &Tracer, at: BodyRef, offset: usize, mm: &str) -> Option<(Loc, String)> {
     let code = tracer.code(at);
     let test = flow::non_null_at(tracer.api(), code, offset, mm)?;
-    let statement = (code.branches.iter())
-        .map(|b| b.cond_offset)
-        .filter(|&o| o <= test)
-        .max()
-        .unwrap_or(test);
     let loc = Loc {
         file: at.file,
-        offset: statement,
+        offset: test,
     };
     Some((loc, mm.to_string()))
 }

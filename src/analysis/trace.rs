@@ -12,8 +12,9 @@
 use super::flow::{self, HeldBy};
 use crate::api::{self, Api, ApiTable, RefKind, Role};
 use crate::demand::Demand;
-use crate::facts::{BodyKind, BranchKind, Code, EventKind, Expr, JumpKind, struct_name};
+use crate::facts::{BodyKind, Code, EventKind, Expr, struct_name};
 use crate::index::{BodyRef, EventRef, Index, StoreRef};
+use crate::lex::has_word;
 pub use crate::report::FieldKey;
 use crate::report::{Chain, Loc, Step, StepKind, Via};
 use crate::source::FileId;
@@ -362,17 +363,10 @@ impl<'a> Tracer<'a> {
             .or_insert_with(|| flow::held_at(self.api, code, offset, e));
         Some(match held? {
             HeldBy::Test { at: cond, api } => {
-                let statement = (code.branches.iter())
-                    .filter(|b| b.cond_offset <= cond)
-                    .map(|b| b.cond_offset)
-                    .max()
-                    .unwrap_or(cond);
-                let inside = (code.branches.iter())
-                    .filter(|b| b.cond_offset == statement)
-                    .any(|b| b.span.0 <= offset && offset < b.span.1);
+                let inside = flow::inside_guard(code, cond, offset);
                 let when = if inside { "here" } else { "from here on" };
                 Step {
-                    loc: self.loc(at, statement),
+                    loc: self.loc(at, cond),
                     note: format!("`{api}({text})` holds an mm_users reference {when}"),
                     kind: StepKind::Guard,
                 }
@@ -771,28 +765,20 @@ impl<'a> Tracer<'a> {
         cap_chains(out, loc)
     }
 
-    /// A flag field tested around a store: `(struct, field, value)` for
-    /// `if (x->f) store` (true) or `if (!x->f) store` / its `else` (false).
+    /// The flag fields tested on every path to a store: `(struct, field,
+    /// value, where)` for `if (x->f) store` (true), `if (!x->f) return;
+    /// store` (false), and so on.
     fn store_flags(&self, at: BodyRef, offset: usize) -> Vec<(String, String, bool, usize)> {
         let code = self.code(at);
-        let mut out = Vec::new();
-        for b in code.branches_at(offset) {
-            let (e, mut value) = match &b.cond {
-                Expr::Not(inner) => (inner.as_ref(), false),
-                e => (e, true),
-            };
-            match b.kind {
-                BranchKind::Then => {}
-                BranchKind::Else => value = !value,
-                _ => continue,
-            }
-            if let Expr::Field { base, field, .. } = e
-                && let Some(s) = self.struct_of(at, base, b.cond_offset)
-            {
-                out.push((s, field.clone(), value, b.cond_offset));
-            }
-        }
-        out
+        (flow::tested_at(self.api, code, offset).into_iter())
+            .filter_map(|t| match t.expr {
+                Expr::Field { base, field, .. } => {
+                    let s = self.struct_of(at, base, t.offset)?;
+                    Some((s, field.clone(), t.truth, t.offset))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// If the store runs only when a flag field has one value, and the
@@ -867,31 +853,8 @@ impl<'a> Tracer<'a> {
     /// Is `offset` in body `at` reached only when `x->field` is `value`
     /// (`x` of type `struct st`)?
     fn flag_tested(&self, at: BodyRef, offset: usize, st: &str, field: &str, value: bool) -> bool {
-        let code = self.code(at);
-        let test = |c: &Expr, want: bool| -> bool {
-            let (e, v) = match c {
-                Expr::Not(inner) => (inner.as_ref(), !want),
-                e => (e, want),
-            };
-            matches!(e, Expr::Field { base, field: f, .. }
-                if f == field && v == value && self.struct_of(at, base, offset).as_deref() == Some(st))
-        };
-        let inside = code.branches_at(offset).any(|b| match b.kind {
-            BranchKind::Then => b.cond.conjuncts().into_iter().any(|c| test(c, true)),
-            BranchKind::Else => test(&b.cond, false),
-            _ => false,
-        });
-        // `if (!x->flag) return ...;` before the reference.
-        let early_exit = code.branches.iter().any(|b| {
-            b.kind == BranchKind::Then
-                && b.span.1 <= offset
-                && code.dominates(b.cond_offset, offset)
-                && test(&b.cond, false)
-                && code.jumps.iter().any(|j| {
-                    b.span.0 <= j.offset && j.offset < b.span.1 && j.kind == JumpKind::Return
-                })
-        });
-        inside || early_exit
+        (self.store_flags(at, offset).into_iter())
+            .any(|(s, f, v, _)| s == st && f == field && v == value)
     }
 
     /// Adjusts what chain `c` holds for the reference calls on the stored
@@ -1009,7 +972,7 @@ impl<'a> Tracer<'a> {
             };
             if args.is_empty()
                 || !names.contains(&args[0].text())
-                || code.exclusive(ev.span.0, offset)
+                || !flow::on_one_path(code, ev.span.0, offset)
             {
                 continue;
             }
@@ -1022,7 +985,7 @@ impl<'a> Tracer<'a> {
         // A put after the store that the function goes on from (not an
         // error path that undoes the store).
         let put = flow::downgrading_put(self.api, code, offset, &names, &lhs.text());
-        let conds = self.conditions(at, offset);
+        let conds = self.conditions(at, offset, &lhs, &rhs);
         for c in &mut chains {
             let extra = self.adjust_to_store(c, at, loc, (grab, get, put));
             let mut step = store_step.clone();
@@ -1045,14 +1008,31 @@ impl<'a> Tracer<'a> {
         chains
     }
 
-    /// The conditions under which `offset` runs in its body, as text.
-    fn conditions(&self, at: BodyRef, offset: usize) -> Vec<String> {
-        let code = self.code(at);
-        code.branches_at(offset)
-            .filter_map(|b| match b.kind {
-                BranchKind::Then => Some(format!("`{}`", b.cond)),
-                BranchKind::Else => Some(format!("not `{}`", b.cond)),
-                _ => None,
+    /// The conditions on the stored value or the object it is stored in
+    /// under which the store `lhs = rhs` at `offset` runs in its body, as
+    /// text; not the bare test that the object exists.
+    fn conditions(&self, at: BodyRef, offset: usize, lhs: &Expr, rhs: &Expr) -> Vec<String> {
+        let object = lhs.root_ident().filter(|_| lhs.as_ident().is_none());
+        let (lhs, rhs) = (lhs.text(), rhs.text());
+        let names = |t: &str| -> Vec<String> {
+            t.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.bytes().next().is_some_and(|b| !b.is_ascii_digit()))
+                .filter(|w| *w != api::CURRENT)
+                .map(str::to_string)
+                .collect()
+        };
+        let words: Vec<String> = names(&lhs).into_iter().chain(names(&rhs)).collect();
+        (flow::tested_at(self.api, self.code(at), offset).into_iter())
+            .filter(|t| !(t.truth && t.expr.as_ident().is_some() && t.expr.as_ident() == object))
+            .filter(|t| {
+                let text = t.expr.text();
+                words
+                    .iter()
+                    .any(|w| has_word(text.as_bytes(), w.as_bytes()))
+            })
+            .map(|t| match t.truth {
+                true => format!("`{}`", t.expr),
+                false => format!("not `{}`", t.expr),
             })
             .collect()
     }

@@ -58,7 +58,6 @@ fn walk_tree(
         orig: text,
         facts: &mut facts,
         shift: start as isize,
-        stmt: 0,
         elided,
     };
     cx.visit_top(tree.root_node(), 0);
@@ -76,9 +75,6 @@ struct Cx<'a> {
     facts: &'a mut FileFacts,
     /// Added to every offset: non-zero while walking a re-parsed macro body.
     shift: isize,
-    /// Counter for branch statement ids, from 0 in each body: a body's ids
-    /// are the same whether the rest of the file is parsed with it or not.
-    stmt: u32,
     /// The blocks the parse left out, by key.
     elided: &'a [crate::elide::Block],
 }
@@ -366,7 +362,6 @@ impl<'a> Cx<'a> {
             orig: self.orig,
             facts: &mut *self.facts,
             shift: start as isize - MACRO_WRAPPER.len() as isize,
-            stmt: 0,
             elided: self.elided,
         };
         let mut b = Body::new(macro_name, BodyKind::Macro, span, name_offset, params, None);
@@ -388,33 +383,11 @@ impl<'a> Cx<'a> {
             elided,
         );
         if elided.is_none() {
-            self.stmt = 0;
             self.walk_stmt(body_node, &mut b, 0);
             finish(&mut b);
             b.code.cfg = lower::lower(self, body_node, &b.code.events);
         }
         self.facts.bodies.push(b);
-    }
-
-    fn branch(
-        &mut self,
-        b: &mut Body,
-        region: Node,
-        kind: BranchKind,
-        cond: Option<Node>,
-        stmt: u32,
-    ) {
-        let (cond_expr, cond_offset) = match cond {
-            Some(c) => (self.expr(c, 0), self.off(c.start_byte())),
-            None => (Expr::Other(String::new()), self.off(region.start_byte())),
-        };
-        b.code.branches.push(Branch {
-            span: self.span(region),
-            kind,
-            cond: cond_expr,
-            cond_offset,
-            stmt,
-        });
     }
 
     /// Records a region whose facts were not extracted.
@@ -498,34 +471,7 @@ impl<'a> Cx<'a> {
                     b.code.events.extend(written);
                 }
             }
-            "if_statement" => {
-                self.stmt += 1;
-                let id = self.stmt;
-                let cond = field(n, "condition");
-                if let Some(c) = field(n, "consequence") {
-                    self.branch(b, c, BranchKind::Then, cond, id);
-                }
-                if let Some(a) = field(n, "alternative") {
-                    self.branch(b, a, BranchKind::Else, cond, id);
-                }
-            }
-            "while_statement" | "for_statement" | "do_statement" => {
-                self.stmt += 1;
-                let id = self.stmt;
-                if let Some(body) = field(n, "body") {
-                    self.branch(b, body, BranchKind::Loop, field(n, "condition"), id);
-                }
-            }
-            "case_statement" => {
-                self.stmt += 1;
-                let id = self.stmt;
-                self.branch(b, n, BranchKind::Case, field(n, "value"), id);
-            }
             "return_statement" => {
-                b.code.jumps.push(Jump {
-                    offset: self.off(n.start_byte()),
-                    kind: JumpKind::Return,
-                });
                 let value = named_children(n)
                     .into_iter()
                     .find(|c| c.kind() != "comment")
@@ -534,26 +480,6 @@ impl<'a> Cx<'a> {
                     span: self.span(n),
                     kind: EventKind::Return { value },
                 });
-            }
-            "break_statement" | "continue_statement" => b.code.jumps.push(Jump {
-                offset: self.off(n.start_byte()),
-                kind: JumpKind::Break,
-            }),
-            "goto_statement" => {
-                let label = field(n, "label")
-                    .map(|l| self.text(l).to_string())
-                    .unwrap_or_default();
-                b.code.jumps.push(Jump {
-                    offset: self.off(n.start_byte()),
-                    kind: JumpKind::Goto(label),
-                });
-            }
-            "labeled_statement" => {
-                if let Some(l) = field(n, "label") {
-                    b.code
-                        .labels
-                        .push((self.text(l).to_string(), self.off(n.start_byte())));
-                }
             }
             "initializer_list" => return,
             _ => {}
@@ -788,8 +714,7 @@ mod tests {
         assert_eq!(b.var_type(&b.code, "p", 1000), Some("struct foo *"));
         let calls: Vec<_> = b.code.named_calls().map(|(_, n, _)| n).collect();
         assert!(calls.contains(&"kthread_use_mm") && calls.contains(&"mmget_not_zero"));
-        assert_eq!(b.code.branches.len(), 1);
-        assert_eq!(b.code.jumps.len(), 1);
+        assert_eq!(b.code.cfg.conds.len(), 1);
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //!
 //! Every function body and every function-like macro body becomes a
 //! [`Body`]: a small IR listing, in source order, the assignments and calls
-//! it makes, plus the branch regions (`if`/`else`, loops, `case`) and the
-//! jumps (`return`, `goto`) that the analysis needs to reason about paths.
+//! it makes, and the control-flow graph over them ([`cfg`]) that the
+//! analysis reasons about paths with.
 
 pub mod cfg;
 pub mod expr;
@@ -81,12 +81,6 @@ pub struct Code {
     pub locals: Vec<Var>,
     /// Assignments and calls, in source order.
     pub events: Vec<Event>,
-    /// Regions that run only under a condition.
-    pub branches: Vec<Branch>,
-    /// `return`/`goto`/`break` statements.
-    pub jumps: Vec<Jump>,
-    /// `label:` positions.
-    pub labels: Vec<(String, usize)>,
     /// The control-flow graph over `events`.
     pub cfg: Cfg,
 }
@@ -123,55 +117,6 @@ pub enum EventKind {
     Write { target: Expr },
     /// `return value;` (or a bare `return;`).
     Return { value: Option<Expr> },
-}
-
-/// What kind of region a [`Branch`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BranchKind {
-    /// The consequence of an `if`.
-    Then,
-    /// The alternative of an `if`.
-    Else,
-    /// A loop body (it may run zero times).
-    Loop,
-    /// A `case` of a `switch`.
-    Case,
-}
-
-/// A region that runs only under a condition.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Branch {
-    /// The region.
-    pub span: Span,
-    /// The kind of region.
-    pub kind: BranchKind,
-    /// The controlling condition (for `Else`, the `if`'s condition).
-    pub cond: Expr,
-    /// Where the condition is written.
-    pub cond_offset: usize,
-    /// The `if` (or loop, or switch) this region belongs to: regions of the
-    /// same statement with different kinds exclude each other.
-    pub stmt: u32,
-}
-
-/// A statement that leaves the straight-line flow.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Jump {
-    /// Where it is.
-    pub offset: usize,
-    /// `return`, `goto label`, `break` or `continue`.
-    pub kind: JumpKind,
-}
-
-/// The kinds of [`Jump`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum JumpKind {
-    /// `return`.
-    Return,
-    /// `goto label`.
-    Goto(String),
-    /// `break` or `continue`.
-    Break,
 }
 
 /// `.field = value` inside an initializer of a known struct type.
@@ -331,41 +276,12 @@ impl Code {
         static EMPTY: Code = Code {
             locals: Vec::new(),
             events: Vec::new(),
-            branches: Vec::new(),
-            jumps: Vec::new(),
-            labels: Vec::new(),
             cfg: Cfg {
                 blocks: Vec::new(),
                 conds: Vec::new(),
             },
         };
         &EMPTY
-    }
-
-    /// The branch regions that contain `offset`.
-    pub fn branches_at(&self, offset: usize) -> impl Iterator<Item = &Branch> {
-        self.branches
-            .iter()
-            .filter(move |b| b.span.0 <= offset && offset < b.span.1)
-    }
-
-    /// True if everything that runs under a condition at `a` also runs
-    /// under it at `b`: then reaching `b` after `a` (a < b) means `a` ran.
-    /// This is the approximation of dominance the analysis uses.
-    pub fn dominates(&self, a: usize, b: usize) -> bool {
-        a < b
-            && self
-                .branches_at(a)
-                .all(|br| br.span.0 <= b && b < br.span.1)
-    }
-
-    /// True if `a` and `b` sit in regions of one statement that exclude each
-    /// other (the two arms of an `if`).
-    pub fn exclusive(&self, a: usize, b: usize) -> bool {
-        self.branches_at(a).any(|ba| {
-            self.branches_at(b)
-                .any(|bb| ba.stmt == bb.stmt && ba.kind != bb.kind)
-        })
     }
 
     /// True if `name` is declared as a local before `offset`.
