@@ -688,3 +688,30 @@ fn a_put_on_any_path_between_the_get_and_the_borrow_decides() {
         ],
     );
 }
+
+#[test]
+fn a_window_left_open_by_a_helper_is_closed_by_its_callers() {
+    // `session_enter()` returns with the window open: its callers close
+    // it (directly, or by a teardown helper on the same object), and one
+    // path of `session_poll()` does not. `space_enter()`'s only caller
+    // closes `s->mm` through `session_leave(s)`.
+    let r = check(
+        "enter_leave",
+        &[
+            "session_enter - s->mm: ok mm_users unpaired [unpaired-borrow]",
+            "space_enter - mm: ok mm_users paired []",
+        ],
+    );
+    let line = |l: mmaudit::report::Loc| r.files[l.file as usize].lines.line_col(l.offset).0;
+    match &r.sites[0].pairing {
+        mmaudit::report::Pairing::Unpaired { at: Some(at), why } => {
+            assert_eq!(line(*at), 45, "{why}");
+            assert!(why.contains("session_poll"), "{why}");
+        }
+        p => panic!("{p:?}"),
+    }
+    match &r.sites[1].pairing {
+        mmaudit::report::Pairing::Paired(at) => assert_eq!(line(*at), 59),
+        p => panic!("{p:?}"),
+    }
+}

@@ -313,6 +313,41 @@ fn window_in_a_helper(text: &str) -> String {
     helpers.concat() + &out.join("\n") + "\n"
 }
 
+/// Each window `use(X); ... unuse(X);` of a function opened and closed
+/// by static helpers of its own (`zz_enter0(X); ... zz_leave0(X);`), the
+/// code between staying where it is.
+fn window_by_enter_and_leave_helpers(text: &str) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut helpers = String::new();
+    let mut n = 0;
+    for i in 0..lines.len() {
+        let Some(("\t", api, arg)) = borrow_statement(&lines[i]) else {
+            continue;
+        };
+        let (api, arg) = (api.to_string(), arg.to_string());
+        let unuse_api = api.replace("use_mm", "unuse_mm");
+        let unuse = format!("\t{unuse_api}({arg});");
+        let Some(end) = (i + 1..lines.len())
+            .take_while(|&j| !lines[j].starts_with('}'))
+            .find(|&j| lines[j] == unuse)
+        else {
+            continue;
+        };
+        for (name, call) in [("enter", &api), ("leave", &unuse_api)] {
+            helpers.push_str(&format!(
+                "static void zz_{name}{n}(struct mm_struct *zz_m)\n{{\n\t{call}(zz_m);\n}}\n\n"
+            ));
+        }
+        lines[i] = format!("\tzz_enter{n}({arg});");
+        lines[end] = format!("\tzz_leave{n}({arg});");
+        n += 1;
+    }
+    if n == 0 {
+        return text.to_string();
+    }
+    helpers + &lines.join("\n") + "\n"
+}
+
 /// The window starting at line `i` with `X` renamed to the helper's
 /// parameter, and the line of its unuse, if it can move.
 fn window_at(lines: &[&str], i: usize) -> Option<(Vec<String>, usize)> {
@@ -449,7 +484,7 @@ fn get_replaced_by_grab(text: &str) -> String {
 
 #[test]
 fn rewrites_that_keep_the_meaning_keep_every_verdict() {
-    let keep: [TreeRewrite; 7] = [
+    let keep: [TreeRewrite; 8] = [
         ("rename everything", |t| Some(rename_everything(t))),
         ("guard through a local", |t| {
             replace_all(t, guard_through_a_local)
@@ -461,6 +496,9 @@ fn rewrites_that_keep_the_meaning_keep_every_verdict() {
         }),
         ("window in a static helper", |t| {
             replace_all(t, window_in_a_helper)
+        }),
+        ("window by enter and leave helpers", |t| {
+            replace_all(t, window_by_enter_and_leave_helpers)
         }),
         ("error path that puts and clears", |t| {
             replace_all(t, error_path_that_puts_and_clears)

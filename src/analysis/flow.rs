@@ -987,7 +987,7 @@ pub fn window(
     code: &Code,
     use_at: usize,
     mm: &Expr,
-    closes: &dyn Fn(&str, &[Expr]) -> Option<usize>,
+    closes: &dyn Fn(&str, &[Expr]) -> Option<Expr>,
 ) -> Option<Window> {
     let cfg = &code.cfg;
     // (block, first event, names of the value, the last return, facts).
@@ -1028,20 +1028,20 @@ pub fn window(
                     let Some(name) = callee.as_ident() else {
                         continue;
                     };
-                    let on_value =
-                        |i: usize| args.get(i).is_some_and(|a| names.contains(&a.text()));
+                    let on_value = |a: &Expr| names.contains(&a.text());
                     match closes(name, args) {
-                        Some(i) if on_value(i) => {
+                        Some(ended) if on_value(&ended) => {
                             closed = Some(closed.map_or(ev.span.0, |c| c.min(ev.span.0)));
                             continue 'paths;
                         }
-                        Some(i) if other.as_ref().is_none_or(|(o, _)| ev.span.0 < *o) => {
-                            other = args.get(i).map(|a| (ev.span.0, a.text()));
+                        Some(ended) if other.as_ref().is_none_or(|(o, _)| ev.span.0 < *o) => {
+                            other = Some((ev.span.0, ended.text()));
                         }
                         _ => {}
                     }
-                    let drops = (api.lookup(name, args.len()))
-                        .is_some_and(|r| r.role == Role::DropsMmUsers && on_value(r.mm_arg));
+                    let drops = (api.lookup(name, args.len())).is_some_and(|r| {
+                        r.role == Role::DropsMmUsers && args.get(r.mm_arg).is_some_and(on_value)
+                    });
                     if drops {
                         dropped = Some(dropped.map_or(ev.span.0, |d| d.min(ev.span.0)));
                     }
@@ -1094,7 +1094,9 @@ mod tests {
             .find(|(_, n, _)| *n == "kthread_use_mm")
             .unwrap();
         let closes = |n: &str, a: &[Expr]| {
-            (api.lookup(n, a.len())).and_then(|r| (r.role == Role::BorrowEnd).then_some(r.mm_arg))
+            (api.lookup(n, a.len()))
+                .filter(|r| r.role == Role::BorrowEnd)
+                .and_then(|r| a.get(r.mm_arg).cloned())
         };
         window(&api, code, ev.span.0, &args[0], &closes)
             .and_then(|w| w.dropped)
@@ -1109,7 +1111,9 @@ mod tests {
             .find(|(_, n, _)| *n == "kthread_use_mm")
             .unwrap();
         let closes = |n: &str, a: &[Expr]| {
-            (api.lookup(n, a.len())).and_then(|r| (r.role == Role::BorrowEnd).then_some(r.mm_arg))
+            (api.lookup(n, a.len()))
+                .filter(|r| r.role == Role::BorrowEnd)
+                .and_then(|r| a.get(r.mm_arg).cloned())
         };
         window(&api, code, ev.span.0, &args[0], &closes).unwrap()
     }

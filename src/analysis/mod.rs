@@ -16,7 +16,7 @@ use crate::index::{BodyRef, Index};
 use crate::report::{Chain, Loc, Pairing, Rule, Site, Step, StepKind, Verdict};
 use guarantees::Examiner;
 use std::collections::BTreeSet;
-use trace::Tracer;
+use trace::{Tracer, ends_in_null, mark_null_not_borrowed};
 
 /// Analyzes every borrow site in the index, on the current rayon pool.
 ///
@@ -227,7 +227,7 @@ fn direct_site(
     let body = ix.body(r);
     let code = tracer.code(r);
     let mut chains = tracer.trace(r, mm, offset, 0);
-    mark_null_not_borrowed(&mut chains, null_guard(tracer, r, offset, &mm.text()));
+    mark_null_not_borrowed(&mut chains, tracer.null_guard(r, offset, &mm.text()));
     let at = Loc {
         file: r.file,
         offset,
@@ -279,7 +279,7 @@ fn macro_sites(
     };
     let guard = tracer.guard(m, mm, offset);
     let code = tracer.code(m);
-    let null_guarded = null_guard(tracer, m, offset, &mm.text());
+    let null_guarded = tracer.null_guard(m, offset, &mm.text());
     let (pairing, dropped_in_window) =
         pairing::pairing(tracer, mac, code, macro_loc, mm, borrow, &[]);
     let head = Step {
@@ -505,7 +505,7 @@ fn expansions(
             file: call.at.file,
             offset: ev.span.0,
         };
-        let null_guard = null_guard(tracer, call.at, ev.span.0, &mm_here.text());
+        let null_guard = tracer.null_guard(call.at, ev.span.0, &mm_here.text());
         match host.kind {
             BodyKind::Function { .. } => out.push(Expansion {
                 host: call.at,
@@ -563,40 +563,6 @@ fn expansions(
                 mac.name
             ),
         ));
-    }
-}
-
-/// A test that makes the code at `offset` run only when `mm` is non-NULL
-/// on every feasible path there (`flow::non_null_at`): where its `if` is,
-/// and the expression it tests.
-fn null_guard(tracer: &Tracer, at: BodyRef, offset: usize, mm: &str) -> Option<(Loc, String)> {
-    let code = tracer.code(at);
-    let test = flow::non_null_at(tracer.api(), code, offset, mm)?;
-    let loc = Loc {
-        file: at.file,
-        offset: test,
-    };
-    Some((loc, mm.to_string()))
-}
-
-/// The chain's origin is a NULL constant.
-fn ends_in_null(c: &Chain) -> bool {
-    c.steps.last().is_some_and(|s| s.kind == StepKind::Null)
-}
-
-/// A NULL origin never borrows when the borrow is guarded by a non-NULL
-/// test: such chains are kept, as evidence, but hold nothing.
-fn mark_null_not_borrowed(chains: &mut [Chain], guard: Option<(Loc, String)>) {
-    let Some((loc, mm)) = guard else { return };
-    for c in chains.iter_mut().filter(|c| ends_in_null(c)) {
-        c.reference = RefKind::NotBorrowed;
-        c.steps.push(Step {
-            kind: StepKind::NotBorrowed,
-            loc,
-            note: format!(
-                "the borrow runs only when `{mm}` is non-NULL: nothing is borrowed on this path"
-            ),
-        });
     }
 }
 

@@ -115,6 +115,27 @@ fn prepend(mut chains: Vec<Chain>, step: Step) -> Vec<Chain> {
     chains
 }
 
+/// The chain's origin is a NULL constant.
+pub fn ends_in_null(c: &Chain) -> bool {
+    c.steps.last().is_some_and(|s| s.kind == StepKind::Null)
+}
+
+/// Chains whose origin is NULL borrow nothing where a NULL test keeps
+/// NULL from the borrow (`guard`: where, and the value tested).
+pub fn mark_null_not_borrowed(chains: &mut [Chain], guard: Option<(Loc, String)>) {
+    let Some((loc, mm)) = guard else { return };
+    for c in chains.iter_mut().filter(|c| ends_in_null(c)) {
+        c.reference = RefKind::NotBorrowed;
+        c.steps.push(Step {
+            kind: StepKind::NotBorrowed,
+            loc,
+            note: format!(
+                "the borrow runs only when `{mm}` is non-NULL: nothing is borrowed on this path"
+            ),
+        });
+    }
+}
+
 impl<'a> Tracer<'a> {
     /// A tracer over the index.
     pub fn new(ix: &'a Index, api: &'a ApiTable) -> Tracer<'a> {
@@ -132,6 +153,11 @@ impl<'a> Tracer<'a> {
     /// The APIs the audit knows.
     pub fn api(&self) -> &'a ApiTable {
         self.api
+    }
+
+    /// The index the tracer reads.
+    pub fn index(&self) -> &'a Index {
+        self.ix
     }
 
     /// What the analysis wanted but did not find among the parsed files.
@@ -324,28 +350,32 @@ impl<'a> Tracer<'a> {
         out
     }
 
-    /// If a call of `name` with `argc` arguments ends the window that
-    /// `borrow` opens, on which argument: the pair API itself, or a macro
-    /// or function of the tree whose body calls it on one of its
-    /// parameters (a twin macro, a helper), opaque APIs aside.
-    pub fn ends_window(&self, name: &str, argc: usize, borrow: &Api) -> Option<usize> {
+    /// If the call `name(args)` ends the window that `borrow` opens, the
+    /// mm it ends it on, in the caller's terms: the pair API's argument,
+    /// or what a macro or function of the tree (a twin macro, a teardown
+    /// helper) calls the pair API on, written in its parameters
+    /// (`kthread_unuse_mm(c->mm)` in `stop(c)` ends `x->mm` for
+    /// `stop(x)`), opaque APIs aside.
+    pub fn closed_by(&self, name: &str, args: &[Expr], borrow: &Api) -> Option<Expr> {
         let pair = borrow.pair?;
         if name == pair {
-            let row = self.api.lookup(name, argc)?;
-            return (row.role == Role::BorrowEnd).then_some(row.mm_arg);
+            let row = self.api.lookup(name, args.len())?;
+            return (row.role == Role::BorrowEnd).then(|| args.get(row.mm_arg).cloned())?;
         }
         self.ix
             .bodies_named(name)
-            .filter(|&r| !self.opaque(r) && self.ix.body(r).params.len() == argc)
+            .filter(|&r| !self.opaque(r) && self.ix.body(r).params.len() == args.len())
             .find_map(|r| {
                 let body = self.ix.body(r);
                 let code = body.code()?;
-                code.named_calls().find_map(|(_, n, args)| {
-                    let row = self.api.lookup(n, args.len())?;
+                code.named_calls().find_map(|(_, n, a)| {
+                    let row = self.api.lookup(n, a.len())?;
                     if n != pair || row.role != Role::BorrowEnd {
                         return None;
                     }
-                    body.param_index(args.get(row.mm_arg)?.as_ident()?)
+                    let ended = a.get(row.mm_arg)?;
+                    body.param_index(ended.root_ident()?)?;
+                    Some(ended.substitute(&|p| body.param_index(p).map(|i| args[i].clone())))
                 })
             })
     }
@@ -1084,6 +1114,14 @@ impl<'a> Tracer<'a> {
         })
     }
 
+    /// A test that makes the code at `offset` run only when `mm` is
+    /// non-NULL on every feasible path there (`flow::non_null_at`): where
+    /// it is, and the expression it tests.
+    pub fn null_guard(&self, at: BodyRef, offset: usize, mm: &str) -> Option<(Loc, String)> {
+        let test = flow::non_null_at(self.api, self.code(at), offset, mm)?;
+        Some((self.loc(at, test), mm.to_string()))
+    }
+
     /// The chains of parameter `index` of body `at`, through its callers.
     fn trace_param(&self, at: BodyRef, index: usize, depth: u32) -> Vec<Chain> {
         let key = (at, index);
@@ -1133,6 +1171,11 @@ impl<'a> Tracer<'a> {
                 note,
             };
             let mut chains = prepend(self.trace(call.at, arg, ev.span.0, depth + 1), step);
+            // NULL handed on only where the caller did not test it out.
+            if chains.iter().any(ends_in_null) {
+                let guard = self.null_guard(call.at, ev.span.0, &arg.text());
+                mark_null_not_borrowed(&mut chains, guard);
+            }
             for c in &mut chains {
                 // Set on the way back out, so the outermost caller stays.
                 c.via.get_or_insert_with(|| Via {
@@ -1168,7 +1211,7 @@ impl<'a> Tracer<'a> {
     /// Direct calls of a function, and calls through struct fields that
     /// hold a pointer to it (`.f = fn` in a table, `p->f = fn;`). The field
     /// name is given for indirect calls.
-    fn callers(&self, at: BodyRef) -> Vec<(EventRef, Option<String>)> {
+    pub fn callers(&self, at: BodyRef) -> Vec<(EventRef, Option<String>)> {
         let body = self.ix.body(at);
         let is_static = matches!(body.kind, BodyKind::Function { is_static: true });
         self.demand(Demand::Ident(body.name.clone()));

@@ -3,7 +3,7 @@
 //! CLI asks on a terminal, unless `NO_COLOR` is set).
 
 use super::position;
-use crate::report::{Chain, Loc, Report, Severity, Site, Verdict};
+use crate::report::{Chain, Loc, Pairing, Report, Severity, Site, Verdict};
 use anstyle::AnsiColor;
 use std::fmt::Write;
 
@@ -197,6 +197,15 @@ fn render_site(report: &Report, site: &Site, st: &Style, out: &mut String) {
             "   {} {} {file}:{line}: the mm_users reference is dropped here, before the window is closed",
             st.blue("="),
             st.bold("dropped:"),
+        );
+    }
+    if let Pairing::Unpaired { at: Some(l), .. } = &site.pairing {
+        let (file, line, _) = position(report, *l);
+        let _ = writeln!(
+            out,
+            "   {} {} {file}:{line}: the window is still open here",
+            st.blue("="),
+            st.bold("left open:"),
         );
     }
     for c in &site.comments {
