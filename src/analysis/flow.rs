@@ -197,6 +197,37 @@ pub fn inside_guard(code: &Code, cond_at: usize, use_at: usize) -> bool {
         })
 }
 
+/// True if every path from the entry to the event at offset `b` runs the
+/// event at offset `a` first (`a` dominates `b`).
+pub fn runs_before(code: &Code, a: usize, b: usize) -> bool {
+    let cfg = &code.cfg;
+    let event = |offset: usize| code.events.iter().position(|e| e.span.0 == offset);
+    let (Some(ea), Some(eb)) = (event(a), event(b)) else {
+        return false;
+    };
+    let (Some(ba), Some(bb)) = (cfg.block_of(ea as u32), cfg.block_of(eb as u32)) else {
+        return false;
+    };
+    if ba == bb {
+        let events = &cfg.blocks[ba as usize].events;
+        let order = |e: usize| events.iter().position(|&x| x as usize == e);
+        return order(ea) < order(eb);
+    }
+    // Can the entry reach `b`'s block without passing `a`'s?
+    let mut seen = vec![false; cfg.blocks.len()];
+    seen[ba as usize] = true;
+    let mut todo = vec![Cfg::ENTRY];
+    while let Some(x) = todo.pop() {
+        if x == bb {
+            return false;
+        }
+        if !std::mem::replace(&mut seen[x as usize], true) {
+            todo.extend(cfg.blocks[x as usize].succs.iter().map(|e| e.to));
+        }
+    }
+    true
+}
+
 /// True if some path runs the event at offset `b` after the one at `a`
 /// (or `a` after `b`): the two are not on exclusive branches.
 pub fn on_one_path(code: &Code, a: usize, b: usize) -> bool {
@@ -1172,6 +1203,36 @@ mod tests {
         assert!(!on_one_path(code, at("x"), at("y")));
         assert!(on_one_path(code, at("x"), at("z")));
         assert!(on_one_path(code, at("z"), at("y")));
+    }
+
+    #[test]
+    fn a_call_runs_before_another_on_every_path_or_not() {
+        let src = "void f(int a)\n{\n\tcheck();\n\tif (a)\n\t\tmaybe();\n\telse\n\t\treturn;\n\tborrow();\n\tafter();\n}\n";
+        let b = body(src);
+        let code = b.code().unwrap();
+        let at = |name: &str| {
+            code.named_calls()
+                .find(|(_, n, _)| *n == name)
+                .unwrap()
+                .0
+                .span
+                .0
+        };
+        assert!(runs_before(code, at("check"), at("borrow")));
+        assert!(runs_before(code, at("maybe"), at("borrow")));
+        assert!(!runs_before(code, at("after"), at("borrow")));
+        let skipped = "void f(int a)\n{\n\tif (a)\n\t\tmaybe();\n\tborrow();\n}\n";
+        let b = body(skipped);
+        let code = b.code().unwrap();
+        let at = |name: &str| {
+            code.named_calls()
+                .find(|(_, n, _)| *n == name)
+                .unwrap()
+                .0
+                .span
+                .0
+        };
+        assert!(!runs_before(code, at("maybe"), at("borrow")));
     }
 
     #[test]

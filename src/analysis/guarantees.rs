@@ -196,7 +196,9 @@ impl<'a> Examiner<'a> {
             return Some(self.liveness(self.loc(host, at), "the borrowing function".into()));
         }
         for (ev, name, _) in code.named_calls() {
-            if ev.span.0 >= offset || self.tracer.api().by_name(name).is_some() {
+            if !flow::runs_before(code, ev.span.0, offset)
+                || self.tracer.api().by_name(name).is_some()
+            {
                 continue;
             }
             for f in self.functions_near(name, host.file) {
@@ -689,10 +691,9 @@ fn liveness_test(api: &ApiTable, code: &Code, borrow: Option<usize>) -> Option<u
             .find(|c| exiting(&c.expr))
             .map(|c| c.offset),
     };
-    let before = borrow.unwrap_or(usize::MAX);
     flag.or_else(|| {
         code.named_calls()
-            .filter(|(ev, _, _)| ev.span.0 < before)
+            .filter(|(ev, _, _)| borrow.is_none_or(|b| flow::runs_before(code, ev.span.0, b)))
             .find(|(_, n, a)| {
                 api.lookup(n, a.len())
                     .is_some_and(|r| r.role == Role::ChecksTaskLiveness)

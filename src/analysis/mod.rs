@@ -11,7 +11,7 @@ pub mod trace;
 
 use crate::api::{self, Api, ApiTable, RefKind, Role};
 use crate::demand::Demand;
-use crate::facts::{BodyKind, EventKind, Expr};
+use crate::facts::{BodyKind, Expr};
 use crate::index::{BodyRef, Index};
 use crate::report::{Chain, Loc, Pairing, Rule, Site, Step, StepKind, Verdict};
 use guarantees::Examiner;
@@ -290,7 +290,7 @@ fn macro_sites(
             borrow.name, mac.name
         ),
     };
-    let (mm_in_params, locals) = through_macro_locals(ix, tracer, m, mm, offset);
+    let (mm_in_params, locals) = tracer.in_parameters(m, mm, offset);
     let mut found = Vec::new();
     expansions(ix, tracer, m, &mm_in_params, 1, &mut found);
     found
@@ -365,54 +365,6 @@ fn macro_sites(
             )
         })
         .collect()
-}
-
-/// `mm`, borrowed at `offset` in macro `m`, written in the macro's
-/// parameters: each local of the macro body in it replaced by the value
-/// of its one definition that reaches the borrow on every path (a macro's
-/// locals are not the expansion's), with a step per definition.
-fn through_macro_locals(
-    ix: &Index,
-    tracer: &Tracer,
-    m: BodyRef,
-    mm: &Expr,
-    offset: usize,
-) -> (Expr, Vec<Step>) {
-    let mac = ix.body(m);
-    let code = tracer.code(m);
-    let mut steps = Vec::new();
-    let mut mm = mm.clone();
-    for _ in 0..MAX_MACRO_NESTING {
-        let defined = std::cell::RefCell::new(Vec::new());
-        let next = mm.substitute(&|name: &str| {
-            if mac.param_index(name).is_some() || !code.is_local(name, offset) {
-                return None;
-            }
-            let (defs, dominated) = flow::reaching_defs(code, name, offset);
-            let [def] = defs[..] else { return None };
-            let EventKind::Assign { lhs, rhs } = &code.events[def].kind else {
-                return None;
-            };
-            if !dominated {
-                return None;
-            }
-            defined.borrow_mut().push(Step {
-                kind: StepKind::Assign,
-                loc: Loc {
-                    file: m.file,
-                    offset: code.events[def].span.0,
-                },
-                note: format!("`{lhs}` = `{rhs}`"),
-            });
-            Some(rhs.clone())
-        });
-        if defined.borrow().is_empty() {
-            break;
-        }
-        steps.extend(defined.into_inner());
-        mm = next;
-    }
-    (mm, steps)
 }
 
 /// How many macros may wrap a borrowing macro before the chain is cut.

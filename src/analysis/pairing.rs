@@ -95,7 +95,9 @@ fn closed_by_callers(
     if !matches!(body.kind, BodyKind::Function { .. }) {
         return None;
     }
-    // The parameter still holds what the caller handed.
+    // What the caller handed: a parameter that still holds it, or a
+    // local set from one.
+    let (mm, _) = tracer.in_parameters(r, mm, at.offset);
     let param = mm.root_ident().filter(|p| body.param_index(p).is_some())?;
     if !flow::reaching_defs(tracer.code(r), param, at.offset)
         .0

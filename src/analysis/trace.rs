@@ -65,6 +65,9 @@ fn cap_chains(chains: Vec<Chain>, loc: Loc) -> Vec<Chain> {
 /// How many callers or stores one step may fan out to.
 pub const MAX_FANOUT: usize = 64;
 
+/// How many locals defined from locals [`Tracer::in_parameters`] follows.
+const MAX_LOCAL_HOPS: u32 = 8;
+
 /// Follows mm values through the index.
 pub struct Tracer<'a> {
     ix: &'a Index,
@@ -1120,6 +1123,52 @@ impl<'a> Tracer<'a> {
     pub fn null_guard(&self, at: BodyRef, offset: usize, mm: &str) -> Option<(Loc, String)> {
         let test = flow::non_null_at(self.api, self.code(at), offset, mm)?;
         Some((self.loc(at, test), mm.to_string()))
+    }
+
+    /// `e`, read at `offset` in body `at`, written in the body's
+    /// parameters and globals: each local in it replaced by the value of
+    /// its one definition that reaches `offset` on every path, when no name
+    /// that value reads is assigned in between; with a step per
+    /// definition. (A macro's locals are not its expansion's; a caller
+    /// names what a function was handed, not its locals.)
+    pub fn in_parameters(&self, at: BodyRef, e: &Expr, offset: usize) -> (Expr, Vec<Step>) {
+        let body = self.ix.body(at);
+        let code = self.code(at);
+        let mut steps = Vec::new();
+        let mut e = e.clone();
+        for _ in 0..MAX_LOCAL_HOPS {
+            let defined = RefCell::new(Vec::new());
+            let next = e.substitute(&|name: &str| {
+                if body.param_index(name).is_some() || !code.is_local(name, offset) {
+                    return None;
+                }
+                let (defs, dominated) = flow::reaching_defs(code, name, offset);
+                let [def] = defs[..] else { return None };
+                let ev = &code.events[def];
+                let EventKind::Assign { lhs, rhs } = &ev.kind else {
+                    return None;
+                };
+                let unchanged = |word: &str| {
+                    flow::reaching_defs(code, word, offset).0
+                        == flow::reaching_defs(code, word, ev.span.0).0
+                };
+                if !dominated || !rhs.root_ident().is_none_or(unchanged) {
+                    return None;
+                }
+                defined.borrow_mut().push(Step {
+                    kind: StepKind::Assign,
+                    loc: self.loc(at, ev.span.0),
+                    note: format!("`{lhs}` = `{rhs}`"),
+                });
+                Some(rhs.clone())
+            });
+            if defined.borrow().is_empty() {
+                break;
+            }
+            steps.extend(defined.into_inner());
+            e = next;
+        }
+        (e, steps)
     }
 
     /// The chains of parameter `index` of body `at`, through its callers.
