@@ -604,13 +604,16 @@ fn a_try_get_counts_however_its_result_is_tested() {
 #[test]
 fn an_mm_returned_by_a_drivers_helper_is_followed() {
     // `return get_task_mm(t);` holds mm_users; a returned field holds what
-    // its stores hold; a returned parameter is this caller's argument.
+    // its stores hold; a returned parameter (or a local set from one) is
+    // this caller's argument, not every caller's.
     check(
         "helper_returns",
         &[
             "from_getter - mm: ok mm_users paired []",
             "from_peek - mm: wrong mm_count paired [borrow-without-mm-users]",
             "through_pass - mm: ok mm_users paired []",
+            "through_alias - mm: ok mm_users paired []",
+            "through_alias_grabbed - mm: wrong mm_count paired [borrow-without-mm-users]",
         ],
     );
 }

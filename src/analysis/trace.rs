@@ -330,12 +330,14 @@ impl<'a> Tracer<'a> {
                     note: format!("`{name}()` returns `{value}`"),
                     kind: StepKind::Return,
                 };
-                let param = (value.as_ident())
+                // A parameter (or a local set from one) that still holds
+                // what this caller handed is this caller's argument.
+                let (returned, _) = self.in_parameters(f, value, ev.span.0);
+                let param = (returned.as_ident())
                     .and_then(|v| body.param_index(v))
                     .filter(|_| {
-                        !code.events.iter().any(
-                            |e| matches!(&e.kind, EventKind::Assign { lhs, .. } if lhs == value),
-                        )
+                        let v = returned.text();
+                        flow::reaching_defs(code, &v, ev.span.0).0.is_empty()
                     });
                 let chains = match param.and_then(|i| args.get(i)) {
                     Some(arg) => self.trace(at, arg, offset, depth + 1),
