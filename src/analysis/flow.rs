@@ -99,42 +99,19 @@ pub fn tested_at<'c>(api: &ApiTable, code: &'c Code, offset: usize) -> Vec<Teste
             EventKind::Write { target } => target.text(),
             _ => return,
         };
-        {
-            atoms.retain(|&(c, _)| {
-                let text = cfg.conds[c as usize].expr.text();
-                !has_word(text.as_bytes(), name.as_bytes())
-            });
-        }
+        atoms.retain(|&(c, _)| {
+            let text = cfg.conds[c as usize].expr.text();
+            !has_word(text.as_bytes(), name.as_bytes())
+        });
     };
-    let mut at: Vec<Option<Atoms>> = vec![None; cfg.blocks.len()];
-    at[Cfg::ENTRY as usize] = Some(Atoms::new());
-    let mut todo = vec![Cfg::ENTRY];
-    let mut rounds = 0;
-    while let Some(b) = todo.pop() {
-        rounds += 1;
-        if rounds > MAX_STATES {
-            return vec![];
-        }
-        let Some(mut atoms) = at[b as usize].clone() else {
-            continue;
-        };
-        for &e in &cfg.blocks[b as usize].events {
-            kill(e, &mut atoms);
-        }
-        for edge in &cfg.blocks[b as usize].succs {
-            let mut out = atoms.clone();
-            out.extend(edge.when);
-            let to = edge.to as usize;
-            let merged = match &at[to] {
-                None => out,
-                Some(old) => old.intersection(&out).copied().collect(),
-            };
-            if at[to].as_ref() != Some(&merged) {
-                at[to] = Some(merged);
-                todo.push(edge.to);
-            }
-        }
-    }
+    let edge = |when: Option<(u32, bool)>, atoms: &Atoms| {
+        let mut out = atoms.clone();
+        out.extend(when);
+        Some(out)
+    };
+    let Some(at) = must_hold(cfg, kill, edge) else {
+        return vec![];
+    };
     let mut atoms = at[target as usize].clone().unwrap_or_default();
     for &e in cfg.blocks[target as usize]
         .events
@@ -158,14 +135,37 @@ pub fn tested_at<'c>(api: &ApiTable, code: &'c Code, offset: usize) -> Vec<Teste
     out
 }
 
+/// The event at `offset`: its index, its block, and its place in the block.
+fn place(code: &Code, offset: usize) -> Option<(u32, BlockId, usize)> {
+    let e = code.events.iter().position(|e| e.span.0 == offset)? as u32;
+    let b = code.cfg.block_of(e)?;
+    let at = code.cfg.blocks[b as usize]
+        .events
+        .iter()
+        .position(|&x| x == e)?;
+    Some((e, b, at))
+}
+
+/// The blocks some path from `from` reaches (`from` among them) without
+/// entering `blocked`.
+fn reachable(cfg: &Cfg, from: &[BlockId], blocked: Option<BlockId>) -> Vec<bool> {
+    let mut seen = vec![false; cfg.blocks.len()];
+    let mut todo = from.to_vec();
+    while let Some(b) = todo.pop() {
+        if Some(b) != blocked && !std::mem::replace(&mut seen[b as usize], true) {
+            todo.extend(cfg.blocks[b as usize].succs.iter().map(|e| e.to));
+        }
+    }
+    seen
+}
+
 /// Whether the borrow at `use_at`, guarded by the condition written at
 /// `cond_at`, sits inside the guarded region (the paths that failed the
 /// test meet the borrow's paths again before the exit: `if (ok) { ... }`)
 /// rather than after an early way out (`if (!ok) return;`).
 pub fn inside_guard(code: &Code, cond_at: usize, use_at: usize) -> bool {
     let cfg = &code.cfg;
-    let event = code.events.iter().position(|e| e.span.0 == use_at);
-    let Some(borrow) = event.and_then(|e| cfg.block_of(e as u32)) else {
+    let Some((_, borrow, _)) = place(code, use_at) else {
         return false;
     };
     let tests = |e: &crate::facts::cfg::Edge| {
@@ -176,23 +176,12 @@ pub fn inside_guard(code: &Code, cond_at: usize, use_at: usize) -> bool {
         return false;
     };
     // Paths that do not run the test again (a loop would).
-    let reachable = |from: BlockId| {
-        let mut seen = vec![false; cfg.blocks.len()];
-        seen[test] = true;
-        let mut todo = vec![from];
-        while let Some(b) = todo.pop() {
-            if !std::mem::replace(&mut seen[b as usize], true) {
-                todo.extend(cfg.blocks[b as usize].succs.iter().map(|e| e.to));
-            }
-        }
-        seen[test] = from as usize == test;
-        seen
-    };
-    let after_borrow = reachable(borrow);
+    let without_test = |from: BlockId| reachable(cfg, &[from], Some(test as BlockId));
+    let after_borrow = without_test(borrow);
     (cfg.blocks[test].succs.iter())
-        .filter(|e| tests(e) && !reachable(e.to)[borrow as usize])
+        .filter(|e| tests(e) && !without_test(e.to)[borrow as usize])
         .any(|failed| {
-            let met = reachable(failed.to);
+            let met = without_test(failed.to);
             (0..cfg.blocks.len()).any(|b| b != Cfg::EXIT as usize && met[b] && after_borrow[b])
         })
 }
@@ -200,66 +189,27 @@ pub fn inside_guard(code: &Code, cond_at: usize, use_at: usize) -> bool {
 /// True if every path from the entry to the event at offset `b` runs the
 /// event at offset `a` first (`a` dominates `b`).
 pub fn runs_before(code: &Code, a: usize, b: usize) -> bool {
-    let cfg = &code.cfg;
-    let event = |offset: usize| code.events.iter().position(|e| e.span.0 == offset);
-    let (Some(ea), Some(eb)) = (event(a), event(b)) else {
-        return false;
-    };
-    let (Some(ba), Some(bb)) = (cfg.block_of(ea as u32), cfg.block_of(eb as u32)) else {
+    let (Some((_, ba, ia)), Some((_, bb, ib))) = (place(code, a), place(code, b)) else {
         return false;
     };
     if ba == bb {
-        let events = &cfg.blocks[ba as usize].events;
-        let order = |e: usize| events.iter().position(|&x| x as usize == e);
-        return order(ea) < order(eb);
+        return ia < ib;
     }
-    // Can the entry reach `b`'s block without passing `a`'s?
-    let mut seen = vec![false; cfg.blocks.len()];
-    seen[ba as usize] = true;
-    let mut todo = vec![Cfg::ENTRY];
-    while let Some(x) = todo.pop() {
-        if x == bb {
-            return false;
-        }
-        if !std::mem::replace(&mut seen[x as usize], true) {
-            todo.extend(cfg.blocks[x as usize].succs.iter().map(|e| e.to));
-        }
-    }
-    true
+    // The entry cannot reach `b`'s block without passing `a`'s.
+    !reachable(&code.cfg, &[Cfg::ENTRY], Some(ba))[bb as usize]
 }
 
 /// True if some path runs the event at offset `b` after the one at `a`
 /// (or `a` after `b`): the two are not on exclusive branches.
 pub fn on_one_path(code: &Code, a: usize, b: usize) -> bool {
-    let event = |offset: usize| code.events.iter().position(|e| e.span.0 == offset);
-    let (Some(a), Some(b)) = (event(a), event(b)) else {
+    let (Some(a), Some(b)) = (place(code, a), place(code, b)) else {
         return false;
     };
-    let reaches = |from: usize, to: usize| {
-        let cfg = &code.cfg;
-        let (Some(f), Some(t)) = (cfg.block_of(from as u32), cfg.block_of(to as u32)) else {
-            return false;
-        };
-        let order = |e: usize| {
-            cfg.blocks[f as usize]
-                .events
-                .iter()
-                .position(|&x| x as usize == e)
-        };
-        if f == t && order(from) <= order(to) {
-            return true;
-        }
-        let mut seen = vec![false; cfg.blocks.len()];
-        let mut todo: Vec<BlockId> = cfg.blocks[f as usize].succs.iter().map(|e| e.to).collect();
-        while let Some(x) = todo.pop() {
-            if x == t {
-                return true;
-            }
-            if !std::mem::replace(&mut seen[x as usize], true) {
-                todo.extend(cfg.blocks[x as usize].succs.iter().map(|e| e.to));
-            }
-        }
-        false
+    let reaches = |(_, from, i): (u32, BlockId, usize), (_, to, j): (u32, BlockId, usize)| {
+        let succs: Vec<BlockId> = (code.cfg.blocks[from as usize].succs.iter())
+            .map(|e| e.to)
+            .collect();
+        (from == to && i <= j) || reachable(&code.cfg, &succs, None)[to as usize]
     };
     reaches(a, b) || reaches(b, a)
 }
@@ -300,46 +250,63 @@ fn along(code: &Code, when: Option<(u32, bool)>, facts: &Facts) -> Option<Facts>
     Some(out)
 }
 
-/// The facts every path from the entry holds at the start of each block
-/// (`None`: no path reaches it). A fixpoint of intersections, each round
-/// only shrinking what a block knows.
-pub fn must_facts(api: &ApiTable, code: &Code) -> Vec<Option<Facts>> {
-    let cfg = &code.cfg;
-    let mut at: Vec<Option<Facts>> = vec![None; cfg.blocks.len()];
+/// What every path from the entry holds at the start of each block
+/// (`None`: no path reaches it): a fixpoint of intersections, each round
+/// only shrinking what a block knows. `event` changes a set as an event
+/// runs; `edge` gives the set along an edge (`None`: the edge cannot be
+/// taken). `None` if it does not settle within `MAX_STATES` rounds.
+fn must_hold<T: Ord + Clone>(
+    cfg: &Cfg,
+    event: impl Fn(u32, &mut BTreeSet<T>),
+    edge: impl Fn(Option<(u32, bool)>, &BTreeSet<T>) -> Option<BTreeSet<T>>,
+) -> Option<Vec<Option<BTreeSet<T>>>> {
+    let mut at: Vec<Option<BTreeSet<T>>> = vec![None; cfg.blocks.len()];
     if cfg.blocks.is_empty() {
-        return at;
+        return Some(at);
     }
-    at[Cfg::ENTRY as usize] = Some(Facts::new());
+    at[Cfg::ENTRY as usize] = Some(BTreeSet::new());
     let mut todo = vec![Cfg::ENTRY];
     let mut rounds = 0;
     while let Some(b) = todo.pop() {
         rounds += 1;
         if rounds > MAX_STATES {
-            // Unsettled: know nothing anywhere rather than too much.
-            return vec![Some(Facts::new()); cfg.blocks.len()];
+            return None;
         }
-        let Some(mut facts) = at[b as usize].clone() else {
+        let Some(mut set) = at[b as usize].clone() else {
             continue;
         };
         for &e in &cfg.blocks[b as usize].events {
-            after_event(api, code, e, &mut facts);
+            event(e, &mut set);
         }
-        for edge in &cfg.blocks[b as usize].succs {
-            let Some(out) = along(code, edge.when, &facts) else {
+        for out_edge in &cfg.blocks[b as usize].succs {
+            let Some(out) = edge(out_edge.when, &set) else {
                 continue;
             };
-            let to = edge.to as usize;
+            let to = out_edge.to as usize;
             let merged = match &at[to] {
                 None => out,
                 Some(old) => old.intersection(&out).cloned().collect(),
             };
             if at[to].as_ref() != Some(&merged) {
                 at[to] = Some(merged);
-                todo.push(edge.to);
+                todo.push(out_edge.to);
             }
         }
     }
-    at
+    Some(at)
+}
+
+/// The facts every path from the entry holds at the start of each block
+/// (`None`: no path reaches it).
+pub fn must_facts(api: &ApiTable, code: &Code) -> Vec<Option<Facts>> {
+    let cfg = &code.cfg;
+    must_hold(
+        cfg,
+        |e, facts| after_event(api, code, e, facts),
+        |when, facts| along(code, when, facts),
+    )
+    // Unsettled: know nothing anywhere rather than too much.
+    .unwrap_or_else(|| vec![Some(Facts::new()); cfg.blocks.len()])
 }
 
 /// Where a window opened on `mm` at `use_at` starts: the borrow's block,
@@ -1117,21 +1084,7 @@ mod tests {
     }
 
     fn drop_line(src: &str) -> Option<usize> {
-        let b = body(src);
-        let code = b.code().unwrap();
-        let api = ApiTable::default();
-        let (ev, _, args) = code
-            .named_calls()
-            .find(|(_, n, _)| *n == "kthread_use_mm")
-            .unwrap();
-        let closes = |n: &str, a: &[Expr]| {
-            (api.lookup(n, a.len()))
-                .filter(|r| r.role == Role::BorrowEnd)
-                .and_then(|r| a.get(r.mm_arg).cloned())
-        };
-        window(&api, code, ev.span.0, &args[0], &closes)
-            .and_then(|w| w.dropped)
-            .map(|at| src[..at].bytes().filter(|&c| c == b'\n').count() + 1)
+        (window_of(src).dropped).map(|at| src[..at].bytes().filter(|&c| c == b'\n').count() + 1)
     }
 
     fn window_of(src: &str) -> Window {
@@ -1165,6 +1118,12 @@ mod tests {
         assert_eq!(w.other.map(|(_, t)| t), Some("p->v[i].mm".to_string()));
     }
 
+    /// Where the first call of `name` in `code` is.
+    fn call_at(code: &Code, name: &str) -> usize {
+        let (ev, ..) = code.named_calls().find(|(_, n, _)| *n == name).unwrap();
+        ev.span.0
+    }
+
     /// What `tested_at` says at the call of `name`, as text.
     fn tested(src: &str, name: &str) -> Vec<String> {
         let b = body(src);
@@ -1192,14 +1151,7 @@ mod tests {
         let src = "void f(int a)\n{\n\tif (a)\n\t\tx();\n\telse\n\t\ty();\n\tz();\n}\n";
         let b = body(src);
         let code = b.code().unwrap();
-        let at = |name: &str| {
-            code.named_calls()
-                .find(|(_, n, _)| *n == name)
-                .unwrap()
-                .0
-                .span
-                .0
-        };
+        let at = |name: &str| call_at(code, name);
         assert!(!on_one_path(code, at("x"), at("y")));
         assert!(on_one_path(code, at("x"), at("z")));
         assert!(on_one_path(code, at("z"), at("y")));
@@ -1210,28 +1162,14 @@ mod tests {
         let src = "void f(int a)\n{\n\tcheck();\n\tif (a)\n\t\tmaybe();\n\telse\n\t\treturn;\n\tborrow();\n\tafter();\n}\n";
         let b = body(src);
         let code = b.code().unwrap();
-        let at = |name: &str| {
-            code.named_calls()
-                .find(|(_, n, _)| *n == name)
-                .unwrap()
-                .0
-                .span
-                .0
-        };
+        let at = |name: &str| call_at(code, name);
         assert!(runs_before(code, at("check"), at("borrow")));
         assert!(runs_before(code, at("maybe"), at("borrow")));
         assert!(!runs_before(code, at("after"), at("borrow")));
         let skipped = "void f(int a)\n{\n\tif (a)\n\t\tmaybe();\n\tborrow();\n}\n";
         let b = body(skipped);
         let code = b.code().unwrap();
-        let at = |name: &str| {
-            code.named_calls()
-                .find(|(_, n, _)| *n == name)
-                .unwrap()
-                .0
-                .span
-                .0
-        };
+        let at = |name: &str| call_at(code, name);
         assert!(!runs_before(code, at("maybe"), at("borrow")));
     }
 
