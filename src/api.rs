@@ -110,6 +110,14 @@ pub enum Role {
     MakesError,
     /// Frees the object in its `mm_arg` argument (`kfree(obj)`).
     Frees,
+    /// Returns a VMA of its mm argument (`find_vma(mm, addr)`): that VMA's
+    /// `vm_mm` is that mm.
+    FindsVma,
+    /// Reads or changes the page tables, pages or VMAs of its mm argument
+    /// for the length of the call (`get_user_pages_remote()`): it needs
+    /// `mm_users` held across the call, as a borrow needs it across its
+    /// window.
+    Accesses,
 }
 
 impl Role {
@@ -135,6 +143,64 @@ pub struct Api {
     pub mm_arg: usize,
     /// For borrow APIs: the API that ends the window this one starts.
     pub pair: Option<&'static str>,
+    /// For the APIs that make a site (borrows and accesses): which kind of
+    /// access to an address space it is.
+    pub family: Option<Family>,
+}
+
+impl Api {
+    /// True if a call of it is a site the audit judges.
+    pub fn makes_site(&self) -> bool {
+        matches!(self.role, Role::BorrowStart | Role::Accesses)
+    }
+}
+
+/// The kinds of access to another address space a site can be: the
+/// `family` of a report, and what `--select`/`--ignore` name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// A borrow window: `kthread_use_mm()` .. `kthread_unuse_mm()`.
+    Window,
+    /// Faulting in or pinning another mm's pages (`get_user_pages_remote()`).
+    Gup,
+    /// Copying to or from another mm (`access_remote_vm()`).
+    RemoteVm,
+    /// Walking another mm's VMAs and page tables (`walk_page_range()`).
+    PageWalk,
+    /// Rebinding another mm's memory policies (`mpol_rebind_mm()`).
+    Mempolicy,
+    /// Registering an mmu notifier on another mm.
+    Notifier,
+}
+
+impl Family {
+    /// Every family.
+    pub const ALL: [Family; 6] = [
+        Family::Window,
+        Family::Gup,
+        Family::RemoteVm,
+        Family::PageWalk,
+        Family::Mempolicy,
+        Family::Notifier,
+    ];
+
+    /// The name in reports and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Window => "window",
+            Family::Gup => "gup",
+            Family::RemoteVm => "remote_vm",
+            Family::PageWalk => "page_walk",
+            Family::Mempolicy => "mempolicy",
+            Family::Notifier => "notifier",
+        }
+    }
+
+    /// Looks a family up by name.
+    pub fn find(s: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.as_str() == s)
+    }
 }
 
 const fn row(name: &'static str, role: Role, arity: usize) -> Api {
@@ -144,6 +210,27 @@ const fn row(name: &'static str, role: Role, arity: usize) -> Api {
         arity,
         mm_arg: 0,
         pair: None,
+        family: None,
+    }
+}
+
+/// A borrow API and the API that ends its window.
+const fn borrow(name: &'static str, pair: &'static str) -> Api {
+    Api {
+        pair: Some(pair),
+        family: Some(Family::Window),
+        ..row(name, Role::BorrowStart, 1)
+    }
+}
+
+/// An API that reaches into its mm argument `mm_arg` for the call. Older
+/// trees' signatures (`(tsk, mm, ...)`) are rows of their own, told apart
+/// by arity.
+const fn access(name: &'static str, arity: usize, mm_arg: usize, family: Family) -> Api {
+    Api {
+        mm_arg,
+        family: Some(family),
+        ..row(name, Role::Accesses, arity)
     }
 }
 
@@ -157,17 +244,36 @@ const fn notifier_api(name: &'static str, role: Role) -> Api {
 
 /// Every kernel API mmaudit knows about.
 pub static BUILTIN: &[Api] = &[
-    Api {
-        pair: Some("kthread_unuse_mm"),
-        ..row("kthread_use_mm", Role::BorrowStart, 1)
-    },
-    Api {
-        pair: Some("unuse_mm"),
-        ..row("use_mm", Role::BorrowStart, 1)
-    },
+    borrow("kthread_use_mm", "kthread_unuse_mm"),
+    borrow("use_mm", "unuse_mm"),
     row("kthread_unuse_mm", Role::BorrowEnd, 1),
     row("unuse_mm", Role::BorrowEnd, 1),
+    // Accesses: 6.5+, 5.9-6.4 (with `vmas`), before 5.9 (`tsk` first).
+    access("get_user_pages_remote", 6, 0, Family::Gup),
+    access("get_user_pages_remote", 7, 0, Family::Gup),
+    access("get_user_pages_remote", 8, 1, Family::Gup),
+    access("pin_user_pages_remote", 6, 0, Family::Gup),
+    access("pin_user_pages_remote", 7, 0, Family::Gup),
+    access("pin_user_pages_remote", 8, 1, Family::Gup),
+    access("get_user_page_vma_remote", 4, 0, Family::Gup),
+    access("fixup_user_fault", 4, 0, Family::Gup),
+    access("fixup_user_fault", 5, 1, Family::Gup),
+    access("access_remote_vm", 5, 0, Family::RemoteVm),
+    access("__access_remote_vm", 5, 0, Family::RemoteVm),
+    access("__access_remote_vm", 6, 1, Family::RemoteVm),
+    access("walk_page_range", 5, 0, Family::PageWalk),
+    access("mpol_rebind_mm", 2, 0, Family::Mempolicy),
+    access("mmu_interval_notifier_insert", 5, 1, Family::Notifier),
+    // VMA lookups: the VMA found belongs to the mm searched.
+    row("find_vma", Role::FindsVma, 2),
+    row("vma_lookup", Role::FindsVma, 2),
+    row("find_vma_intersection", Role::FindsVma, 3),
+    row("find_vma_prev", Role::FindsVma, 3),
+    row("find_extend_vma", Role::FindsVma, 2),
+    row("find_extend_vma_locked", Role::FindsVma, 2),
     row("get_task_mm", Role::ReturnsMmUsers, 1),
+    // An mm with mm_users, or an error pointer.
+    row("mm_access", Role::ReturnsMmUsers, 2),
     row("mm_alloc", Role::ReturnsMmUsers, 0),
     row("mmget", Role::TakesMmUsers, 1),
     row("mmget_not_zero", Role::TriesMmUsers, 1),
@@ -286,11 +392,51 @@ pub const NO_REFERENCE_PHRASES: &[&str] = &[
 /// The APIs one audit knows: the built-in table, then the entries a
 /// API file adds (`--api FILE`). Passed to every stage that names an
 /// API, so two audits in one process may know different APIs.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ApiTable {
     /// The added entries (leaked once, so that rows are `'static` like the
     /// built-in ones that sites point at).
     added: &'static [Api],
+    /// The families whose calls are sites (`--select`/`--ignore`).
+    selected: FamilySet,
+}
+
+impl Default for ApiTable {
+    fn default() -> Self {
+        ApiTable {
+            added: &[],
+            selected: FamilySet::DEFAULT,
+        }
+    }
+}
+
+/// A set of [`Family`]s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FamilySet(u8);
+
+impl FamilySet {
+    /// What an audit looks at unless told otherwise: borrow windows. The
+    /// access families are audited when selected (`--select gup`, or
+    /// `--select ALL`) until their verdicts on real trees are reviewed
+    /// (issue 21: a first run over every access of 6.12 takes 25x longer
+    /// than one over its windows, and VMA-derived mms are not followed).
+    pub const DEFAULT: FamilySet = FamilySet(1 << Family::Window as u8);
+    /// Every family.
+    pub const ALL: FamilySet = FamilySet((1 << Family::ALL.len()) - 1);
+    /// No family.
+    pub const NONE: FamilySet = FamilySet(0);
+
+    pub fn contains(self, f: Family) -> bool {
+        self.0 & (1 << f as u8) != 0
+    }
+
+    pub fn with(self, f: Family) -> FamilySet {
+        FamilySet(self.0 | (1 << f as u8))
+    }
+
+    pub fn without(self, f: Family) -> FamilySet {
+        FamilySet(self.0 & !(1 << f as u8))
+    }
 }
 
 impl ApiTable {
@@ -298,7 +444,27 @@ impl ApiTable {
     pub fn with(added: Vec<Api>) -> ApiTable {
         ApiTable {
             added: Box::leak(added.into_boxed_slice()),
+            ..ApiTable::default()
         }
+    }
+
+    /// The same table with `families` the ones whose calls are sites.
+    pub fn selecting(self, families: FamilySet) -> ApiTable {
+        ApiTable {
+            selected: families,
+            ..self
+        }
+    }
+
+    /// The families whose calls are sites.
+    pub fn selected(&self) -> FamilySet {
+        self.selected
+    }
+
+    /// True if a call of `r` is a site this audit judges: it makes one,
+    /// and its family is selected.
+    pub fn makes_site(&self, r: &Api) -> bool {
+        r.makes_site() && r.family.is_some_and(|f| self.selected.contains(f))
     }
 
     /// Every row: the built-in table, then the added ones.
@@ -334,6 +500,7 @@ struct ApiEntry {
     #[serde(default)]
     mm_arg: usize,
     pair: Option<String>,
+    family: Option<Family>,
 }
 
 #[derive(serde::Deserialize)]
@@ -369,20 +536,41 @@ pub fn parse_file(text: &str) -> Result<Vec<Api>, String> {
                 e.name
             ));
         }
+        if e.role == Role::Accesses && e.family.is_none() {
+            return Err(format!(
+                "{}: an `accesses` API needs its `family` ({})",
+                e.name,
+                Family::ALL.map(Family::as_str).join(", ")
+            ));
+        }
+        let family = match e.role {
+            Role::BorrowStart => Some(Family::Window),
+            Role::Accesses => e.family,
+            _ => None,
+        };
         out.push(Api {
             name: leak(e.name),
             role: e.role,
             arity: e.arity,
             mm_arg: e.mm_arg,
             pair: e.pair.map(leak),
+            family,
         });
     }
     Ok(out)
 }
 
-/// The literal byte strings that a file must contain to hold a borrow site.
-/// `use_mm` is a substring of every borrow API name.
-pub const BORROW_TOKEN: &str = "use_mm";
+/// Literal byte strings of which every built-in site API's name (and
+/// every window end's) holds one: a file without any of them holds no
+/// site, which the prefilter finds without a look at whole words.
+pub const SITE_TOKENS: &[&str] = &[
+    "use_mm",
+    "_remote",
+    "user_fault",
+    "walk_page_range",
+    "rebind_mm",
+    "notifier_insert",
+];
 
 /// Tokens that a file must contain for it to take part in an mm's flow at
 /// all: declare, store, pass, reference or borrow an mm. Files without any
@@ -413,6 +601,11 @@ pub const MM_STRUCT: &str = "mm_struct";
 /// read from a task that is not `current`, they give no reference
 /// (`get_task_mm()` takes one).
 pub const TASK_STRUCT: &str = "task_struct";
+/// The struct of a VMA, and its field that says whose address space it
+/// is: set when the VMA is made, by the kernel, so its stores are no
+/// driver's origin; the mm is the one the VMA was found in.
+pub const VMA_STRUCT: &str = "vm_area_struct";
+pub const VMA_MM_FIELD: &str = "vm_mm";
 pub const TASK_MM_FIELDS: &[&str] = &["mm", "active_mm"];
 
 #[cfg(test)]
@@ -424,7 +617,21 @@ mod tests {
         for r in BUILTIN.iter().filter(|r| r.role == Role::BorrowStart) {
             let end = ApiTable::default().by_name(r.pair.unwrap()).unwrap();
             assert_eq!(end.role, Role::BorrowEnd, "{}", r.name);
-            assert!(r.name.contains(BORROW_TOKEN));
+        }
+    }
+
+    #[test]
+    fn every_site_api_holds_a_site_token() {
+        let sites = BUILTIN
+            .iter()
+            .filter(|r| r.makes_site() || r.role == Role::BorrowEnd);
+        for r in sites {
+            assert!(SITE_TOKENS.iter().any(|t| r.name.contains(t)), "{}", r.name);
+            assert!(
+                r.family.is_some() || r.role == Role::BorrowEnd,
+                "{}",
+                r.name
+            );
         }
     }
 

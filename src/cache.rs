@@ -157,8 +157,9 @@ pub struct Cache {
     old: TreeTables,
 }
 
-/// What the per-tree tables depend on: the build, and the API table (the
-/// prefilter's verdicts change with `--api`). Facts do not depend on it.
+/// What the per-tree tables depend on: the build, and the API table and
+/// the families selected (the prefilter's verdicts change with `--api`
+/// and `--select`). Facts do not depend on it.
 fn tree_format(api: &ApiTable) -> String {
     let rows: Vec<String> = (api.all())
         .map(|r| {
@@ -168,7 +169,8 @@ fn tree_format(api: &ApiTable) -> String {
             )
         })
         .collect();
-    let h = xxhash_rust::xxh3::xxh3_64(rows.join(";").as_bytes());
+    let key = format!("{};{:?}", rows.join(";"), api.selected());
+    let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
     format!("{}-api{h:016x}", build_key())
 }
 

@@ -77,6 +77,15 @@ pub struct Args {
     /// `--rules FILE` is the same.
     #[arg(long, value_name = "FILE", alias = "rules")]
     pub api: Option<PathBuf>,
+    /// Audit and report only these: rule codes (MM008) or names, site
+    /// families (window, gup, remote_vm, page_walk, mempolicy, notifier),
+    /// or ALL. Families replace the default (window), rules replace all
+    /// rules. Comma-separated, or repeated.
+    #[arg(long, value_name = "ITEMS", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Leave these out (the same items as --select), after it.
+    #[arg(long, value_name = "ITEMS", value_delimiter = ',')]
+    pub ignore: Vec<String>,
     /// Print what a rule (code like MM001 or name) checks, and exit.
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,

@@ -8,7 +8,7 @@ use mmaudit::baseline::Baseline;
 use mmaudit::cli::{Args, ColorChoice, Format};
 use mmaudit::kbuild;
 use mmaudit::render;
-use mmaudit::report::Rule;
+use mmaudit::report::{Rule, Selection};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,7 +42,10 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS,
             ),
             None => {
-                eprintln!("mmaudit: no rule named {rule:?} (try MM001 ... MM007)");
+                eprintln!(
+                    "mmaudit: error: no rule named {rule:?} (try MM001 ... MM{:03})",
+                    Rule::ALL.len()
+                );
                 ExitCode::from(2)
             }
         };
@@ -85,6 +88,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `load_api` has checked the items.
+    selection(&args)
+        .unwrap_or_default()
+        .keep_selected(&mut report);
     if let Some(path) = &args.baseline
         && let Err(e) = baseline(&args, &root, path, &mut report)
     {
@@ -154,6 +161,9 @@ fn single_file(raw: &[std::ffi::OsString], file: &std::path::Path) -> ExitCode {
         Err(e) => return fail(format!("error: {e:#}")),
     };
     kbuild::keep_file(&mut report, &rel);
+    selection(&args)
+        .unwrap_or_default()
+        .keep_selected(&mut report);
     let text = render_report(&report, &args, false);
     let code = if report.has_findings() && !args.exit_zero && !kbuild_mode {
         ExitCode::from(1)
@@ -198,15 +208,22 @@ fn cache_dir(args: &Args, root: &std::path::Path) -> Option<std::path::PathBuf> 
     Some(dir)
 }
 
-/// The built-in API table, plus the APIs of `--api FILE`.
+/// What `--select` and `--ignore` choose.
+fn selection(args: &Args) -> Result<Selection, String> {
+    Selection::parse(&args.select, &args.ignore)
+}
+
+/// The built-in API table, plus the APIs of `--api FILE`, with the
+/// families `--select`/`--ignore` choose.
 fn load_api(args: &Args) -> Result<ApiTable, String> {
+    let families = selection(args)?.families;
     let Some(path) = &args.api else {
-        return Ok(ApiTable::default());
+        return Ok(ApiTable::default().selecting(families));
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the API file {}: {e}", path.display()))?;
     let added = mmaudit::api::parse_file(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(ApiTable::with(added))
+    Ok(ApiTable::with(added).selecting(families))
 }
 
 /// The report in the chosen format.

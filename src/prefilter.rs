@@ -14,9 +14,9 @@ use aho_corasick::AhoCorasick;
 /// What the prefilter found in one file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Hit {
-    /// The file names a borrow API (start or end) as a whole identifier
-    /// outside comments: it may hold a borrow site, and round one parses
-    /// it.
+    /// The file names a site API (a borrow, its end, an access) as a
+    /// whole identifier outside comments: it may hold a site, and round
+    /// one parses it.
     pub borrow: bool,
 }
 
@@ -28,13 +28,14 @@ pub struct Prefilter {
     mm_tokens: Vec<(&'static [u8], usize)>,
     /// The others (added rules' names), if any.
     others: Option<AhoCorasick>,
-    /// The names of the APIs that start or end a borrow.
-    borrow_words: WordFinder,
-    /// Finds [`api::BORROW_TOKEN`], in every built-in borrow API's name:
-    /// a text without it names none (unless an added one lacks it).
-    borrow_token: memchr::memmem::Finder<'static>,
-    /// Whether an added borrow API's name lacks the token.
-    borrow_without_token: bool,
+    /// The names of the APIs that make a site or end a window.
+    site_words: WordFinder,
+    /// Finds [`api::SITE_TOKENS`], one of which is in every built-in site
+    /// API's name: a text without any names none (unless an added one
+    /// lacks them).
+    site_tokens: AhoCorasick,
+    /// Whether an added site API's name lacks every token.
+    site_without_token: bool,
 }
 
 impl Prefilter {
@@ -50,17 +51,18 @@ impl Prefilter {
             .map(|t| (t.as_bytes(), t.find("mm").expect("partitioned on it")))
             .collect();
         let others = literals(&others);
-        let borrow: Vec<&str> = (api.all())
-            .filter(|r| matches!(r.role, Role::BorrowStart | Role::BorrowEnd))
+        let sites: Vec<&str> = (api.all())
+            .filter(|r| api.makes_site(r) || r.role == Role::BorrowEnd)
             .map(|r| r.name)
             .collect();
+        let tokenless = |s: &&str| !api::SITE_TOKENS.iter().any(|t| s.contains(t));
         Prefilter {
             mm: memchr::memmem::Finder::new(b"mm"),
             mm_tokens,
             others,
-            borrow_without_token: borrow.iter().any(|b| !b.contains(api::BORROW_TOKEN)),
-            borrow_words: WordFinder::new(&borrow),
-            borrow_token: memchr::memmem::Finder::new(api::BORROW_TOKEN),
+            site_without_token: sites.iter().any(tokenless),
+            site_words: WordFinder::new(&sites),
+            site_tokens: literals(api::SITE_TOKENS).expect("site tokens"),
         }
     }
 
@@ -91,10 +93,10 @@ impl Prefilter {
         // names the API is no borrow: such files, most of round one's
         // bytes, are parsed only if a demand asks for them. Comments are
         // found only in files that name the API at all.
-        let borrow = (self.borrow_without_token || self.borrow_token.find(bytes).is_some())
-            && self.borrow_words.any_in(bytes)
+        let borrow = (self.site_without_token || self.site_tokens.is_match(bytes))
+            && self.site_words.any_in(bytes)
             && self
-                .borrow_words
+                .site_words
                 .any_outside(bytes, &lex::comment_spans_in(bytes));
         Some(Hit { borrow })
     }

@@ -56,6 +56,9 @@ pub enum Pairing {
     Adopted,
     /// Not known: the borrow was not analyzed.
     Unknown,
+    /// No window: the site is one call that needs the reference for its
+    /// own length (an access).
+    SingleCall,
 }
 
 impl Pairing {
@@ -67,6 +70,7 @@ impl Pairing {
             Pairing::Mismatched { .. } => "mismatched",
             Pairing::Adopted => "adopted",
             Pairing::Unknown => "unknown",
+            Pairing::SingleCall => "single_call",
         }
     }
 }
@@ -301,11 +305,15 @@ pub enum Rule {
     /// An `mm_users` reference on the borrowed mm is dropped before the
     /// window is closed.
     DroppedInWindow,
+    /// A call that reaches into another mm's page tables or VMAs
+    /// (`get_user_pages_remote()`, ...) on an mm that holds only
+    /// `mm_count`, or no reference, on some path.
+    AccessWithoutMmUsers,
 }
 
 impl Rule {
     /// Every rule, in code order.
-    pub const ALL: [Rule; 7] = [
+    pub const ALL: [Rule; 8] = [
         Rule::BorrowWithoutMmUsers,
         Rule::UnresolvedOrigin,
         Rule::UnpairedBorrow,
@@ -313,6 +321,7 @@ impl Rule {
         Rule::UnprovenGuarantee,
         Rule::ContradictingComment,
         Rule::DroppedInWindow,
+        Rule::AccessWithoutMmUsers,
     ];
 
     /// The stable code.
@@ -325,6 +334,7 @@ impl Rule {
             Rule::UnprovenGuarantee => "MM005",
             Rule::ContradictingComment => "MM006",
             Rule::DroppedInWindow => "MM007",
+            Rule::AccessWithoutMmUsers => "MM008",
         }
     }
 
@@ -338,6 +348,7 @@ impl Rule {
             Rule::UnprovenGuarantee => "borrow-relies-on-other-guarantee",
             Rule::ContradictingComment => "contradicting-lifetime-comment",
             Rule::DroppedInWindow => "mm-users-dropped-in-window",
+            Rule::AccessWithoutMmUsers => "access-without-mm-users",
         }
     }
 
@@ -399,6 +410,19 @@ impl Rule {
                  Fix: drop the reference only after the window is closed: \
                  kthread_unuse_mm(mm); mmput(mm);"
             }
+            Rule::AccessWithoutMmUsers => {
+                "What: a call that reads or changes another process's pages, page tables or VMAs \
+                 (get_user_pages_remote(), pin_user_pages_remote(), fixup_user_fault(), \
+                 access_remote_vm(), walk_page_range(), mpol_rebind_mm(), \
+                 mmu_interval_notifier_insert(), ...) on an mm for which some path holds only \
+                 mm_count (mmgrab) or no reference at all.\n\
+                 Why: when the last mm_users reference goes, exit_mmap() unmaps the VMAs and frees \
+                 the page tables, holding the mmap lock only for read while it unmaps: the mmap \
+                 lock alone does not keep them, and the call faults into or walks freed memory.\n\
+                 Fix: take the reference around the call: if (!mmget_not_zero(mm)) fail; \
+                 mmap_read_lock(mm); ...call...; mmap_read_unlock(mm); mmput(mm); (or get the mm \
+                 with get_task_mm()/mm_access(), which take it)."
+            }
         }
     }
 
@@ -410,9 +434,33 @@ impl Rule {
     }
 }
 
-/// One borrow site (one macro expansion of a borrowing macro).
+/// What a site is: a window, or a single access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SiteKind {
+    /// `kthread_use_mm()` .. `kthread_unuse_mm()`.
+    Window,
+    /// One call that reaches into the mm (`get_user_pages_remote()`).
+    Access,
+}
+
+impl SiteKind {
+    /// The name in the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SiteKind::Window => "window",
+            SiteKind::Access => "access",
+        }
+    }
+}
+
+/// One site: a borrow window or an access to an mm (one per macro
+/// expansion of a macro that holds one).
 #[derive(Clone, Debug)]
 pub struct Site {
+    /// A window or an access.
+    pub kind: SiteKind,
+    /// Which kind of access (`window`, `gup`, ...).
+    pub family: crate::api::Family,
     /// Where the borrow is (for a macro: where the macro is expanded).
     pub loc: Loc,
     /// The enclosing function; `None` for a macro body with no expansion.
@@ -421,7 +469,7 @@ pub struct Site {
     pub macro_name: Option<String>,
     /// The borrow call inside the macro body.
     pub macro_loc: Option<Loc>,
-    /// `kthread_use_mm` or `use_mm`.
+    /// The API called: `kthread_use_mm`, `get_user_pages_remote`, ...
     pub api: &'static str,
     /// The mm expression, as written at `loc`.
     pub mm: String,
@@ -591,4 +639,114 @@ pub fn stable_hash(s: &str) -> String {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("{h:016x}")
+}
+
+/// What `--select` and `--ignore` choose: the families of sites audited,
+/// and the rules whose findings are reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Selection {
+    pub families: crate::api::FamilySet,
+    /// The rules reported, by bit of their place in [`Rule::ALL`].
+    rules: u32,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection {
+            families: crate::api::FamilySet::DEFAULT,
+            rules: u32::MAX,
+        }
+    }
+}
+
+impl Selection {
+    /// From the items of `--select` and `--ignore`: rule codes (`MM008`)
+    /// or names, families (`gup`, `window`), or `ALL`. Families named in
+    /// `--select` replace the default ones (windows), rules named there
+    /// replace all rules; `--ignore` then takes away.
+    pub fn parse(select: &[String], ignore: &[String]) -> Result<Selection, String> {
+        use crate::api::{Family, FamilySet};
+        enum Item {
+            All,
+            Family(Family),
+            Rule(Rule),
+        }
+        let item = |s: &String| {
+            let s = s.trim();
+            if s.eq_ignore_ascii_case("all") {
+                Ok(Item::All)
+            } else if let Some(f) = Family::find(s) {
+                Ok(Item::Family(f))
+            } else if let Some(r) = Rule::find(s) {
+                Ok(Item::Rule(r))
+            } else {
+                Err(format!(
+                    "`{s}` is no rule code, rule name or family (families: {}; rules: MM001-MM{:03}; or ALL)",
+                    Family::ALL.map(Family::as_str).join(", "),
+                    Rule::ALL.len()
+                ))
+            }
+        };
+        let bit = |r: Rule| 1u32 << Rule::ALL.iter().position(|&x| x == r).unwrap_or(0);
+        let mut out = Selection::default();
+        let (mut families, mut rules) = (None::<FamilySet>, None::<u32>);
+        for s in select {
+            match item(s)? {
+                Item::All => {
+                    families = Some(FamilySet::ALL);
+                    rules = Some(u32::MAX);
+                }
+                Item::Family(f) => families = Some(families.unwrap_or(FamilySet::NONE).with(f)),
+                Item::Rule(r) => rules = Some(rules.unwrap_or(0) | bit(r)),
+            }
+        }
+        out.families = families.unwrap_or(out.families);
+        out.rules = rules.unwrap_or(out.rules);
+        for s in ignore {
+            match item(s)? {
+                Item::All => (out.families, out.rules) = (FamilySet::NONE, 0),
+                Item::Family(f) => out.families = out.families.without(f),
+                Item::Rule(r) => out.rules &= !bit(r),
+            }
+        }
+        Ok(out)
+    }
+
+    /// True if findings of `rule` are reported.
+    pub fn reports(&self, rule: Rule) -> bool {
+        let i = Rule::ALL.iter().position(|&x| x == rule).unwrap_or(0);
+        self.rules & (1 << i) != 0
+    }
+
+    /// Drops the findings of rules not selected.
+    pub fn keep_selected(&self, report: &mut Report) {
+        for s in &mut report.sites {
+            s.findings.retain(|&r| self.reports(r));
+        }
+    }
+}
+
+#[cfg(test)]
+mod selection_tests {
+    use super::*;
+    use crate::api::{Family, FamilySet};
+
+    #[test]
+    fn select_replaces_and_ignore_takes_away() {
+        let s = |sel: &[&str], ign: &[&str]| {
+            let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            Selection::parse(&v(sel), &v(ign))
+        };
+        assert_eq!(s(&[], &[]).unwrap(), Selection::default());
+        let gup = s(&["gup"], &[]).unwrap();
+        assert!(gup.families.contains(Family::Gup) && !gup.families.contains(Family::Window));
+        assert!(gup.reports(Rule::AccessWithoutMmUsers));
+        let all = s(&["ALL"], &["MM003", "page_walk"]).unwrap();
+        assert!(!all.families.contains(Family::PageWalk) && all.families.contains(Family::Gup));
+        assert!(!all.reports(Rule::UnpairedBorrow) && all.reports(Rule::BorrowWithoutMmUsers));
+        let only = s(&["unresolved-origin"], &[]).unwrap();
+        assert_eq!(only.families, FamilySet::DEFAULT);
+        assert!(only.reports(Rule::UnresolvedOrigin) && !only.reports(Rule::BorrowWithoutMmUsers));
+        assert!(s(&["MM999"], &[]).is_err());
+    }
 }

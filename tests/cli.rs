@@ -225,3 +225,57 @@ fn an_api_file_adds_apis() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("rules.toml"));
 }
+
+#[test]
+fn select_and_ignore_choose_families_and_rules() {
+    let (tree, file) = tree();
+    edit(
+        &file,
+        "void drv_peek",
+        "long drv_pin(struct drv *d, struct page **p)\n{\n\treturn pin_user_pages_remote(d->mm, 0, 1, 0, p, NULL);\n}\n\
+         void drv_peek",
+    );
+    let root = tree.path().to_str().unwrap();
+    let lines = |o: &Output| stdout(o).lines().map(str::to_string).collect::<Vec<_>>();
+    // By default, windows only: the window without a reference.
+    let default = mmaudit(&[root, "--no-cache", "--format", "gcc"]);
+    assert_eq!(default.status.code(), Some(1));
+    assert!(
+        lines(&default)
+            .iter()
+            .all(|l| l.ends_with("[borrow-without-mm-users]"))
+    );
+    // A family adds its sites and replaces the default ones.
+    let gup = mmaudit(&[root, "--no-cache", "--format", "gcc", "--select", "gup"]);
+    assert_eq!(lines(&gup).len(), 1, "{}", stdout(&gup));
+    assert!(lines(&gup)[0].ends_with("[access-without-mm-users]"));
+    // ALL, less a rule: the access is still judged, its finding not shown.
+    let all = [
+        "--no-cache",
+        "--format",
+        "gcc",
+        "--select",
+        "ALL",
+        "--ignore",
+        "MM008",
+    ];
+    let ignored = mmaudit(&[&[root][..], &all[..]].concat());
+    assert_eq!(lines(&ignored), lines(&default));
+    let json = mmaudit(&[
+        root,
+        "--no-cache",
+        "--format",
+        "json",
+        "--select",
+        "window,gup",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let kinds: Vec<&str> = (v["sites"].as_array().unwrap().iter())
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["window", "access", "window"]);
+    // A word that is no rule or family is an error, exit 2.
+    let bad = mmaudit(&[root, "--select", "MM999"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).starts_with("mmaudit: error:"));
+}

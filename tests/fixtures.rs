@@ -2,6 +2,7 @@
 //! verdicts are asserted, and the human and JSON reports are snapshotted.
 
 use mmaudit::api::RefKind;
+use mmaudit::api::{ApiTable, FamilySet};
 use mmaudit::audit::{Options, audit};
 use mmaudit::render;
 use mmaudit::report::Report;
@@ -20,6 +21,7 @@ fn run_with(name: &str, keep_all_bodies: bool) -> Report {
         &Options {
             jobs: 2,
             keep_all_bodies,
+            api: ApiTable::default().selecting(FamilySet::ALL),
             ..Options::default()
         },
     )
@@ -717,4 +719,38 @@ fn a_window_left_open_by_a_helper_is_closed_by_its_callers() {
         mmaudit::report::Pairing::Paired(at) => assert_eq!(line(*at), 59),
         p => panic!("{p:?}"),
     }
+}
+
+#[test]
+fn calls_that_reach_into_another_mm_are_judged_like_borrows() {
+    // Each access needs mm_users for the call; the pre-5.9 signature with
+    // the task first is told apart by arity, a VMA's mm is the one it was
+    // found in, and a static function of the same name and another arity
+    // is no access.
+    let r = check(
+        "access_apis",
+        &[
+            "peek_got - mm: ok mm_users single_call []",
+            "peek_grabbed - t->mm: wrong mm_count single_call [access-without-mm-users]",
+            "peek_guarded - t->mm: ok mm_users single_call []",
+            "copy_own - current->mm: ok owner single_call []",
+            "peek_old_signature - t->mm: wrong mm_count single_call [access-without-mm-users]",
+            "count_found - vma->vm_mm: ok mm_users single_call []",
+            "count_vma - vma->vm_mm: wrong mm_count single_call [access-without-mm-users]",
+            "copy_accessed - mm: ok mm_users single_call []",
+        ],
+    );
+    assert!(
+        r.sites
+            .iter()
+            .all(|s| s.kind == mmaudit::report::SiteKind::Access)
+    );
+    // The guarded put balances its own get: it is not the field's teardown.
+    let teardown = (r
+        .sites
+        .iter()
+        .flat_map(|s| &s.chains)
+        .flat_map(|c| &c.steps))
+    .any(|s| s.kind == mmaudit::report::StepKind::Teardown);
+    assert!(!teardown);
 }

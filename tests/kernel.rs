@@ -360,3 +360,109 @@ fn leaving_bodies_out_of_parses_changes_no_verdict_in_debian_6_12() {
     };
     assert_eq!(json(&elided), json(&whole));
 }
+
+/// The access APIs the text search looks for: those of the API table's
+/// access rows, written out here so that the search shares nothing with
+/// the analyzer.
+const ACCESS_APIS: &[&str] = &[
+    "get_user_pages_remote",
+    "pin_user_pages_remote",
+    "get_user_page_vma_remote",
+    "fixup_user_fault",
+    "access_remote_vm",
+    "__access_remote_vm",
+    "walk_page_range",
+    "mpol_rebind_mm",
+    "mmu_interval_notifier_insert",
+];
+
+/// Every line that calls an access API in code: not a comment, not a
+/// definition or prototype, and not inside the body of one of the APIs
+/// themselves (their callers are the sites).
+fn access_text_search(root: &Path) -> BTreeSet<(String, u32)> {
+    let mut found = BTreeSet::new();
+    let called = |t: &str, name: &str| {
+        t.match_indices(name).any(|(at, _)| {
+            let before = t[..at].chars().last();
+            let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+            !before.is_some_and(ident) && t[at + name.len()..].trim_start().starts_with('(')
+        })
+    };
+    for path in c_files(root) {
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        if !ACCESS_APIS.iter().any(|a| text.contains(a)) {
+            continue;
+        }
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        // From an API's own definition to the end of its body.
+        let mut in_api_body = false;
+        let mut entered = false;
+        let mut depth = 0i32;
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim_start();
+            let at_col0 = !line.starts_with([' ', '\t']);
+            let defines = at_col0
+                && !t.starts_with('#')
+                && !line.trim_end().ends_with(';')
+                && ACCESS_APIS.iter().any(|a| called(line, a));
+            if defines && depth == 0 {
+                in_api_body = true;
+            }
+            let comment = t.starts_with('*') || t.starts_with("/*") || t.starts_with("//");
+            let code =
+                !comment && !at_col0 && !t.starts_with('#') && !t.starts_with("EXPORT_SYMBOL");
+            if code && !in_api_body && ACCESS_APIS.iter().any(|a| called(t, a)) {
+                found.insert((rel.clone(), i as u32 + 1));
+            }
+            if !comment {
+                depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+                entered |= depth > 0;
+                if depth <= 0 {
+                    depth = 0;
+                    // The end of the body, or of a prototype.
+                    if entered || line.trim_end().ends_with(';') {
+                        (in_api_body, entered) = (false, false);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_access_in_debian_6_12_is_reported_with_select_all() {
+    use mmaudit::api::{ApiTable, FamilySet};
+    let root = kernel_tree("6.12");
+    let expected = access_text_search(&root);
+    assert!(expected.len() >= 60, "too few calls found: {expected:?}");
+    let opts = Options {
+        api: ApiTable::default().selecting(FamilySet::ALL),
+        ..Options::default()
+    };
+    let report = audit(&root, &opts).expect("audit runs");
+    let reported = reported_lines(&report);
+    let missing: Vec<_> = expected.difference(&reported).collect();
+    assert!(missing.is_empty(), "not reported: {missing:?}");
+    // The windows are what they are without the access families.
+    let windows = audit(&root, &Options::default()).expect("audit runs");
+    let judged = |r: &mmaudit::report::Report| -> Vec<(String, u32, &'static str)> {
+        (r.sites.iter())
+            .filter(|s| s.kind == mmaudit::report::SiteKind::Window)
+            .map(|s| {
+                let f = &r.files[s.loc.file as usize];
+                (
+                    f.path.clone(),
+                    f.lines.line_col(s.loc.offset).0,
+                    s.verdict.as_str(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(judged(&report), judged(&windows));
+}

@@ -56,6 +56,7 @@ fn verdicts(tree: &Tree) -> Vec<String> {
         dir.path(),
         &Options {
             jobs: 2,
+            api: mmaudit::api::ApiTable::default().selecting(mmaudit::api::FamilySet::ALL),
             ..Options::default()
         },
     )
@@ -92,6 +93,8 @@ fn kept(word: &str) -> bool {
         "active_mm",
         "mm_struct",
         "task_struct",
+        "vm_area_struct",
+        "vm_mm",
         "current",
         "ops",
         "release",

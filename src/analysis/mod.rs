@@ -9,11 +9,11 @@ pub mod guarantees;
 mod pairing;
 pub mod trace;
 
-use crate::api::{self, Api, ApiTable, RefKind, Role};
+use crate::api::{self, Api, ApiTable, Family, RefKind, Role};
 use crate::demand::Demand;
 use crate::facts::{BodyKind, Expr};
 use crate::index::{BodyRef, Index};
-use crate::report::{Chain, Loc, Pairing, Rule, Site, Step, StepKind, Verdict};
+use crate::report::{Chain, Loc, Pairing, Rule, Site, SiteKind, Step, StepKind, Verdict};
 use guarantees::Examiner;
 use std::collections::BTreeSet;
 use trace::{Tracer, ends_in_null, mark_null_not_borrowed};
@@ -28,16 +28,15 @@ pub fn analyze(ix: &Index, api: &ApiTable) -> (Vec<Site>, BTreeSet<Demand>) {
     use rayon::prelude::*;
     let mut starts = Vec::new();
     for r in ix.all_bodies() {
-        // A body the parse left out mentions no borrow API.
-        let Some(code) = ix.body(r).code() else {
+        // A body the parse left out mentions no API. The body of an API
+        // of the table is the kernel's own: its callers are the sites.
+        let body = ix.body(r);
+        let Some(code) = body.code().filter(|_| api.by_name(&body.name).is_none()) else {
             continue;
         };
         for (ev, name, args) in code.named_calls() {
-            if let Some(borrow) = api
-                .lookup(name, args.len())
-                .filter(|r| r.role == Role::BorrowStart)
-            {
-                starts.push((r, ev.span.0, borrow, &args[0]));
+            if let Some(row) = api.lookup(name, args.len()).filter(|r| api.makes_site(r)) {
+                starts.push((r, ev.span.0, row, &args[row.mm_arg]));
             }
         }
     }
@@ -96,17 +95,11 @@ fn judge(
 fn unanalyzed_site(
     loc: Loc,
     function: Option<String>,
-    api: &'static str,
+    api: &'static Api,
     mm: String,
     why: String,
 ) -> Site {
     Site {
-        loc,
-        function,
-        macro_name: None,
-        macro_loc: None,
-        api,
-        mm,
         verdict: Verdict::Unresolved,
         reference: RefKind::Unknown,
         chains: vec![Chain {
@@ -118,13 +111,8 @@ fn unanalyzed_site(
             }],
             ..Default::default()
         }],
-        pairing: Pairing::Unknown,
-        dropped_in_window: None,
-        fix: None,
         findings: vec![Rule::UnresolvedOrigin],
-        guarantees: vec![],
-        comments: vec![],
-        contradiction: None,
+        ..new_site(api, loc, function, mm)
     }
 }
 
@@ -143,7 +131,7 @@ fn internal_error_site(
             offset,
         },
         Some(ix.body(r).name.clone()),
-        borrow.name,
+        borrow,
         mm.text(),
         "mmaudit hit an internal error on this site (please report it)".into(),
     )
@@ -153,9 +141,7 @@ fn internal_error_site(
 /// ERROR regions, nesting past the depth limit): found by text, reported as
 /// unresolved with the reason, so that nothing is dropped silently.
 fn unread_sites(ix: &Index, api: &ApiTable, found: &[Site]) -> Vec<Site> {
-    let names: Vec<&'static Api> = (api.all())
-        .filter(|r| r.role == Role::BorrowStart)
-        .collect();
+    let names: Vec<&'static Api> = api.all().filter(|r| api.makes_site(r)).collect();
     let mut out = Vec::new();
     for (fid, facts) in ix.parsed() {
         if facts.unread.is_empty() {
@@ -200,7 +186,7 @@ fn unread_sites(ix: &Index, api: &ApiTable, found: &[Site]) -> Vec<Site> {
                     out.push(unanalyzed_site(
                         loc,
                         function,
-                        borrow.name,
+                        borrow,
                         "?".into(),
                         format!(
                             "`{}` is in code mmaudit could not read (a syntax error, an unknown \
@@ -232,33 +218,56 @@ fn direct_site(
         file: r.file,
         offset,
     };
-    let (pairing, dropped_in_window) =
-        pairing::pairing(tracer, body, code, at, mm, borrow, &chains);
+    let (pairing, dropped_in_window) = pair(borrow, || {
+        pairing::pairing(tracer, body, code, at, mm, borrow, &chains)
+    });
     finish(
         ix,
         ex,
         Site {
-            loc: Loc {
-                file: r.file,
-                offset,
-            },
-            function: Some(body.name.clone()),
-            macro_name: None,
-            macro_loc: None,
-            api: borrow.name,
-            mm: mm.text(),
-            verdict: Verdict::Ok,
-            reference: RefKind::MmUsers,
             chains,
             pairing,
             dropped_in_window,
-            fix: None,
-            findings: vec![],
-            guarantees: vec![],
-            comments: vec![],
-            contradiction: None,
+            ..new_site(borrow, at, Some(body.name.clone()), mm.text())
         },
     )
+}
+
+/// A site of `api` at `loc` on `mm`, judged ok until `finish` says
+/// otherwise, with no chains yet.
+fn new_site(api: &'static Api, loc: Loc, function: Option<String>, mm: String) -> Site {
+    let kind = match api.role {
+        Role::Accesses => SiteKind::Access,
+        _ => SiteKind::Window,
+    };
+    Site {
+        kind,
+        family: api.family.unwrap_or(Family::Window),
+        loc,
+        function,
+        macro_name: None,
+        macro_loc: None,
+        api: api.name,
+        mm,
+        verdict: Verdict::Ok,
+        reference: RefKind::MmUsers,
+        chains: vec![],
+        pairing: Pairing::Unknown,
+        dropped_in_window: None,
+        fix: None,
+        findings: vec![],
+        guarantees: vec![],
+        comments: vec![],
+        contradiction: None,
+    }
+}
+
+/// How a site's window is closed (`window`), or no window for an access.
+fn pair(api: &Api, window: impl FnOnce() -> (Pairing, Option<Loc>)) -> (Pairing, Option<Loc>) {
+    match api.role {
+        Role::Accesses => (Pairing::SingleCall, None),
+        _ => window(),
+    }
 }
 
 /// One site per expansion of a macro whose body borrows (through any
@@ -280,8 +289,9 @@ fn macro_sites(
     let guard = tracer.guard(m, mm, offset);
     let code = tracer.code(m);
     let null_guarded = tracer.null_guard(m, offset, &mm.text());
-    let (pairing, dropped_in_window) =
-        pairing::pairing(tracer, mac, code, macro_loc, mm, borrow, &[]);
+    let (pairing, dropped_in_window) = pair(borrow, || {
+        pairing::pairing(tracer, mac, code, macro_loc, mm, borrow, &[])
+    });
     let head = Step {
         kind: StepKind::Macro,
         loc: macro_loc,
@@ -341,26 +351,17 @@ fn macro_sites(
                 }
                 p => (p.clone(), dropped_in_window),
             };
+            let function = e.unexpanded.is_none().then(|| host.name.clone());
             finish(
                 ix,
                 ex,
                 Site {
-                    loc,
-                    function: e.unexpanded.is_none().then(|| host.name.clone()),
                     macro_name: Some(mac.name.clone()),
                     macro_loc: Some(macro_loc),
-                    api: borrow.name,
-                    mm: e.mm.text(),
-                    verdict: Verdict::Ok,
-                    reference: RefKind::MmUsers,
                     chains,
                     pairing,
                     dropped_in_window,
-                    fix: None,
-                    findings: vec![],
-                    guarantees: vec![],
-                    comments: vec![],
-                    contradiction: None,
+                    ..new_site(borrow, loc, function, e.mm.text())
                 },
             )
         })
@@ -520,8 +521,7 @@ fn expansions(
 
 /// Sorts and dedups the chains, then derives verdict, findings and fix.
 fn finish(ix: &Index, ex: &Examiner, mut site: Site) -> Site {
-    let mut seen = std::collections::HashSet::new();
-    site.chains.retain(|c| seen.insert(c.clone()));
+    site.chains = trace::dedup_chains(std::mem::take(&mut site.chains));
     // Worst first; among equals, keep the order found.
     site.chains
         .sort_by_key(|c| std::cmp::Reverse(c.reference.badness()));
@@ -544,7 +544,10 @@ fn finish(ix: &Index, ex: &Examiner, mut site: Site) -> Site {
         site.verdict = Verdict::Suspect;
     }
     match site.verdict {
-        Verdict::Wrong => site.findings.push(Rule::BorrowWithoutMmUsers),
+        Verdict::Wrong => site.findings.push(match site.kind {
+            SiteKind::Window => Rule::BorrowWithoutMmUsers,
+            SiteKind::Access => Rule::AccessWithoutMmUsers,
+        }),
         Verdict::Suspect => site.findings.push(Rule::UnprovenGuarantee),
         Verdict::Unresolved => site.findings.push(Rule::UnresolvedOrigin),
         Verdict::Ok => {}
@@ -570,10 +573,16 @@ fn fix(ix: &Index, api: &ApiTable, site: &Site) -> Option<String> {
         .by_name(site.api)
         .and_then(|r| r.pair)
         .unwrap_or("kthread_unuse_mm");
-    let window = format!(
-        "borrow only inside `if (mmget_not_zero({mm})) {{ {}({mm}); ...; {end}({mm}); mmput({mm}); }}`",
-        site.api
-    );
+    let window = match site.kind {
+        SiteKind::Window => format!(
+            "borrow only inside `if (mmget_not_zero({mm})) {{ {}({mm}); ...; {end}({mm}); mmput({mm}); }}`",
+            site.api
+        ),
+        SiteKind::Access => format!(
+            "call `{}()` only inside `if (mmget_not_zero({mm})) {{ ...; mmput({mm}); }}`",
+            site.api
+        ),
+    };
     let at = |l: Loc| {
         let f = ix.file(l.file);
         format!("{}:{}", f.path, f.lines.line_col(l.offset).0)

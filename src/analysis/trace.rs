@@ -34,11 +34,7 @@ pub const MAX_CHAINS: usize = 64;
 /// Dedups `chains` and keeps the [`MAX_CHAINS`] worst; the rest are summed
 /// up in one chain with the reference of the worst of them.
 fn cap_chains(chains: Vec<Chain>, loc: Loc) -> Vec<Chain> {
-    let mut seen = HashSet::new();
-    let mut chains: Vec<Chain> = chains
-        .into_iter()
-        .filter(|c| seen.insert(c.clone()))
-        .collect();
+    let mut chains = dedup_chains(chains);
     if chains.len() <= MAX_CHAINS {
         return chains;
     }
@@ -62,22 +58,51 @@ fn cap_chains(chains: Vec<Chain>, loc: Loc) -> Vec<Chain> {
     chains
 }
 
+/// `chains` without repeats, in order. Chains are compared by a hash
+/// first: cloning each into a set cost a fifth of a run that follows
+/// thousands of long chains.
+pub fn dedup_chains(chains: Vec<Chain>) -> Vec<Chain> {
+    use std::hash::BuildHasher;
+    let hasher = rustc_hash::FxBuildHasher;
+    let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut out: Vec<Chain> = Vec::with_capacity(chains.len());
+    for c in chains {
+        let same = by_hash.entry(hasher.hash_one(&c)).or_default();
+        if same.iter().any(|&i| out[i] == c) {
+            continue;
+        }
+        same.push(out.len());
+        out.push(c);
+    }
+    out
+}
+
 /// How many callers or stores one step may fan out to.
 pub const MAX_FANOUT: usize = 64;
 
 /// How many locals defined from locals [`Tracer::in_parameters`] follows.
 const MAX_LOCAL_HOPS: u32 = 8;
 
+/// A call of a body, and the field of a function pointer it goes through
+/// (`None`: a direct call).
+pub type Caller = (EventRef, Option<String>);
+
+/// A parameter of a body, or a field of it (`vma->vm_mm` of a parameter
+/// `vma`), whose chains come from the callers.
+type ParamKey = (BodyRef, usize, Option<&'static str>);
+
 /// Follows mm values through the index.
 pub struct Tracer<'a> {
     ix: &'a Index,
     api: &'a ApiTable,
     demands: RefCell<BTreeSet<Demand>>,
-    param_memo: RefCell<HashMap<(BodyRef, usize), Vec<Chain>>>,
+    param_memo: RefCell<HashMap<ParamKey, Vec<Chain>>>,
     /// What [`flow::held_at`] found, per body, offset and expression: the
     /// tracer asks again for every chain that passes there.
     held_memo: RefCell<HashMap<(BodyRef, usize, String), Option<HeldBy>>>,
-    in_progress: RefCell<HashSet<(BodyRef, usize)>>,
+    in_progress: RefCell<HashSet<ParamKey>>,
+    /// The callers of each body asked about (see [`Tracer::callers`]).
+    callers_memo: RefCell<HashMap<BodyRef, Vec<Caller>>>,
     /// How many times a cycle or the depth limit cut a chain: results
     /// computed meanwhile are partial and not memoized.
     chains_cut: std::cell::Cell<u64>,
@@ -149,6 +174,7 @@ impl<'a> Tracer<'a> {
             param_memo: RefCell::default(),
             held_memo: RefCell::default(),
             in_progress: RefCell::default(),
+            callers_memo: RefCell::default(),
             chains_cut: std::cell::Cell::new(0),
         }
     }
@@ -522,7 +548,7 @@ impl<'a> Tracer<'a> {
                         loc: self.loc(at, body.params[i].offset),
                         note: format!("`{v}` is parameter {} of `{}()`", i + 1, body.name),
                     };
-                    out.extend(prepend(self.trace_param(at, i, depth), step));
+                    out.extend(prepend(self.trace_param(at, i, None, depth), step));
                 }
             } else if !code.is_local(v, offset) {
                 out.push(unknown(
@@ -657,6 +683,66 @@ impl<'a> Tracer<'a> {
         self.api.by_name(&self.ix.body(r).name).is_some()
     }
 
+    /// `v->vm_mm` of a VMA (`api::VMA_STRUCT`): the mm the VMA was found
+    /// in. A VMA this body looks up (`find_vma(mm, addr)`, through locals)
+    /// is `mm`'s; a parameter's is what each caller's argument's `vm_mm`
+    /// is. The field's stores (the kernel's, making VMAs) are no origins.
+    /// `None` if `e` is no VMA's mm.
+    fn vma_mm(&self, at: BodyRef, e: &Expr, offset: usize, depth: u32) -> Option<Vec<Chain>> {
+        let Expr::Field { base, field, .. } = e else {
+            return None;
+        };
+        if field != api::VMA_MM_FIELD || self.struct_of(at, base, offset)? != api::VMA_STRUCT {
+            return None;
+        }
+        let loc = self.loc(at, offset);
+        let body = self.ix.body(at);
+        let (vma, defs) = self.in_parameters(at, base, offset);
+        let lookup = (vma.as_named_call())
+            .and_then(|(name, args)| Some((name, args, self.api.lookup(name, args.len())?)))
+            .filter(|(.., row)| row.role == Role::FindsVma);
+        let param = (vma.as_ident())
+            .and_then(|v| body.param_index(v))
+            .filter(|_| {
+                flow::reaching_defs(self.code(at), &vma.text(), offset)
+                    .0
+                    .is_empty()
+            });
+        let chains = if let Some((name, args, row)) = lookup {
+            let mm = &args[row.mm_arg];
+            let step = Step {
+                kind: StepKind::Read,
+                loc,
+                note: format!("`{e}`: the VMA was found in `{mm}` by `{name}()`"),
+            };
+            prepend(self.trace(at, mm, offset, depth + 1), step)
+        } else if let Some(i) = param {
+            let step = Step {
+                kind: StepKind::Parameter,
+                loc: self.loc(at, body.params[i].offset),
+                note: format!(
+                    "`{e}`: the VMA is parameter {} of `{}()`, found by its callers",
+                    i + 1,
+                    body.name
+                ),
+            };
+            prepend(
+                self.trace_param(at, i, Some(api::VMA_MM_FIELD), depth),
+                step,
+            )
+        } else {
+            vec![unknown(
+                loc,
+                format!("`{e}`: the mm of a VMA whose lookup mmaudit does not follow"),
+            )]
+        };
+        let mut chains = chains;
+        for c in &mut chains {
+            c.steps.splice(0..0, defs.iter().cloned());
+        }
+        Some(chains)
+    }
+
     /// The `->mm` of a task (`t->mm`, `t->active_mm`): the running task's
     /// own address space if `t` is `current` on every path here, and
     /// otherwise one that reading it takes no reference on. A task's mm
@@ -734,6 +820,10 @@ impl<'a> Tracer<'a> {
         if let Some(chain) = self.task_mm(at, e, offset) {
             out.push(chain);
             return out;
+        }
+        if let Some(chains) = self.vma_mm(at, e, offset, depth) {
+            out.extend(chains);
+            return cap_chains(out, loc);
         }
         let Some(last) = Self::last_field(e) else {
             out.push(unknown(loc, format!("`{e}`: not a struct field")));
@@ -1074,7 +1164,8 @@ impl<'a> Tracer<'a> {
 
     /// Where the field is released (`mmput`/`mmdrop` of it), if anywhere:
     /// not in a function that stores a value into it (such a drop is part
-    /// of that store, or of its error paths), only in one that ends it.
+    /// of that store, or of its error paths), nor one that balances a get
+    /// of its own, only in one that ends it.
     fn teardown(&self, key: &FieldKey, storer: BodyRef) -> Option<Step> {
         let setters: Vec<BodyRef> = (self.stores(key, key.last_field()).into_iter())
             .filter_map(|s| match s {
@@ -1101,6 +1192,12 @@ impl<'a> Tracer<'a> {
                     || args.len() != r.arity
                     || self.field_key(er.at, &args[0], ev.span.0).as_ref() != Some(key)
                 {
+                    continue;
+                }
+                // A put that balances a get of the same function on every
+                // path (`if (mmget_not_zero(x->mm)) { ...; mmput(x->mm); }`)
+                // ends that use, not the field's life.
+                if flow::held_at(self.api, self.code(er.at), ev.span.0, &args[0]).is_some() {
                     continue;
                 }
                 let loc = Loc {
@@ -1174,8 +1271,14 @@ impl<'a> Tracer<'a> {
     }
 
     /// The chains of parameter `index` of body `at`, through its callers.
-    fn trace_param(&self, at: BodyRef, index: usize, depth: u32) -> Vec<Chain> {
-        let key = (at, index);
+    fn trace_param(
+        &self,
+        at: BodyRef,
+        index: usize,
+        field: Option<&'static str>,
+        depth: u32,
+    ) -> Vec<Chain> {
+        let key = (at, index, field);
         if let Some(c) = self.param_memo.borrow().get(&key) {
             return c.clone();
         }
@@ -1205,6 +1308,14 @@ impl<'a> Tracer<'a> {
                 continue;
             };
             let Some(arg) = args.get(index) else { continue };
+            let arg = &match field {
+                None => arg.clone(),
+                Some(f) => Expr::Field {
+                    base: Box::new(arg.clone()),
+                    arrow: true,
+                    field: f.to_string(),
+                },
+            };
             let caller = self.ix.body(call.at);
             let note = match via {
                 Some(field) => format!(
@@ -1262,11 +1373,20 @@ impl<'a> Tracer<'a> {
     /// Direct calls of a function, and calls through struct fields that
     /// hold a pointer to it (`.f = fn` in a table, `p->f = fn;`). The field
     /// name is given for indirect calls.
-    pub fn callers(&self, at: BodyRef) -> Vec<(EventRef, Option<String>)> {
+    pub fn callers(&self, at: BodyRef) -> Vec<Caller> {
+        if let Some(c) = self.callers_memo.borrow().get(&at) {
+            return c.clone();
+        }
+        let out = self.find_callers(at);
+        self.callers_memo.borrow_mut().insert(at, out.clone());
+        out
+    }
+
+    fn find_callers(&self, at: BodyRef) -> Vec<Caller> {
         let body = self.ix.body(at);
         let is_static = matches!(body.kind, BodyKind::Function { is_static: true });
         self.demand(Demand::Ident(body.name.clone()));
-        let mut out: Vec<(EventRef, Option<String>)> = self
+        let mut out: Vec<Caller> = self
             .ix
             .calls_of(&body.name)
             .iter()

@@ -11,10 +11,14 @@ fn message(s: &Site, rule: Rule) -> String {
         .map(|m| format!(" (in macro `{m}`)"))
         .unwrap_or_default();
     match rule {
-        Rule::BorrowWithoutMmUsers => format!(
-            "`{}({})`{via} borrows an mm that holds {}, not mm_users, on {}",
+        Rule::BorrowWithoutMmUsers | Rule::AccessWithoutMmUsers => format!(
+            "`{}({})`{via} {} an mm that holds {}, not mm_users, on {}",
             s.api,
             s.mm,
+            match rule {
+                Rule::BorrowWithoutMmUsers => "borrows",
+                _ => "reaches into",
+            },
             match s.reference {
                 crate::api::RefKind::MmCount => "only mm_count",
                 _ => "no reference",

@@ -3,7 +3,7 @@
 //! CLI asks on a terminal, unless `NO_COLOR` is set).
 
 use super::position;
-use crate::report::{Chain, Loc, Pairing, Report, Severity, Site, Verdict};
+use crate::report::{Chain, Loc, Pairing, Report, Severity, Site, SiteKind, Verdict};
 use anstyle::AnsiColor;
 use std::fmt::Write;
 
@@ -157,7 +157,11 @@ fn render_site(report: &Report, site: &Site, st: &Style, out: &mut String) {
         report,
         site.loc,
         &format!(
-            "borrowed here: {} ({})",
+            "{} here: {} ({})",
+            match site.kind {
+                SiteKind::Window => "borrowed",
+                SiteKind::Access => "accessed",
+            },
             st.verdict(site.verdict),
             site.reference.as_str()
         ),

@@ -56,6 +56,10 @@ struct JsonSite<'a> {
     /// Where an mm_users reference on the borrowed mm is dropped before
     /// the window is closed.
     dropped_in_window: Option<JsonLoc<'a>>,
+    /// `window` (use .. unuse) or `access` (one call).
+    kind: &'static str,
+    /// Which kind of access: `window`, `gup`, `remote_vm`, ...
+    family: &'static str,
 }
 
 #[derive(Serialize)]
@@ -204,6 +208,8 @@ fn site<'a>(report: &'a Report, s: &'a Site) -> JsonSite<'a> {
         comments: s.comments.iter().map(|c| comment(report, c)).collect(),
         contradiction: s.contradiction.as_ref().map(|c| comment(report, c)),
         dropped_in_window: s.dropped_in_window.map(|l| loc(report, l)),
+        kind: s.kind.as_str(),
+        family: s.family.as_str(),
     }
 }
 

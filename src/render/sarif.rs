@@ -13,7 +13,7 @@ pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// The SARIF level of a finding.
 fn level(site: &Site, rule: Rule) -> &'static str {
     match (rule, site.finding_severity(rule)) {
-        (Rule::BorrowWithoutMmUsers, _) => "error",
+        (Rule::BorrowWithoutMmUsers | Rule::AccessWithoutMmUsers, _) => "error",
         (_, Severity::Note) => "note",
         _ => "warning",
     }
