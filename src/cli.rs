@@ -30,8 +30,9 @@ pub enum ColorChoice {
 }
 
 /// Audits how Linux kernel C code borrows other processes' address spaces
-/// (kthread_use_mm/use_mm): for every borrow site, which reference keeps the
-/// page tables alive, with the evidence.
+/// (kthread_use_mm/use_mm; with --select, every call that reaches into
+/// another mm): for every site, which reference keeps the page tables
+/// alive, with the evidence.
 ///
 /// Exit status: 0 no findings, 1 findings, 2 the audit could not run.
 #[derive(Parser, Debug)]
