@@ -612,7 +612,8 @@ pub fn reaching_defs(code: &Code, name: &str, offset: usize) -> (Vec<usize>, boo
 /// the value `names` hold to the point at `use_at`, that value's
 /// `mm_users` reference is dropped (`mmput()`), and the `mmgrab()` of it
 /// that path made before, if any: that path reaches the use with only
-/// what the grab kept. (A get after the put takes a reference again.)
+/// what the grab kept. (A get after the put takes a reference again; a
+/// path that assigns the value again ends there.)
 pub fn put_between(
     api: &ApiTable,
     code: &Code,
@@ -639,14 +640,27 @@ pub fn put_between(
         }
         let (b, from, mut grab, mut put, mut facts) = state;
         for &e in &cfg.blocks[b as usize].events[from..] {
-            if e == point {
-                if let Some(p) = put {
-                    found = Some(found.map_or((p, grab), |f| f.min((p, grab))));
-                }
+            // Reaching the use after a put ends the path; before one, it
+            // goes on (round a loop, to the next use).
+            if e == point
+                && let Some(p) = put
+            {
+                found = Some(found.map_or((p, grab), |f| f.min((p, grab))));
                 continue 'paths;
             }
             after_event(api, code, e, &mut facts);
-            let EventKind::Call { callee, args } = &code.events[e as usize].kind else {
+            let callee_args = match &code.events[e as usize].kind {
+                // Assigned again (the definition itself, round a loop):
+                // what reaches the use from here is that value, not this.
+                EventKind::Assign { lhs: w, .. } | EventKind::Write { target: w }
+                    if names.contains(&w.text()) =>
+                {
+                    continue 'paths;
+                }
+                EventKind::Call { callee, args } => Some((callee, args)),
+                _ => None,
+            };
+            let Some((callee, args)) = callee_args else {
                 continue;
             };
             let row = callee.as_ident().and_then(|n| api.lookup(n, args.len()));
@@ -1277,6 +1291,33 @@ mod tests {
         let (defs, all) = reaching_defs(code, name, ev.span.0);
         let line = |i: usize| src[..code.events[i].span.0].matches('\n').count() + 1;
         (defs.into_iter().map(line).collect(), all)
+    }
+
+    #[test]
+    fn a_put_at_the_end_of_a_loop_round_is_not_before_the_next_rounds_use() {
+        let put = |src: &str| {
+            let b = body(src);
+            let code = b.code().unwrap();
+            let def = (code.events.iter())
+                .position(
+                    |e| matches!(&e.kind, EventKind::Assign { lhs, .. } if lhs.text() == "mm"),
+                )
+                .unwrap();
+            let names = ["mm".to_string()];
+            put_between(
+                &ApiTable::default(),
+                code,
+                def,
+                call_at(code, "use"),
+                &names,
+            )
+        };
+        // Each round gets a fresh reference and puts it after the use.
+        let fresh = "void f(struct t **v, int n)\n{\n\tstruct mm_struct *mm;\n\n\twhile (n--) {\n\t\tmm = get_task_mm(v[n]);\n\t\tuse(mm);\n\t\tmmput(mm);\n\t}\n}\n";
+        assert_eq!(put(fresh), None);
+        // One reference for every round: the put reaches the next use.
+        let once = "void f(struct t *t, int n)\n{\n\tstruct mm_struct *mm = get_task_mm(t);\n\n\twhile (n--) {\n\t\tuse(mm);\n\t\tmmput(mm);\n\t}\n}\n";
+        assert!(put(once).is_some());
     }
 
     #[test]
