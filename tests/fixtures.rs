@@ -570,13 +570,15 @@ fn a_reference_dropped_inside_the_window_is_a_finding() {
 #[test]
 fn a_tasks_mm_is_the_kernels_and_takes_no_reference() {
     // The kernel's own `kthread_use_mm()` stores into `tsk->mm`: no chain
-    // goes through it to every other borrow in the tree.
+    // goes through it to every other borrow in the tree. A task handed in
+    // is each caller's: `current` makes it the caller's own mm.
     let r = check(
         "task_mm",
         &[
             "other_task - t->mm: wrong none paired [borrow-without-mm-users]",
             "own_task - tsk->mm: ok owner paired []",
             "referenced - mm: ok mm_users paired []",
+            "own_param - t->mm: ok owner paired []",
         ],
     );
     let through_kernel = r.sites.iter().flat_map(|s| &s.chains).any(|c| {

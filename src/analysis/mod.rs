@@ -539,9 +539,15 @@ fn finish(ix: &Index, ex: &Examiner, mut site: Site) -> Site {
     };
     let covered = ex.examine(&mut site);
     // No mm_users reference, but on every such path a guarantee that
-    // holds: suspect, not wrong.
+    // holds: suspect, not wrong; unresolved if a path is not known.
     if site.verdict == Verdict::Wrong && covered {
-        site.verdict = Verdict::Suspect;
+        let unknown = site.chains.iter().any(|c| c.reference == RefKind::Unknown);
+        site.verdict = if unknown {
+            site.findings.push(Rule::UnprovenGuarantee);
+            Verdict::Unresolved
+        } else {
+            Verdict::Suspect
+        };
     }
     match site.verdict {
         Verdict::Wrong => site.findings.push(match site.kind {

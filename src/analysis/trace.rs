@@ -749,15 +749,38 @@ impl<'a> Tracer<'a> {
     /// is the kernel's to set (exec, fork, `kthread_use_mm()`): its stores
     /// are not origins a driver's chain goes through. `None` if `e` is no
     /// task's mm.
-    fn task_mm(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<Chain> {
+    fn task_mm(&self, at: BodyRef, e: &Expr, offset: usize, depth: u32) -> Option<Vec<Chain>> {
         let Expr::Field { base, field, .. } = e else {
             return None;
         };
         let task = self.struct_of(at, base, offset)?;
-        if task != api::TASK_STRUCT || !api::TASK_MM_FIELDS.contains(&field.as_str()) {
+        let field = *api::TASK_MM_FIELDS.iter().find(|f| **f == field)?;
+        if task != api::TASK_STRUCT {
             return None;
         }
         let loc = self.loc(at, offset);
+        // A task handed in: each caller's task's mm (`current`'s is the
+        // caller's own).
+        let body = self.ix.body(at);
+        let param = (base.as_ident())
+            .and_then(|v| body.param_index(v))
+            .filter(|_| {
+                flow::reaching_defs(self.code(at), &base.text(), offset)
+                    .0
+                    .is_empty()
+            });
+        if let Some(i) = param.filter(|_| matches!(body.kind, BodyKind::Function { .. })) {
+            let step = Step {
+                kind: StepKind::Parameter,
+                loc: self.loc(at, body.params[i].offset),
+                note: format!(
+                    "`{e}`: the task is parameter {} of `{}()`, handed in by its callers",
+                    i + 1,
+                    body.name
+                ),
+            };
+            return Some(prepend(self.trace_param(at, i, Some(field), depth), step));
+        }
         if let Some(set) = self.is_current(at, base, offset) {
             let mut steps = vec![Step {
                 kind: StepKind::Owner,
@@ -765,14 +788,14 @@ impl<'a> Tracer<'a> {
                 note: format!("`{e}`: the running task's own address space"),
             }];
             steps.extend(set);
-            return Some(Chain {
+            return Some(vec![Chain {
                 reference: RefKind::Owner,
                 steps,
                 owner_origin: true,
                 ..Default::default()
-            });
+            }]);
         }
-        Some(Chain {
+        Some(vec![Chain {
             reference: RefKind::None,
             steps: vec![Step {
                 kind: StepKind::Read,
@@ -782,7 +805,7 @@ impl<'a> Tracer<'a> {
                 ),
             }],
             ..Default::default()
-        })
+        }])
     }
 
     /// If `e` is `current`, or a local that every path here last set to
@@ -817,9 +840,9 @@ impl<'a> Tracer<'a> {
         if dominated {
             return out;
         }
-        if let Some(chain) = self.task_mm(at, e, offset) {
-            out.push(chain);
-            return out;
+        if let Some(chains) = self.task_mm(at, e, offset, depth) {
+            out.extend(chains);
+            return cap_chains(out, loc);
         }
         if let Some(chains) = self.vma_mm(at, e, offset, depth) {
             out.extend(chains);
