@@ -727,8 +727,9 @@ fn a_window_left_open_by_a_helper_is_closed_by_its_callers() {
 fn calls_that_reach_into_another_mm_are_judged_like_borrows() {
     // Each access needs mm_users for the call; the pre-5.9 signature with
     // the task first is told apart by arity, a VMA's mm is the one it was
-    // found in, and a static function of the same name and another arity
-    // is no access.
+    // found in (also by a walker the callback is handed to), a chained
+    // assignment stores its right side, and a static function of the same
+    // name and another arity is no access.
     let r = check(
         "access_apis",
         &[
@@ -740,6 +741,8 @@ fn calls_that_reach_into_another_mm_are_judged_like_borrows() {
             "count_found - vma->vm_mm: ok mm_users single_call []",
             "count_vma - vma->vm_mm: wrong mm_count single_call [access-without-mm-users]",
             "copy_accessed - mm: ok mm_users single_call []",
+            "visit_one - vma->vm_mm: ok owner single_call []",
+            "copy_taken - t->mm: ok mm_users single_call []",
         ],
     );
     assert!(

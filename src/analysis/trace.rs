@@ -83,8 +83,9 @@ pub const MAX_FANOUT: usize = 64;
 /// How many locals defined from locals [`Tracer::in_parameters`] follows.
 const MAX_LOCAL_HOPS: u32 = 8;
 
-/// A call of a body, and the field of a function pointer it goes through
-/// (`None`: a direct call).
+/// A call of a body, and the function pointer it goes through, in words
+/// (`None`: a direct call): a struct field, or a parameter of a function
+/// the body was handed to.
 pub type Caller = (EventRef, Option<String>);
 
 /// A parameter of a body, or a field of it (`vma->vm_mm` of a parameter
@@ -708,6 +709,7 @@ impl<'a> Tracer<'a> {
                     .0
                     .is_empty()
             });
+        let local = (vma.as_ident()).filter(|v| self.code(at).is_local(v, offset));
         let chains = if let Some((name, args, row)) = lookup {
             let mm = &args[row.mm_arg];
             let step = Step {
@@ -716,6 +718,8 @@ impl<'a> Tracer<'a> {
                 note: format!("`{e}`: the VMA was found in `{mm}` by `{name}()`"),
             };
             prepend(self.trace(at, mm, offset, depth + 1), step)
+        } else if let Some(v) = local {
+            self.vma_defs(at, v, offset, depth)
         } else if let Some(i) = param {
             let step = Step {
                 kind: StepKind::Parameter,
@@ -741,6 +745,50 @@ impl<'a> Tracer<'a> {
             c.steps.splice(0..0, defs.iter().cloned());
         }
         Some(chains)
+    }
+
+    /// The mm of the VMA in local `v` at `offset`, by each assignment of it
+    /// that reaches there: a lookup's mm (`vma = find_vma(mm, a)`), or not
+    /// followed.
+    fn vma_defs(&self, at: BodyRef, v: &str, offset: usize, depth: u32) -> Vec<Chain> {
+        let code = self.code(at);
+        let (defs, _) = flow::reaching_defs(code, v, offset);
+        let mut out = Vec::new();
+        for &d in &defs {
+            let ev = &code.events[d];
+            let EventKind::Assign { rhs, .. } = &ev.kind else {
+                continue;
+            };
+            let loc = self.loc(at, ev.span.0);
+            let lookup = (rhs.as_named_call())
+                .and_then(|(name, args)| Some((name, args, self.api.lookup(name, args.len())?)))
+                .filter(|(.., row)| row.role == Role::FindsVma);
+            match lookup {
+                Some((name, args, row)) => {
+                    let mm = &args[row.mm_arg];
+                    let step = Step {
+                        kind: StepKind::Assign,
+                        loc,
+                        note: format!("`{v}` = `{rhs}`: a VMA found in `{mm}` by `{name}()`"),
+                    };
+                    out.extend(prepend(self.trace(at, mm, ev.span.0, depth + 1), step));
+                }
+                None => out.push(unknown(
+                    loc,
+                    format!("`{v}` = `{rhs}`: not a VMA lookup mmaudit follows"),
+                )),
+            }
+        }
+        if out.is_empty() {
+            out.push(unknown(
+                self.loc(at, offset),
+                format!(
+                    "`{v}`: the VMA's lookup is not in `{}`",
+                    self.ix.body(at).name
+                ),
+            ));
+        }
+        out
     }
 
     /// The `->mm` of a task (`t->mm`, `t->active_mm`): the running task's
@@ -1341,8 +1389,8 @@ impl<'a> Tracer<'a> {
             };
             let caller = self.ix.body(call.at);
             let note = match via {
-                Some(field) => format!(
-                    "`{}()` called through `->{field}` from `{}()` with `{arg}`",
+                Some(through) => format!(
+                    "`{}()` called through {through} from `{}()` with `{arg}`",
                     body.name, caller.name
                 ),
                 None => format!(
@@ -1405,6 +1453,48 @@ impl<'a> Tracer<'a> {
         out
     }
 
+    /// Calls of body `at` through a parameter of a function of the same
+    /// file it is handed to: `walk(mm, visit_one)` and, in `walk(struct
+    /// mm_struct *mm, visit_fn visit)`, `visit(vma)`.
+    fn callers_through_parameters(&self, at: BodyRef) -> Vec<Caller> {
+        let body = self.ix.body(at);
+        let name = &body.name;
+        let is_static = matches!(body.kind, BodyKind::Function { is_static: true });
+        let mut out = Vec::new();
+        let handed_to = (self.ix.passed_as_argument(name).iter())
+            .filter(|h| !is_static || h.at.file == at.file);
+        for &handed in handed_to {
+            let EventKind::Call { callee, args } = &self.ix.event(handed).kind else {
+                continue;
+            };
+            let (Some(taker), Some(k)) = (
+                callee.as_ident(),
+                args.iter()
+                    .position(|a| a.as_ident() == Some(name.as_str())),
+            ) else {
+                continue;
+            };
+            // The taker of the same file, which is parsed already: a file's
+            // callbacks are mostly handed to its own walkers (a taker in
+            // another file would cost a search of every file naming it).
+            let takers = (self.ix.functions(taker)).filter(|&f| {
+                f.file == handed.at.file
+                    && !self.opaque(f)
+                    && self.ix.body(f).params.len() == args.len()
+            });
+            for f in takers {
+                let param = &self.ix.body(f).params[k].name;
+                let through = format!("`{param}`, a parameter of `{taker}()`");
+                out.extend(
+                    (self.ix.calls_of(param).iter())
+                        .filter(|c| c.at == f)
+                        .map(|c| (*c, Some(through.clone()))),
+                );
+            }
+        }
+        out
+    }
+
     fn find_callers(&self, at: BodyRef) -> Vec<Caller> {
         let body = self.ix.body(at);
         let is_static = matches!(body.kind, BodyKind::Function { is_static: true });
@@ -1452,10 +1542,11 @@ impl<'a> Tracer<'a> {
                     ),
                 };
                 if matches && c.at != at {
-                    out.push((c, Some(last.clone())));
+                    out.push((c, Some(format!("`->{last}`"))));
                 }
             }
         }
+        out.extend(self.callers_through_parameters(at));
         out.sort();
         out.dedup();
         out

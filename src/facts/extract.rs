@@ -581,6 +581,16 @@ impl<'a> Cx<'a> {
                 Some(c) if n.named_child_count() == 1 => self.expr(c, d),
                 _ => Expr::Other(normalize_text(self.text(n))),
             },
+            // `a = b` used as a value is `b` (the assignment itself is an
+            // event of its own): `obj->mm = mm = mm_alloc()`.
+            "assignment_expression"
+                if field(n, "operator").is_some_and(|o| self.text(o) == "=") =>
+            {
+                match field(n, "right") {
+                    Some(r) => self.expr(r, d),
+                    None => Expr::Other(normalize_text(self.text(n))),
+                }
+            }
             "cast_expression" => match field(n, "value") {
                 Some(v) => self.expr(v, d),
                 None => Expr::Other(normalize_text(self.text(n))),
