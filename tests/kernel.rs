@@ -26,17 +26,7 @@ fn kernel_tree(version: &str) -> PathBuf {
 /// not the definition, not a prototype.
 fn text_search(root: &Path) -> BTreeSet<(String, u32)> {
     let mut found = BTreeSet::new();
-    for path in c_files(root) {
-        let bytes = std::fs::read(&path).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        if !text.contains("kthread_use_mm(") {
-            continue;
-        }
-        let rel = path
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
+    for (rel, text) in c_texts(root, &["kthread_use_mm("]) {
         for (i, line) in text.lines().enumerate() {
             let t = line.trim_start();
             let code = !(t.starts_with('*') || t.starts_with("/*") || t.starts_with("//"));
@@ -61,6 +51,21 @@ fn reported_lines(report: &mmaudit::report::Report) -> BTreeSet<(String, u32)> {
             (f.path.clone(), f.lines.line_col(loc.offset).0)
         })
         .collect()
+}
+
+/// The path (relative to `root`) and text of every C file below `root`
+/// that holds one of `words`.
+fn c_texts(root: &Path, words: &[&str]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for path in c_files(root) {
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        if words.iter().any(|w| text.contains(w)) {
+            let rel = path.strip_prefix(root).unwrap().to_string_lossy();
+            out.push((rel.to_string(), text.into_owned()));
+        }
+    }
+    out
 }
 
 /// Every regular `.c`/`.h` file below `root` (links not followed).
@@ -388,17 +393,7 @@ fn access_text_search(root: &Path) -> BTreeSet<(String, u32)> {
             !before.is_some_and(ident) && t[at + name.len()..].trim_start().starts_with('(')
         })
     };
-    for path in c_files(root) {
-        let bytes = std::fs::read(&path).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        if !ACCESS_APIS.iter().any(|a| text.contains(a)) {
-            continue;
-        }
-        let rel = path
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
+    for (rel, text) in c_texts(root, ACCESS_APIS) {
         // From an API's own definition to the end of its body.
         let mut in_api_body = false;
         let mut entered = false;

@@ -347,7 +347,6 @@ impl<'a> Tracer<'a> {
         let mut out = Vec::new();
         for &f in functions.iter().take(MAX_FANOUT) {
             let code = self.code(f);
-            let body = self.ix.body(f);
             for ev in &code.events {
                 let EventKind::Return { value: Some(value) } = &ev.kind else {
                     continue;
@@ -360,12 +359,7 @@ impl<'a> Tracer<'a> {
                 // A parameter (or a local set from one) that still holds
                 // what this caller handed is this caller's argument.
                 let (returned, _) = self.in_parameters(f, value, ev.span.0);
-                let param = (returned.as_ident())
-                    .and_then(|v| body.param_index(v))
-                    .filter(|_| {
-                        let v = returned.text();
-                        flow::reaching_defs(code, &v, ev.span.0).0.is_empty()
-                    });
+                let param = self.handed_in(f, &returned, ev.span.0);
                 let chains = match param.and_then(|i| args.get(i)) {
                     Some(arg) => self.trace(at, arg, offset, depth + 1),
                     None => self.trace(f, value, ev.span.0, depth + 1),
@@ -697,18 +691,11 @@ impl<'a> Tracer<'a> {
             return None;
         }
         let loc = self.loc(at, offset);
-        let body = self.ix.body(at);
         let (vma, defs) = self.in_parameters(at, base, offset);
         let lookup = (vma.as_named_call())
             .and_then(|(name, args)| Some((name, args, self.api.lookup(name, args.len())?)))
             .filter(|(.., row)| row.role == Role::FindsVma);
-        let param = (vma.as_ident())
-            .and_then(|v| body.param_index(v))
-            .filter(|_| {
-                flow::reaching_defs(self.code(at), &vma.text(), offset)
-                    .0
-                    .is_empty()
-            });
+        let param = self.handed_in(at, &vma, offset);
         let local = (vma.as_ident()).filter(|v| self.code(at).is_local(v, offset));
         let chains = if let Some((name, args, row)) = lookup {
             let mm = &args[row.mm_arg];
@@ -721,19 +708,7 @@ impl<'a> Tracer<'a> {
         } else if let Some(v) = local {
             self.vma_defs(at, v, offset, depth)
         } else if let Some(i) = param {
-            let step = Step {
-                kind: StepKind::Parameter,
-                loc: self.loc(at, body.params[i].offset),
-                note: format!(
-                    "`{e}`: the VMA is parameter {} of `{}()`, found by its callers",
-                    i + 1,
-                    body.name
-                ),
-            };
-            prepend(
-                self.trace_param(at, i, Some(api::VMA_MM_FIELD), depth),
-                step,
-            )
+            self.field_of_param(at, i, api::VMA_MM_FIELD, e, "the VMA", depth)
         } else {
             vec![unknown(
                 loc,
@@ -745,6 +720,41 @@ impl<'a> Tracer<'a> {
             c.steps.splice(0..0, defs.iter().cloned());
         }
         Some(chains)
+    }
+
+    /// The parameter of function `at` that `e` is at `offset`, if no path
+    /// there assigns it: what its callers handed in.
+    fn handed_in(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<usize> {
+        let body = self.ix.body(at);
+        let i = body.param_index(e.as_ident()?)?;
+        let unassigned = flow::reaching_defs(self.code(at), &e.text(), offset)
+            .0
+            .is_empty();
+        (unassigned && matches!(body.kind, BodyKind::Function { .. })).then_some(i)
+    }
+
+    /// `e`, which is `field` of parameter `i` of `at` (`what` the
+    /// parameter is, in words), by each caller's argument's `field`.
+    fn field_of_param(
+        &self,
+        at: BodyRef,
+        i: usize,
+        field: &'static str,
+        e: &Expr,
+        what: &str,
+        depth: u32,
+    ) -> Vec<Chain> {
+        let body = self.ix.body(at);
+        let step = Step {
+            kind: StepKind::Parameter,
+            loc: self.loc(at, body.params[i].offset),
+            note: format!(
+                "`{e}`: {what} is parameter {} of `{}()`, handed in by its callers",
+                i + 1,
+                body.name
+            ),
+        };
+        prepend(self.trace_param(at, i, Some(field), depth), step)
     }
 
     /// The mm of the VMA in local `v` at `offset`, by each assignment of it
@@ -809,25 +819,8 @@ impl<'a> Tracer<'a> {
         let loc = self.loc(at, offset);
         // A task handed in: each caller's task's mm (`current`'s is the
         // caller's own).
-        let body = self.ix.body(at);
-        let param = (base.as_ident())
-            .and_then(|v| body.param_index(v))
-            .filter(|_| {
-                flow::reaching_defs(self.code(at), &base.text(), offset)
-                    .0
-                    .is_empty()
-            });
-        if let Some(i) = param.filter(|_| matches!(body.kind, BodyKind::Function { .. })) {
-            let step = Step {
-                kind: StepKind::Parameter,
-                loc: self.loc(at, body.params[i].offset),
-                note: format!(
-                    "`{e}`: the task is parameter {} of `{}()`, handed in by its callers",
-                    i + 1,
-                    body.name
-                ),
-            };
-            return Some(prepend(self.trace_param(at, i, Some(field), depth), step));
+        if let Some(i) = self.handed_in(at, base, offset) {
+            return Some(self.field_of_param(at, i, field, e, "the task", depth));
         }
         if let Some(set) = self.is_current(at, base, offset) {
             let mut steps = vec![Step {
