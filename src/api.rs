@@ -113,6 +113,12 @@ pub enum Role {
     /// Returns a VMA of its mm argument (`find_vma(mm, addr)`): that VMA's
     /// `vm_mm` is that mm.
     FindsVma,
+    /// Takes the mmap lock of its mm argument (`mmap_read_lock`): with a
+    /// VMA lookup or an access before the `pair` unlock, the locked section
+    /// is an access to that mm.
+    LocksMm,
+    /// Releases the mmap lock (`mmap_read_unlock`).
+    UnlocksMm,
     /// Reads or changes the page tables, pages or VMAs of its mm argument
     /// for the length of the call (`get_user_pages_remote()`): it needs
     /// `mm_users` held across the call, as a borrow needs it across its
@@ -151,7 +157,10 @@ pub struct Api {
 impl Api {
     /// True if a call of it is a site the audit judges.
     pub fn makes_site(&self) -> bool {
-        matches!(self.role, Role::BorrowStart | Role::Accesses)
+        matches!(
+            self.role,
+            Role::BorrowStart | Role::Accesses | Role::LocksMm
+        )
     }
 }
 
@@ -172,17 +181,21 @@ pub enum Family {
     Mempolicy,
     /// Registering an mmu notifier on another mm.
     Notifier,
+    /// A section under another mm's mmap lock that looks up VMAs or
+    /// reaches into the mm.
+    MmapLock,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 6] = [
+    pub const ALL: [Family; 7] = [
         Family::Window,
         Family::Gup,
         Family::RemoteVm,
         Family::PageWalk,
         Family::Mempolicy,
         Family::Notifier,
+        Family::MmapLock,
     ];
 
     /// The name in reports and on the command line.
@@ -194,6 +207,7 @@ impl Family {
             Family::PageWalk => "page_walk",
             Family::Mempolicy => "mempolicy",
             Family::Notifier => "notifier",
+            Family::MmapLock => "mmap_lock",
         }
     }
 
@@ -220,6 +234,15 @@ const fn borrow(name: &'static str, pair: &'static str) -> Api {
         pair: Some(pair),
         family: Some(Family::Window),
         ..row(name, Role::BorrowStart, 1)
+    }
+}
+
+/// An API that takes an mm's mmap lock, and the API that releases it.
+const fn lock(name: &'static str, unlock: &'static str) -> Api {
+    Api {
+        pair: Some(unlock),
+        family: Some(Family::MmapLock),
+        ..row(name, Role::LocksMm, 1)
     }
 }
 
@@ -264,6 +287,12 @@ pub static BUILTIN: &[Api] = &[
     access("walk_page_range", 5, 0, Family::PageWalk),
     access("mpol_rebind_mm", 2, 0, Family::Mempolicy),
     access("mmu_interval_notifier_insert", 5, 1, Family::Notifier),
+    lock("mmap_read_lock", "mmap_read_unlock"),
+    lock("mmap_read_lock_killable", "mmap_read_unlock"),
+    lock("mmap_write_lock", "mmap_write_unlock"),
+    lock("mmap_write_lock_killable", "mmap_write_unlock"),
+    row("mmap_read_unlock", Role::UnlocksMm, 1),
+    row("mmap_write_unlock", Role::UnlocksMm, 1),
     // VMA lookups: the VMA found belongs to the mm searched.
     row("find_vma", Role::FindsVma, 2),
     row("vma_lookup", Role::FindsVma, 2),
@@ -543,8 +572,15 @@ pub fn parse_file(text: &str) -> Result<Vec<Api>, String> {
                 Family::ALL.map(Family::as_str).join(", ")
             ));
         }
+        if e.role == Role::LocksMm && e.pair.is_none() {
+            return Err(format!(
+                "{}: a locks_mm needs the `pair` that unlocks",
+                e.name
+            ));
+        }
         let family = match e.role {
             Role::BorrowStart => Some(Family::Window),
+            Role::LocksMm => Some(Family::MmapLock),
             Role::Accesses => e.family,
             _ => None,
         };
@@ -565,6 +601,7 @@ pub fn parse_file(text: &str) -> Result<Vec<Api>, String> {
 /// site, which the prefilter finds without a look at whole words.
 pub const SITE_TOKENS: &[&str] = &[
     "use_mm",
+    "mmap_",
     "_remote",
     "user_fault",
     "walk_page_range",

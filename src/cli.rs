@@ -79,7 +79,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE", alias = "rules")]
     pub api: Option<PathBuf>,
     /// Audit and report only these: rule codes (MM008) or names, site
-    /// families (window, gup, remote_vm, page_walk, mempolicy, notifier),
+    /// families (window, gup, remote_vm, page_walk, mempolicy, notifier,
+    /// mmap_lock),
     /// or ALL. Families replace the default (window), rules replace all
     /// rules. Comma-separated, or repeated.
     #[arg(long, value_name = "ITEMS", value_delimiter = ',')]

@@ -729,10 +729,13 @@ fn calls_that_reach_into_another_mm_are_judged_like_borrows() {
     // the task first is told apart by arity, a VMA's mm is the one it was
     // found in (also by a walker the callback is handed to), a chained
     // assignment stores its right side, and a static function of the same
-    // name and another arity is no access.
+    // name and another arity is no access. A section under the mmap lock
+    // is an access when it looks up a VMA, none when it is a barrier.
     let r = check(
         "access_apis",
         &[
+            "own_start - current->mm: ok owner single_call []",
+            "grabbed_start - w->mm: wrong mm_count single_call [access-without-mm-users]",
             "peek_got - mm: ok mm_users single_call []",
             "peek_grabbed - t->mm: wrong mm_count single_call [access-without-mm-users]",
             "peek_guarded - t->mm: ok mm_users single_call []",

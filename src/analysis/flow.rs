@@ -986,6 +986,10 @@ pub struct Window {
     /// The first closing call a path reaches on another value while the
     /// window is open, and that value's text.
     pub other: Option<(usize, String)>,
+    /// The first call while it is open that finds a VMA of the value or
+    /// reaches into it (roles `FindsVma`, `Accesses`): what makes a
+    /// locked section an access.
+    pub touched: Option<usize>,
 }
 
 /// What the window of `mm` opened at `use_at` comes to: closed by a call
@@ -1011,6 +1015,7 @@ pub fn window(
     let mut leaves: Option<Option<usize>> = None;
     let mut dropped: Option<usize> = None;
     let mut other: Option<(usize, String)> = None;
+    let mut touched: Option<usize> = None;
     'paths: while let Some(state) = todo.pop() {
         if seen.len() >= MAX_STATES {
             return None;
@@ -1051,11 +1056,19 @@ pub fn window(
                         }
                         _ => {}
                     }
-                    let drops = (api.lookup(name, args.len())).is_some_and(|r| {
-                        r.role == Role::DropsMmUsers && args.get(r.mm_arg).is_some_and(on_value)
-                    });
-                    if drops {
-                        dropped = Some(dropped.map_or(ev.span.0, |d| d.min(ev.span.0)));
+                    let row = api.lookup(name, args.len());
+                    let on = |role: &[Role]| {
+                        row.is_some_and(|r| {
+                            role.contains(&r.role) && args.get(r.mm_arg).is_some_and(on_value)
+                        })
+                    };
+                    let earliest =
+                        |seen: Option<usize>| Some(seen.map_or(ev.span.0, |d| d.min(ev.span.0)));
+                    if on(&[Role::DropsMmUsers]) {
+                        dropped = earliest(dropped);
+                    }
+                    if on(&[Role::FindsVma, Role::Accesses]) {
+                        touched = earliest(touched);
                     }
                 }
             }
@@ -1084,6 +1097,7 @@ pub fn window(
         closed,
         dropped,
         other,
+        touched,
     })
 }
 

@@ -35,9 +35,14 @@ pub fn analyze(ix: &Index, api: &ApiTable) -> (Vec<Site>, BTreeSet<Demand>) {
             continue;
         };
         for (ev, name, args) in code.named_calls() {
-            if let Some(row) = api.lookup(name, args.len()).filter(|r| api.makes_site(r)) {
-                starts.push((r, ev.span.0, row, &args[row.mm_arg]));
+            let Some(row) = api.lookup(name, args.len()).filter(|r| api.makes_site(r)) else {
+                continue;
+            };
+            let mm = &args[row.mm_arg];
+            if row.role == Role::LocksMm && !locked_section_touches(api, code, ev.span.0, mm, row) {
+                continue;
             }
+            starts.push((r, ev.span.0, row, mm));
         }
     }
     let batch = starts.len().div_ceil(rayon::current_num_threads()).max(1);
@@ -141,7 +146,11 @@ fn internal_error_site(
 /// ERROR regions, nesting past the depth limit): found by text, reported as
 /// unresolved with the reason, so that nothing is dropped silently.
 fn unread_sites(ix: &Index, api: &ApiTable, found: &[Site]) -> Vec<Site> {
-    let names: Vec<&'static Api> = api.all().filter(|r| api.makes_site(r)).collect();
+    // A lock is a site only for what its section does, which unread code
+    // does not say.
+    let names: Vec<&'static Api> = (api.all())
+        .filter(|r| api.makes_site(r) && r.role != Role::LocksMm)
+        .collect();
     let mut out = Vec::new();
     for (fid, facts) in ix.parsed() {
         if facts.unread.is_empty() {
@@ -237,7 +246,7 @@ fn direct_site(
 /// otherwise, with no chains yet.
 fn new_site(api: &'static Api, loc: Loc, function: Option<String>, mm: String) -> Site {
     let kind = match api.role {
-        Role::Accesses => SiteKind::Access,
+        Role::Accesses | Role::LocksMm => SiteKind::Access,
         _ => SiteKind::Window,
     };
     Site {
@@ -262,12 +271,32 @@ fn new_site(api: &'static Api, loc: Loc, function: Option<String>, mm: String) -
     }
 }
 
-/// How a site's window is closed (`window`), or no window for an access.
+/// How a site's window is closed (`window`), or no window for an access
+/// (a locked section's unlock is the lock's business, not the mm's).
 fn pair(api: &Api, window: impl FnOnce() -> (Pairing, Option<Loc>)) -> (Pairing, Option<Loc>) {
     match api.role {
-        Role::Accesses => (Pairing::SingleCall, None),
+        Role::Accesses | Role::LocksMm => (Pairing::SingleCall, None),
         _ => window(),
     }
+}
+
+/// Whether the section that `lock` (a `LocksMm` call at `at` on `mm`)
+/// opens looks up a VMA of `mm` or reaches into it before its unlock, on
+/// some path: only then is the lock an access (a lock taken and dropped as
+/// a barrier touches nothing).
+fn locked_section_touches(
+    api: &ApiTable,
+    code: &crate::facts::Code,
+    at: usize,
+    mm: &Expr,
+    lock: &Api,
+) -> bool {
+    let unlocks = |name: &str, args: &[Expr]| {
+        (api.lookup(name, args.len()))
+            .filter(|r| r.role == Role::UnlocksMm && Some(r.name) == lock.pair)
+            .and_then(|r| args.get(r.mm_arg).cloned())
+    };
+    flow::window(api, code, at, mm, &unlocks).is_some_and(|w| w.touched.is_some())
 }
 
 /// One site per expansion of a macro whose body borrows (through any
