@@ -110,6 +110,10 @@ pub enum Role {
     MakesError,
     /// Frees the object in its `mm_arg` argument (`kfree(obj)`).
     Frees,
+    /// True if its argument is an error pointer (`IS_ERR(p)`), or that or
+    /// NULL (`IS_ERR_OR_NULL(p)`): where it is false, the argument is an
+    /// object, as where a NULL test is.
+    TestsError,
     /// Returns a VMA of its mm argument (`find_vma(mm, addr)`): that VMA's
     /// `vm_mm` is that mm.
     FindsVma,
@@ -131,7 +135,10 @@ impl Role {
     /// mm's flow by that alone. Condition wrappers, error values and frees
     /// are everywhere; a parse need not keep a body for them.
     pub fn marks_relevant(self) -> bool {
-        !matches!(self, Role::PassesTruth | Role::MakesError | Role::Frees)
+        !matches!(
+            self,
+            Role::PassesTruth | Role::MakesError | Role::Frees | Role::TestsError
+        )
     }
 }
 
@@ -345,6 +352,8 @@ pub static BUILTIN: &[Api] = &[
     row("WARN_ON_ONCE", Role::PassesTruth, 1),
     row("ERR_PTR", Role::MakesError, 1),
     row("ERR_CAST", Role::MakesError, 1),
+    row("IS_ERR", Role::TestsError, 1),
+    row("IS_ERR_OR_NULL", Role::TestsError, 1),
     row("kfree", Role::Frees, 1),
     row("kvfree", Role::Frees, 1),
     row("kfree_sensitive", Role::Frees, 1),

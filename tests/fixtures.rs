@@ -728,7 +728,8 @@ fn calls_that_reach_into_another_mm_are_judged_like_borrows() {
     // Each access needs mm_users for the call; the pre-5.9 signature with
     // the task first is told apart by arity, a VMA's mm is the one it was
     // found in (also by a walker the callback is handed to), a chained
-    // assignment stores its right side, and a static function of the same
+    // assignment stores its right side, an error pointer tested out with
+    // `IS_ERR()` borrows nothing, and a static function of the same
     // name and another arity is no access. A section under the mmap lock
     // is an access when it looks up a VMA, none when it is a barrier.
     let r = check(
@@ -746,6 +747,7 @@ fn calls_that_reach_into_another_mm_are_judged_like_borrows() {
             "copy_accessed - mm: ok mm_users single_call []",
             "visit_one - vma->vm_mm: ok owner single_call []",
             "copy_taken - t->mm: ok mm_users single_call []",
+            "copy_found - mm: ok mm_users single_call []",
         ],
     );
     assert!(

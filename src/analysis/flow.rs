@@ -471,6 +471,21 @@ impl Path {
             }
             return Some(next);
         }
+        // `IS_ERR(p)` false: `p` is an object, as after a NULL test.
+        let error_test = (core.as_named_call())
+            .filter(|(n, a)| {
+                api.lookup(n, a.len())
+                    .is_some_and(|r| r.role == Role::TestsError)
+            })
+            .map(|(_, a)| &a[0])
+            .filter(|a| is_access_path(a));
+        if let (Some(tested), false) = (error_test, truth) {
+            let tested = tested.text();
+            if !next.non_null.iter().any(|(n, _)| *n == tested) {
+                next.non_null.push((tested, atom.offset));
+                next.non_null.sort();
+            }
+        }
         if is_access_path(core) {
             let tested = self.non_null.iter().any(|(n, _)| *n == name);
             match (self.value_of(&name), truth) {

@@ -554,10 +554,15 @@ fn finish(ix: &Index, ex: &Examiner, mut site: Site) -> Site {
     // Worst first; among equals, keep the order found.
     site.chains
         .sort_by_key(|c| std::cmp::Reverse(c.reference.badness()));
-    let worst = site
-        .chains
-        .first()
-        .map_or(RefKind::Unknown, |c| c.reference);
+    // Among the equally worst, a path that borrows nothing names the
+    // site's reference only if all do.
+    let badness = site.chains.first().map(|c| c.reference.badness());
+    let worst = (site.chains.iter())
+        .take_while(|c| Some(c.reference.badness()) == badness)
+        .map(|c| c.reference)
+        .find(|&r| r != RefKind::NotBorrowed)
+        .or(site.chains.first().map(|c| c.reference))
+        .unwrap_or(RefKind::Unknown);
     site.reference = worst;
     site.verdict = match worst {
         RefKind::None | RefKind::MmCount => Verdict::Wrong,

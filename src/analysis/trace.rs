@@ -272,6 +272,17 @@ impl<'a> Tracer<'a> {
                         }],
                         ..Default::default()
                     }],
+                    // An error pointer is no mm: a use that tests it out
+                    // borrows nothing on that path, as with NULL.
+                    Some(r) if r.role == Role::MakesError => vec![Chain {
+                        reference: RefKind::None,
+                        steps: vec![Step {
+                            kind: StepKind::Null,
+                            loc,
+                            note: format!("`{e}`: an error pointer, no mm at all"),
+                        }],
+                        ..Default::default()
+                    }],
                     Some(_) => vec![unknown(
                         loc,
                         format!("`{e}`: the mm returned by `{name}()` is not followed"),
