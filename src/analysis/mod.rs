@@ -38,11 +38,7 @@ pub fn analyze(ix: &Index, api: &ApiTable) -> (Vec<Site>, BTreeSet<Demand>) {
             let Some(row) = api.lookup(name, args.len()).filter(|r| api.makes_site(r)) else {
                 continue;
             };
-            let mm = &args[row.mm_arg];
-            if row.role == Role::LocksMm && !locked_section_touches(api, code, ev.span.0, mm, row) {
-                continue;
-            }
-            starts.push((r, ev.span.0, row, mm));
+            starts.push((r, ev.span.0, row, &args[row.mm_arg]));
         }
     }
     let batch = starts.len().div_ceil(rayon::current_num_threads()).max(1);
@@ -87,6 +83,13 @@ fn judge(
     borrow: &'static api::Api,
     mm: &Expr,
 ) -> Vec<Site> {
+    // Judged here, in the parallel batches: a lock is a site only if its
+    // section touches the mm.
+    if borrow.role == Role::LocksMm
+        && !locked_section_touches(tracer.api(), tracer.code(r), offset, mm, borrow)
+    {
+        return vec![];
+    }
     let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match ix.body(r).kind {
         BodyKind::Function { .. } => {
             vec![direct_site(ix, examiner, tracer, r, offset, borrow, mm)]

@@ -4,7 +4,7 @@
 use super::flow::{self, Window, WindowEnd};
 use super::trace::Tracer;
 use crate::api::{Api, RefKind};
-use crate::facts::{Body, BodyKind, Code, EventKind, Expr};
+use crate::facts::{Body, Code, EventKind, Expr};
 use crate::report::{Chain, Loc, Pairing};
 
 /// Decides how the window opened at `at` (in `body`, whose code is
@@ -92,19 +92,11 @@ fn closed_by_callers(
     let ix = tracer.index();
     let r = ix.body_at(at.file, at.offset)?;
     let body = ix.body(r);
-    if !matches!(body.kind, BodyKind::Function { .. }) {
-        return None;
-    }
-    // What the caller handed: a parameter that still holds it, or a
-    // local set from one.
+    // What the caller handed (a function's parameter that still holds
+    // it, or a local set from one).
     let (mm, _) = tracer.in_parameters(r, mm, at.offset);
-    let param = mm.root_ident().filter(|p| body.param_index(p).is_some())?;
-    if !flow::reaching_defs(tracer.code(r), param, at.offset)
-        .0
-        .is_empty()
-    {
-        return None;
-    }
+    let root = Expr::Ident(mm.root_ident()?.to_string());
+    tracer.handed_in(r, &root, at.offset)?;
     let callers = tracer.callers(r);
     if callers.len() > MAX_CALLERS {
         return None;

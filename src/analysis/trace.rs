@@ -703,13 +703,9 @@ impl<'a> Tracer<'a> {
         }
         let loc = self.loc(at, offset);
         let (vma, defs) = self.in_parameters(at, base, offset);
-        let lookup = (vma.as_named_call())
-            .and_then(|(name, args)| Some((name, args, self.api.lookup(name, args.len())?)))
-            .filter(|(.., row)| row.role == Role::FindsVma);
         let param = self.handed_in(at, &vma, offset);
         let local = (vma.as_ident()).filter(|v| self.code(at).is_local(v, offset));
-        let chains = if let Some((name, args, row)) = lookup {
-            let mm = &args[row.mm_arg];
+        let mut chains = if let Some((name, mm)) = self.vma_lookup(&vma) {
             let step = Step {
                 kind: StepKind::Read,
                 loc,
@@ -726,16 +722,23 @@ impl<'a> Tracer<'a> {
                 format!("`{e}`: the mm of a VMA whose lookup mmaudit does not follow"),
             )]
         };
-        let mut chains = chains;
         for c in &mut chains {
             c.steps.splice(0..0, defs.iter().cloned());
         }
         Some(chains)
     }
 
+    /// If `e` is a VMA lookup (`find_vma(mm, addr)`): the API and the mm
+    /// it searches.
+    fn vma_lookup<'e>(&self, e: &'e Expr) -> Option<(&'e str, &'e Expr)> {
+        let (name, args) = e.as_named_call()?;
+        let row = self.api.lookup(name, args.len())?;
+        (row.role == Role::FindsVma).then(|| (name, &args[row.mm_arg]))
+    }
+
     /// The parameter of function `at` that `e` is at `offset`, if no path
     /// there assigns it: what its callers handed in.
-    fn handed_in(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<usize> {
+    pub fn handed_in(&self, at: BodyRef, e: &Expr, offset: usize) -> Option<usize> {
         let body = self.ix.body(at);
         let i = body.param_index(e.as_ident()?)?;
         let unassigned = flow::reaching_defs(self.code(at), &e.text(), offset)
@@ -781,12 +784,8 @@ impl<'a> Tracer<'a> {
                 continue;
             };
             let loc = self.loc(at, ev.span.0);
-            let lookup = (rhs.as_named_call())
-                .and_then(|(name, args)| Some((name, args, self.api.lookup(name, args.len())?)))
-                .filter(|(.., row)| row.role == Role::FindsVma);
-            match lookup {
-                Some((name, args, row)) => {
-                    let mm = &args[row.mm_arg];
+            match self.vma_lookup(rhs) {
+                Some((name, mm)) => {
                     let step = Step {
                         kind: StepKind::Assign,
                         loc,
